@@ -1,0 +1,132 @@
+#include "core/autograd.hpp"
+
+#include <unordered_set>
+
+namespace prism {
+
+struct Variable::Node {
+  Tensor data;
+  Tensor grad;
+  bool requires_grad = false;
+  std::vector<Variable> inputs;  // empty for leaves
+  BackwardFn backward;           // null for leaves
+  bool released = false;         // backward already ran through this non-leaf node
+};
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() {
+  return g_grad_enabled;
+}
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) {
+  g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_enabled = previous_;
+}
+
+Variable::Variable(Tensor data, bool requires_grad) : node_(std::make_shared<Node>()) {
+  PRISM_CHECK(data.defined(), "Variable: data tensor is undefined");
+  node_->data = std::move(data);
+  node_->requires_grad = requires_grad;
+}
+
+Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn backward) {
+  Variable out(std::move(data), false);
+  if (!g_grad_enabled) return out;
+  bool any = false;
+  for (const Variable& v : inputs)
+    any = any || (v.defined() && v.requires_grad());
+  if (!any) return out;
+  out.node_->requires_grad = true;
+  out.node_->inputs = std::move(inputs);
+  out.node_->backward = std::move(backward);
+  return out;
+}
+
+const Tensor& Variable::data() const {
+  PRISM_CHECK(defined(), "Variable: use of an undefined variable");
+  return node_->data;
+}
+
+bool Variable::requires_grad() const {
+  return defined() && node_->requires_grad;
+}
+
+void Variable::set_requires_grad(bool on) {
+  PRISM_CHECK(is_leaf(), "Variable: requires_grad can only be set on a leaf");
+  node_->requires_grad = on;
+}
+
+bool Variable::is_leaf() const {
+  return defined() && !node_->backward && !node_->released;
+}
+
+const Tensor& Variable::grad() const {
+  static const Tensor kNone;
+  return defined() ? node_->grad : kNone;
+}
+
+void Variable::add_grad(const Tensor& g) const {
+  PRISM_CHECK(g.shape() == shape(), "add_grad: gradient " << to_string(g.shape())
+                                                          << " for a variable of shape "
+                                                          << to_string(shape()));
+  // The first gradient is copied, never aliased: an op may hand the same tensor to two inputs.
+  if (!node_->grad.defined())
+    node_->grad = g.clone();
+  else
+    add_inplace(node_->grad, g);
+}
+
+void Variable::zero_grad() const {
+  if (defined()) node_->grad = Tensor();
+}
+
+void Variable::backward() const {
+  PRISM_CHECK(data().numel() == 1, "backward: needs a one-element output (the loss), got shape "
+                                       << to_string(shape())
+                                       << "; pass an explicit gradient instead");
+  backward(Tensor::ones(shape()));
+}
+
+void Variable::backward(const Tensor& grad_output) const {
+  PRISM_CHECK(requires_grad(),
+              "backward: this variable does not require grad (no parameter or "
+              "input that requires grad reaches it, or it was made under "
+              "NoGradGuard)");
+  PRISM_CHECK(!node_->released, "backward: the graph was already released by an earlier backward");
+  // Iterative post-order DFS: a node comes after every node it depends on.
+  // `order` holds owning pointers: releasing a node's inputs must not free nodes still to visit.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{node_, 0}};
+  seen.insert(node_.get());
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      const std::shared_ptr<Node>& child = node->inputs[next++].node_;
+      if (!child || !child->requires_grad || !seen.insert(child.get()).second) continue;
+      PRISM_CHECK(!child->released,
+                  "backward: part of the graph was already released by an earlier backward");
+      stack.push_back({child, 0});
+    } else {
+      order.push_back(std::move(node));
+      stack.pop_back();
+    }
+  }
+  add_grad(grad_output);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = it->get();
+    if (!node->backward) continue;  // a leaf keeps its gradient
+    if (node->grad.defined()) node->backward(node->inputs, node->grad);
+    // Release the graph as we go: intermediate values and gradients are no longer needed.
+    node->inputs.clear();
+    node->backward = nullptr;
+    node->grad = Tensor();
+    node->released = true;
+  }
+}
+
+}  // namespace prism

@@ -1,0 +1,73 @@
+// Define-by-run autograd. A Variable is a handle to a node holding a value, its gradient,
+// and, for results of ops, the inputs and a backward function (Flashlight style):
+//
+//   Variable relu(const Variable& x) {
+//     Tensor y = ...forward...;
+//     return Variable::make(y, {x}, [y](std::vector<Variable>& in, const Tensor& gy) {
+//       in[0].add_grad(...);  // called only for inputs that require grad
+//     });
+//   }
+//
+// backward() walks the graph once in reverse topological order, accumulating gradients
+// (a value used twice gets the sum), then releases the graph: non-leaf nodes drop their
+// inputs, backward functions and gradients, so only leaves keep .grad().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace prism {
+
+class Variable;
+using BackwardFn = std::function<void(std::vector<Variable>& inputs, const Tensor& grad_output)>;
+
+class Variable {
+ public:
+  Variable() = default;  // undefined (e.g. "no bias")
+  explicit Variable(Tensor data, bool requires_grad = false);
+
+  // The result of an op: it requires grad when grad mode is on and any input does.
+  static Variable make(Tensor data, std::vector<Variable> inputs, BackwardFn backward);
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& data() const;
+  const Shape& shape() const { return data().shape(); }
+  bool requires_grad() const;
+  void set_requires_grad(bool on);
+  bool is_leaf() const;
+
+  const Tensor& grad() const;  // undefined until a backward reaches this variable
+  bool has_grad() const { return grad().defined(); }
+  void add_grad(const Tensor& g) const;  // accumulate; shape must match data()
+  void zero_grad() const;                // drops the gradient
+
+  // Backward from a one-element variable (seed 1), or from any variable with a given seed.
+  void backward() const;
+  void backward(const Tensor& grad_output) const;
+
+  Variable detach() const { return Variable(data(), false); }  // shares data, no graph
+  bool same_node(const Variable& other) const { return node_ == other.node_; }
+
+ private:
+  struct Node;
+  std::shared_ptr<Node> node_;
+};
+
+// Grad mode is per thread. While a NoGradGuard lives, ops record no graph.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace prism

@@ -1,0 +1,34 @@
+// Seedable random numbers: xoshiro256** seeded through splitmix64. The same seed gives the
+// same stream on every machine and rank, so a seeded run is bitwise reproducible.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/tensor.hpp"
+
+namespace prism {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed = 0);
+
+  uint64_t next_u64();
+  float uniform();                    // [0, 1)
+  float uniform(float lo, float hi);  // [lo, hi)
+  float normal();                     // mean 0, std 1 (Box-Muller)
+  uint64_t below(uint64_t n);         // uniform in [0, n), n > 0, unbiased
+
+  void fill_uniform(const Tensor& t, float lo, float hi);
+  void fill_normal(const Tensor& t, float mean, float stddev);
+
+  // The whole generator state, for snapshots that resume exactly.
+  using State = std::array<uint64_t, 4>;
+  State state() const { return s_; }
+  void set_state(const State& s) { s_ = s; }
+
+ private:
+  State s_;
+};
+
+}  // namespace prism

@@ -1,0 +1,131 @@
+#include "core/tensor.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace prism {
+
+std::string to_string(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int64_t numel_of(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    PRISM_CHECK(d >= 0, "tensor: negative dimension in shape " << to_string(shape));
+    n *= d;
+  }
+  return n;
+}
+
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+std::shared_ptr<float> allocate(int64_t count) {
+  // Round up so aligned_alloc gets a multiple of the alignment; never 0 bytes.
+  size_t bytes = std::max<size_t>(count * sizeof(float), 1);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+
+}  // namespace
+
+Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(numel_of(shape_)) {
+  storage_ = allocate(numel_);
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t(std::move(shape));
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
+  Tensor t(std::move(shape));
+  PRISM_CHECK(static_cast<int64_t>(values.size()) == t.numel(),
+              "tensor: " << values.size() << " values given for shape " << to_string(t.shape()));
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+int64_t Tensor::size(int64_t axis) const {
+  int64_t d = dim();
+  PRISM_CHECK(axis >= -d && axis < d,
+              "tensor: axis " << axis << " out of range for shape " << to_string(shape_));
+  return shape_[axis < 0 ? axis + d : axis];
+}
+
+float Tensor::item() const {
+  PRISM_CHECK(defined() && numel_ == 1,
+              "tensor: item() needs exactly one element, shape is " << to_string(shape_));
+  return data()[0];
+}
+
+Tensor Tensor::clone() const {
+  if (!defined()) return {};
+  Tensor t(shape_);
+  std::copy(data(), data() + numel_, t.data());
+  return t;
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  PRISM_CHECK(defined(), "reshape: tensor is undefined");
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      PRISM_CHECK(infer < 0, "reshape: more than one -1 in " << to_string(shape));
+      infer = static_cast<int64_t>(i);
+    } else {
+      PRISM_CHECK(shape[i] >= 0, "reshape: bad dimension in " << to_string(shape));
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    PRISM_CHECK(known > 0 && numel_ % known == 0,
+                "reshape: cannot reshape " << to_string(shape_) << " to " << to_string(shape));
+    shape[infer] = numel_ / known;
+    known *= shape[infer];
+  }
+  PRISM_CHECK(known == numel_,
+              "reshape: cannot reshape " << to_string(shape_) << " to " << to_string(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+void Tensor::fill(float value) const {
+  std::fill(data(), data() + numel_, value);
+}
+
+void Tensor::copy_from(const Tensor& other) const {
+  PRISM_CHECK(other.numel() == numel_,
+              "copy_from: shape " << to_string(other.shape()) << " into " << to_string(shape_));
+  std::copy(other.data(), other.data() + numel_, data());
+}
+
+std::vector<float> Tensor::to_vector() const {
+  if (!defined()) return {};
+  return std::vector<float>(data(), data() + numel_);
+}
+
+void add_inplace(const Tensor& dst, const Tensor& src) {
+  PRISM_CHECK(dst.shape() == src.shape(), "add_inplace: shapes " << to_string(dst.shape())
+                                                                 << " and "
+                                                                 << to_string(src.shape()));
+  float* d = dst.data();
+  const float* s = src.data();
+  for (int64_t i = 0; i < dst.numel(); ++i)
+    d[i] += s[i];
+}
+
+}  // namespace prism

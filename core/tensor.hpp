@@ -1,0 +1,54 @@
+// Tensor: fp32, N-d, contiguous row-major (NCHW for images), 64-byte aligned.
+// A Tensor is a handle: copies share storage; clone() makes an independent copy.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace prism {
+
+int64_t numel_of(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;            // undefined: no storage, defined() is false
+  explicit Tensor(Shape shape);  // zero-filled
+
+  static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
+  static Tensor full(Shape shape, float value);
+  static Tensor ones(Shape shape) { return full(std::move(shape), 1.0f); }
+  static Tensor scalar(float value) { return full({}, value); }
+  // Copies `values` (row-major); their count must equal the shape's element count.
+  static Tensor from(Shape shape, const std::vector<float>& values);
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t size(int64_t axis) const;  // negative axis counts from the end
+  int64_t numel() const { return numel_; }
+
+  float* data() const { return storage_.get(); }
+  float& operator[](int64_t i) const { return storage_.get()[i]; }
+  float item() const;  // the value of a one-element tensor
+
+  Tensor clone() const;
+  // Same storage, new shape; one dimension may be -1 (inferred).
+  Tensor reshape(Shape shape) const;
+  void fill(float value) const;
+  void copy_from(const Tensor& other) const;  // same element count
+  std::vector<float> to_vector() const;
+  bool same_storage(const Tensor& other) const { return storage_ == other.storage_; }
+
+ private:
+  Shape shape_;
+  int64_t numel_ = 0;
+  std::shared_ptr<float> storage_;
+};
+
+// In-place dst += src (same shape); used for gradient accumulation.
+void add_inplace(const Tensor& dst, const Tensor& src);
+
+}  // namespace prism

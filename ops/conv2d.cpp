@@ -1,0 +1,1 @@
+#include "ops/conv2d.hpp"

@@ -1,0 +1,1 @@
+#include "ops/kernels/conv2d_reference.hpp"

@@ -1,0 +1,81 @@
+// Finite-difference gradient checks shared by the op tests.
+//
+// check_gradients(f, inputs) builds y = f(inputs), seeds backward with a random projection R,
+// and compares every input's analytic gradient with the central difference of
+// L(x) = sum(R * f(x)), computed in double. Floats limit the precision, so the comparison is
+// |analytic - numeric| <= atol + rtol * |numeric|.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "prism.hpp"
+
+namespace prism::testing {
+
+inline Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
+  Tensor t(shape);
+  rng.fill_uniform(t, lo, hi);
+  return t;
+}
+
+struct GradCheckOptions {
+  double eps = 1e-2;
+  double atol = 2e-3;
+  double rtol = 2e-2;
+  uint64_t seed = 1234;
+};
+
+inline double projected(const Tensor& y, const Tensor& r) {
+  double acc = 0;
+  for (int64_t i = 0; i < y.numel(); ++i)
+    acc += static_cast<double>(y[i]) * r[i];
+  return acc;
+}
+
+// Fails a CHECK for every gradient element outside the tolerance.
+inline void check_gradients(const std::function<Variable(const std::vector<Variable>&)>& f,
+                            const std::vector<Tensor>& inputs, GradCheckOptions opt = {}) {
+  std::vector<Variable> vars;
+  for (const Tensor& t : inputs)
+    vars.emplace_back(t.clone(), true);
+  Variable y = f(vars);
+  Rng rng(opt.seed);
+  Tensor r = random_tensor(y.shape(), rng);
+  y.backward(r);
+
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    Tensor x = vars[k].data();
+    REQUIRE_MESSAGE(vars[k].has_grad(), "input " << k << " received no gradient");
+    const Tensor& g = vars[k].grad();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float saved = x[i];
+      std::vector<Variable> probe;
+      for (const Variable& v : vars)
+        probe.emplace_back(v.data(), false);
+      x[i] = saved + static_cast<float>(opt.eps);
+      double plus = projected(f(probe).data(), r);
+      x[i] = saved - static_cast<float>(opt.eps);
+      double minus = projected(f(probe).data(), r);
+      x[i] = saved;
+      double numeric = (plus - minus) / (2 * opt.eps);
+      double analytic = g[i];
+      INFO("input " << k << " element " << i << " of shape " << to_string(x.shape()));
+      CHECK(std::abs(analytic - numeric) <= opt.atol + opt.rtol * std::abs(numeric));
+    }
+  }
+}
+
+// Largest |a - b| / max(1, |b|) over all elements.
+inline double max_rel_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double worst = 0;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    worst = std::max(worst, std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i]))));
+  return worst;
+}
+
+}  // namespace prism::testing

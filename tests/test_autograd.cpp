@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include "prism.hpp"
+
+using namespace prism;
+
+TEST_CASE("autograd: a value used twice accumulates both gradients") {
+  Variable x(Tensor::from({3}, {1, 2, 3}), true);
+  Variable y = sum(mul(x, x));  // d/dx sum(x^2) = 2x
+  y.backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 4, 6});
+
+  Variable a(Tensor::from({2}, {1, -1}), true);
+  Variable z = sum(add(a, add(a, a)));  // 3a
+  z.backward();
+  CHECK(a.grad().to_vector() == std::vector<float>{3, 3});
+}
+
+TEST_CASE("autograd: gradients accumulate across backward calls until zero_grad") {
+  Variable x(Tensor::from({2}, {1, 2}), true);
+  sum(scale(x, 2)).backward();
+  sum(scale(x, 3)).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{5, 5});
+  x.zero_grad();
+  CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("autograd: no-grad scope records no graph") {
+  Variable x(Tensor::from({2}, {1, 2}), true);
+  {
+    NoGradGuard guard;
+    CHECK_FALSE(grad_enabled());
+    Variable y = sum(mul(x, x));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.data().item() == 5.0f);
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("does not require grad"), Error);
+  }
+  CHECK(grad_enabled());
+  CHECK(sum(x).requires_grad());
+}
+
+TEST_CASE("autograd: a branch that does not reach the loss gets no gradient") {
+  Variable x(Tensor::from({2}, {1, 2}), true);
+  Variable w(Tensor::from({2}, {3, 4}), true);
+  Variable unused = mul(w, x);  // built, never part of the loss
+  Variable loss = sum(scale(x, 2));
+  loss.backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 2});
+  CHECK_FALSE(w.has_grad());
+}
+
+TEST_CASE("autograd: inputs that do not require grad get none") {
+  Variable x(Tensor::from({2}, {1, 2}), false);
+  Variable w(Tensor::from({2}, {3, 4}), true);
+  sum(mul(w, x)).backward();
+  CHECK_FALSE(x.has_grad());
+  CHECK(w.grad().to_vector() == std::vector<float>{1, 2});
+}
+
+TEST_CASE("autograd: the graph is released after backward") {
+  Variable x(Tensor::from({2}, {1, 2}), true);
+  Variable h = mul(x, x);
+  Variable loss = sum(h);
+  loss.backward();
+  CHECK_FALSE(h.has_grad());  // intermediate gradients are dropped
+  CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already released"), Error);
+  CHECK_THROWS_WITH_AS(sum(h).backward(), doctest::Contains("already released"), Error);
+}
+
+TEST_CASE("autograd: backward needs a scalar or an explicit gradient of the right shape") {
+  Variable x(Tensor::from({2}, {1, 2}), true);
+  Variable y = scale(x, 2);
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("one-element output"), Error);
+  CHECK_THROWS_WITH_AS(y.backward(Tensor({3})),
+                       doctest::Contains("gradient [3] for a variable of shape [2]"), Error);
+  y = scale(x, 2);
+  y.backward(Tensor::from({2}, {1, 10}));
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 20});
+}
+
+TEST_CASE("autograd: a deep chain does not overflow the stack") {
+  Variable x(Tensor::from({1}, {1}), true);
+  Variable y = x;
+  for (int i = 0; i < 100000; ++i)
+    y = scale(y, 1.0f);
+  y.backward();
+  CHECK(x.grad().item() == 1.0f);
+}
