@@ -70,4 +70,11 @@ void Rng::fill_normal(const Tensor& t, float mean, float stddev) {
     t[i] = mean + stddev * normal();
 }
 
+Rng& global_rng() {
+  static Rng rng(0);
+  return rng;
+}
+
+void manual_seed(uint64_t seed) { global_rng() = Rng(seed); }
+
 }  // namespace prism

@@ -31,4 +31,9 @@ class Rng {
   State s_;
 };
 
+// The process-wide generator that layers draw their initial weights and dropout masks from,
+// unless given another. manual_seed makes a whole run reproducible.
+Rng& global_rng();
+void manual_seed(uint64_t seed);
+
 }  // namespace prism
