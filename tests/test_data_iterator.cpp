@@ -1,1 +1,252 @@
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "data/iterator.hpp"
+
+using namespace prism;
+using namespace prism::data;
+
+namespace {
+
+// n examples; example i is x = [i, -i] with label i, so a batch tells which examples it holds.
+std::shared_ptr<TensorDataset> numbered(int64_t n) {
+  Tensor x({n, 2});
+  Labels labels(n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[2 * i] = static_cast<float>(i);
+    x[2 * i + 1] = -static_cast<float>(i);
+    labels[i] = static_cast<int32_t>(i);
+  }
+  return std::make_shared<TensorDataset>(x, labels);
+}
+
+// The example ids of a batch, after checking that its inputs belong to its labels.
+std::vector<int32_t> ids(const Batch& b) {
+  REQUIRE(b.x.shape() == Shape{b.size(), 2});
+  for (int64_t k = 0; k < b.size(); ++k) {
+    CHECK(b.x[2 * k] == static_cast<float>(b.labels[k]));
+    CHECK(b.x[2 * k + 1] == -static_cast<float>(b.labels[k]));
+  }
+  return b.labels;
+}
+
+std::vector<int32_t> next_ids(Iterator& it) {
+  std::optional<Batch> b = it.next();
+  REQUIRE(b.has_value());
+  return ids(*b);
+}
+
+// The ids of `batches` batches, concatenated.
+std::vector<int32_t> stream(Iterator& it, int batches) {
+  std::vector<int32_t> all;
+  for (int i = 0; i < batches; ++i) {
+    std::vector<int32_t> b = next_ids(it);
+    all.insert(all.end(), b.begin(), b.end());
+  }
+  return all;
+}
+
+bool is_permutation_of_range(std::vector<int32_t> v) {
+  std::sort(v.begin(), v.end());
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] != static_cast<int32_t>(i)) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("SerialIterator: repeat wraps a batch across the epoch end (N=10, batch 3)") {
+  SerialIterator it(numbered(10), 3, /*repeat=*/true, /*shuffle=*/false);
+  CHECK(it.epoch() == 0);
+  CHECK(!it.is_new_epoch());
+  CHECK(it.epoch_detail() == 0.0);
+  CHECK(it.previous_epoch_detail() == -1.0);
+  struct Step {
+    std::vector<int32_t> ids;
+    int64_t epoch;
+    bool new_epoch;
+    double detail;
+  };
+  const std::vector<Step> steps = {
+      {{0, 1, 2}, 0, false, 0.3}, {{3, 4, 5}, 0, false, 0.6}, {{6, 7, 8}, 0, false, 0.9},
+      {{9, 0, 1}, 1, true, 1.2},  {{2, 3, 4}, 1, false, 1.5}, {{5, 6, 7}, 1, false, 1.8},
+      {{8, 9, 0}, 2, true, 2.1},  {{1, 2, 3}, 2, false, 2.4},
+  };
+  double previous = 0.0;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    CAPTURE(k);
+    CHECK(next_ids(it) == steps[k].ids);
+    CHECK(it.epoch() == steps[k].epoch);
+    CHECK(it.is_new_epoch() == steps[k].new_epoch);
+    CHECK(it.epoch_detail() == doctest::Approx(steps[k].detail));
+    CHECK(it.previous_epoch_detail() == doctest::Approx(previous));
+    CHECK(it.iteration() == static_cast<int64_t>(k) + 1);
+    previous = steps[k].detail;
+  }
+}
+
+TEST_CASE("SerialIterator: an epoch ending exactly on a batch counts on that batch") {
+  SerialIterator it(numbered(6), 3, true, false);
+  CHECK(next_ids(it) == std::vector<int32_t>{0, 1, 2});
+  CHECK(!it.is_new_epoch());
+  CHECK(next_ids(it) == std::vector<int32_t>{3, 4, 5});
+  CHECK(it.is_new_epoch());
+  CHECK(it.epoch() == 1);
+  CHECK(it.epoch_detail() == 1.0);
+  CHECK(next_ids(it) == std::vector<int32_t>{0, 1, 2});
+  CHECK(!it.is_new_epoch());
+}
+
+TEST_CASE("SerialIterator: without repeat the last batch is short, then nullopt") {
+  SerialIterator it(numbered(10), 3, /*repeat=*/false, /*shuffle=*/false);
+  CHECK(next_ids(it) == std::vector<int32_t>{0, 1, 2});
+  CHECK(next_ids(it) == std::vector<int32_t>{3, 4, 5});
+  CHECK(next_ids(it) == std::vector<int32_t>{6, 7, 8});
+  CHECK(it.epoch() == 0);
+  CHECK(!it.is_new_epoch());
+  CHECK(next_ids(it) == std::vector<int32_t>{9});
+  CHECK(it.epoch() == 1);
+  CHECK(it.is_new_epoch());
+  CHECK(it.epoch_detail() == 1.0);
+  CHECK(it.iteration() == 4);
+  for (int k = 0; k < 2; ++k) {
+    CHECK(!it.next().has_value());
+    CHECK(it.epoch() == 1);
+    CHECK(it.is_new_epoch());
+    CHECK(it.iteration() == 4);
+  }
+  CHECK(it.previous_epoch_detail() == 1.0);
+
+  it.reset();
+  CHECK(it.epoch() == 0);
+  CHECK(!it.is_new_epoch());
+  CHECK(it.iteration() == 0);
+  CHECK(it.previous_epoch_detail() == -1.0);
+  CHECK(next_ids(it) == std::vector<int32_t>{0, 1, 2});
+
+  // A pass that ends exactly on a batch has no short batch.
+  SerialIterator exact(numbered(9), 3, false, false);
+  CHECK(stream(exact, 3) == std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(exact.is_new_epoch());
+  CHECK(!exact.next().has_value());
+}
+
+TEST_CASE("SerialIterator: shuffling visits every example exactly once per epoch") {
+  SerialIterator it(numbered(10), 3, true, true, 42);
+  // 40 batches of 3 are 12 whole epochs; the wrapped batches join consecutive epochs.
+  std::vector<int32_t> all;
+  for (int k = 1; k <= 40; ++k) {
+    const int64_t epoch_before = it.epoch();
+    std::vector<int32_t> b = next_ids(it);
+    all.insert(all.end(), b.begin(), b.end());
+    CHECK(it.epoch() == 3 * k / 10);
+    CHECK(it.is_new_epoch() == (it.epoch() != epoch_before));
+    CHECK(it.epoch_detail() == doctest::Approx(0.3 * k));
+  }
+  std::vector<std::vector<int32_t>> epochs;
+  for (size_t start = 0; start < all.size(); start += 10) {
+    epochs.emplace_back(all.begin() + start, all.begin() + start + 10);
+    CHECK(is_permutation_of_range(epochs.back()));
+  }
+  // Each epoch is freshly shuffled: not the identity, and not all the same.
+  std::vector<int32_t> identity(10);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(std::count(epochs.begin(), epochs.end(), identity) <= 1);
+  CHECK(std::count(epochs.begin(), epochs.end(), epochs[0]) < static_cast<long>(epochs.size()));
+
+  // Without repeat: one shuffled pass, the last batch short.
+  SerialIterator once(numbered(10), 4, false, true, 7);
+  std::vector<int32_t> pass = stream(once, 2);
+  std::optional<Batch> last = once.next();
+  REQUIRE(last.has_value());
+  CHECK(last->size() == 2);
+  pass.insert(pass.end(), last->labels.begin(), last->labels.end());
+  CHECK(is_permutation_of_range(pass));
+  CHECK(pass != identity);
+  CHECK(!once.next().has_value());
+}
+
+TEST_CASE("SerialIterator: the seed fixes the order; no shuffle keeps dataset order") {
+  auto data = numbered(17);
+  SerialIterator a(data, 5, true, true, 123), b(data, 5, true, true, 123),
+      c(data, 5, true, true, 124);
+  const std::vector<int32_t> sa = stream(a, 20), sb = stream(b, 20), sc = stream(c, 20);
+  CHECK(sa == sb);
+  CHECK(sa != sc);
+  CHECK(a.order() == b.order());
+
+  SerialIterator plain(data, 5, true, false, 123);
+  const std::vector<int32_t> sp = stream(plain, 20);
+  for (size_t k = 0; k < sp.size(); ++k)
+    CHECK(sp[k] == static_cast<int32_t>(k % 17));
+
+  // reset() goes back to epoch 0 with a fresh order from the continuing generator (Chainer).
+  a.reset();
+  CHECK(a.epoch() == 0);
+  CHECK(a.epoch_detail() == 0.0);
+  std::vector<int32_t> first(a.order().begin(), a.order().begin() + 5);
+  CHECK(next_ids(a) == first);
+}
+
+TEST_CASE("SerialIterator: a batch larger than the dataset spans several epochs") {
+  SerialIterator it(numbered(4), 10, true, true, 3);
+  std::vector<int32_t> b = next_ids(it);
+  REQUIRE(b.size() == 10);
+  CHECK(it.epoch() == 2);
+  CHECK(it.is_new_epoch());
+  CHECK(it.epoch_detail() == 2.5);
+  CHECK(is_permutation_of_range({b.begin(), b.begin() + 4}));
+  CHECK(is_permutation_of_range({b.begin() + 4, b.begin() + 8}));
+
+  SerialIterator once(numbered(4), 10, false, false);
+  CHECK(next_ids(once) == std::vector<int32_t>{0, 1, 2, 3});
+  CHECK(!once.next().has_value());
+}
+
+namespace {
+// Example 1 has a different shape from the others.
+class Ragged : public Dataset {
+ public:
+  int64_t size() const override { return 3; }
+
+ protected:
+  Example get_example(int64_t i) const override { return {Tensor({i == 1 ? 3 : 2}), 0}; }
+};
+}  // namespace
+
+TEST_CASE("data: datasets, batches and iterators reject bad input") {
+  auto data = numbered(5);
+  CHECK(data->get(4).label == 4);
+  CHECK(data->get(4).x.to_vector() == std::vector<float>{4, -4});
+  CHECK_THROWS_WITH_AS(data->get(5), doctest::Contains("index 5 out of range for 5 examples"),
+                       Error);
+  CHECK_THROWS_WITH_AS(data->get(-1), doctest::Contains("index -1 out of range"), Error);
+  // get() returns a copy: writing to it leaves the dataset alone.
+  data->get(2).x.fill(99);
+  CHECK(data->get(2).x[0] == 2.0f);
+
+  CHECK_THROWS_WITH_AS(TensorDataset(Tensor({4, 2}), Labels(3)),
+                       doctest::Contains("4 images (shape [4, 2]) but 3 labels"), Error);
+  CHECK_THROWS_WITH_AS(TensorDataset(Tensor(), Labels{}), doctest::Contains("undefined"), Error);
+  CHECK_THROWS_WITH_AS(TensorDataset(Tensor::scalar(1), Labels{1}), doctest::Contains("[N, ...]"),
+                       Error);
+
+  Ragged ragged;
+  CHECK(make_batch(ragged, {0, 2}).x.shape() == Shape{2, 2});
+  CHECK_THROWS_WITH_AS(make_batch(ragged, {0, 1}),
+                       doctest::Contains("example 1 has shape [3] but example 0 has shape [2]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(make_batch(*data, {0, 7}), doctest::Contains("index 7 out of range"), Error);
+  CHECK_THROWS_AS(make_batch(*data, {}), Error);
+  SerialIterator it(std::make_shared<Ragged>(), 3, true, false);
+  CHECK_THROWS_WITH_AS(it.next(), doctest::Contains("make_batch: example 1 has shape [3]"), Error);
+
+  CHECK_THROWS_WITH_AS(SerialIterator(nullptr, 2), doctest::Contains("dataset is null"), Error);
+  CHECK_THROWS_WITH_AS(SerialIterator(data, 0),
+                       doctest::Contains("batch_size must be at least 1, got 0"), Error);
+  CHECK_THROWS_WITH_AS(SerialIterator(data, -3), doctest::Contains("got -3"), Error);
+  CHECK_THROWS_WITH_AS(SerialIterator(numbered(0), 2, false), doctest::Contains("dataset is empty"),
+                       Error);
+}

@@ -1,0 +1,51 @@
+// Datasets: a random-access collection of (input tensor, integer label) examples.
+// Loaders (IDX today; CIFAR binary and image folders later) produce Datasets, and iterators
+// (data/iterator.hpp) turn a Dataset into batches.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.hpp"
+#include "ops/loss.hpp"  // prism::Labels
+
+namespace prism::data {
+
+struct Example {
+  Tensor x;           // one input, e.g. [C, H, W] for an image
+  int32_t label = 0;  // class index
+};
+
+// Subclasses implement size() and get_example(); callers use get(), which checks the index
+// first, so no subclass can be reached with an index out of range.
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  // Throws prism::Error unless 0 <= i < size().
+  Example get(int64_t i) const;
+
+ protected:
+  // Called with 0 <= i < size() only.
+  virtual Example get_example(int64_t i) const = 0;
+};
+
+// Examples held in memory: images [N, ...] with one label per row. get(i) returns a copy of
+// row i, shape [...], so a caller may modify it freely.
+class TensorDataset : public Dataset {
+ public:
+  TensorDataset(Tensor images, Labels labels);
+
+  int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
+  const Tensor& images() const { return images_; }
+  const Labels& labels() const { return labels_; }
+
+ protected:
+  Example get_example(int64_t i) const override;
+
+ private:
+  Tensor images_;
+  Labels labels_;
+  Shape example_shape_;  // images' shape without the leading N
+};
+
+}  // namespace prism::data
