@@ -15,3 +15,6 @@
 #include "ops/loss.hpp"
 #include "ops/pooling.hpp"
 #include "ops/shape.hpp"
+#include "data/dataset.hpp"
+#include "data/idx.hpp"
+#include "data/iterator.hpp"
