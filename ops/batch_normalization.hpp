@@ -10,9 +10,15 @@ struct BatchNormConfig {
   float eps = 2e-5f;   // Chainer's default
 };
 
-// Train: normalizes with the batch mean and (biased) variance, and updates running_mean and
-// running_var (the unbiased variance, m / (m - 1)) in place. Eval: uses the running statistics.
-// gamma, beta, running_mean, running_var all have shape [C].
+// Statistics are per channel over m = N * H * W values (N for [N, C]).
+// Train: normalizes with the batch mean and biased variance, and updates running_mean and
+// running_var in place (the tensors share storage with the caller's), running_var with the
+// unbiased variance (times m / (m - 1)). Needs m >= 2: with one value per channel the batch
+// variance is 0 and the unbiased one undefined, so that is an error (as in PyTorch).
+// The gradient flows through the batch mean and variance to x, gamma and beta.
+// Eval: normalizes with the running statistics, which are constants for the gradient
+// (dx = gamma / sqrt(running_var + eps) * dy); any m, the running statistics are not changed.
+// gamma, beta, running_mean, running_var all have shape [C]; eps > 0, decay in [0, 1].
 Variable batch_normalization(const Variable& x, const Variable& gamma, const Variable& beta,
                              const Tensor& running_mean, const Tensor& running_var, bool train,
                              BatchNormConfig config = {});

@@ -1,1 +1,158 @@
 #include "ops/kernels/conv2d_reference.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace prism::kernels {
+
+ConvShape make_conv_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
+                          int64_t kw, int64_t stride, int64_t pad) {
+  PRISM_CHECK(n > 0 && c > 0 && h > 0 && w > 0 && k > 0 && kh > 0 && kw > 0,
+              "conv2d: all sizes must be positive, got N=" << n << " C=" << c << " H=" << h
+                                                           << " W=" << w << " K=" << k
+                                                           << " kh=" << kh << " kw=" << kw);
+  PRISM_CHECK(stride >= 1, "conv2d: stride must be at least 1, got " << stride);
+  PRISM_CHECK(pad >= 0, "conv2d: pad must be non-negative, got " << pad);
+  // Checked before dividing: C++ division truncates toward zero, so a negative numerator
+  // would still give an output size of 1.
+  PRISM_CHECK(kh <= h + 2 * pad && kw <= w + 2 * pad,
+              "conv2d: kernel " << kh << "x" << kw << " is larger than the padded input "
+                                << h + 2 * pad << "x" << w + 2 * pad << " (H=" << h << " W=" << w
+                                << " pad=" << pad << ")");
+  const int64_t ho = (h + 2 * pad - kh) / stride + 1, wo = (w + 2 * pad - kw) / stride + 1;
+  return {n, c, h, w, k, kh, kw, stride, pad, ho, wo};
+}
+
+namespace {
+
+// The output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in).
+// Computed once per kernel tap, so the inner loops carry no bounds test and vectorize.
+using Unit = std::integral_constant<int64_t, 1>;
+struct Range {
+  int64_t lo, hi;
+};
+Range valid_outputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
+  const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const int64_t hi = in - offset <= 0 ? 0 : std::min(out, (in - 1 - offset) / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// Each thread owns whole output planes y[n, k], so every element is summed by one thread in a
+// fixed order: the result does not depend on the thread count.
+template <class Stride>
+void conv2d_forward(const ConvShape& s, Stride stride, const float* x, const float* w, float* y) {
+  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+#pragma omp parallel for schedule(static)
+  for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
+    const int64_t n = nk / s.k, k = nk % s.k;
+    float* yp = y + nk * out_plane;
+    std::fill(yp, yp + out_plane, 0.0f);
+    for (int64_t c = 0; c < s.c; ++c) {
+      const float* xp = x + (n * s.c + c) * in_plane;
+      const float* wp = w + (k * s.c + c) * s.kh * s.kw;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
+        for (int64_t j = 0; j < s.kw; ++j) {
+          const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
+          const float wv = wp[i * s.kw + j];
+          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+            const float* xrow = xp + (oh * stride + i - pad) * s.w;
+            float* yrow = yp + oh * s.wo;
+            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+              yrow[ow] += wv * xrow[ow * stride + j - pad];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The same taps as the forward pass with the roles swapped: each thread owns whole input-gradient
+// planes dx[n, c] and scatters dy into them.
+template <class Stride>
+void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, const float* w,
+                                    float* dx) {
+  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
+    const int64_t n = nc / s.c, c = nc % s.c;
+    float* dxp = dx + nc * in_plane;
+    std::fill(dxp, dxp + in_plane, 0.0f);
+    for (int64_t k = 0; k < s.k; ++k) {
+      const float* dyp = dy + (n * s.k + k) * out_plane;
+      const float* wp = w + (k * s.c + c) * s.kh * s.kw;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
+        for (int64_t j = 0; j < s.kw; ++j) {
+          const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
+          const float wv = wp[i * s.kw + j];
+          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+            float* dxrow = dxp + (oh * stride + i - pad) * s.w;
+            const float* dyrow = dyp + oh * s.wo;
+            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+              dxrow[ow * stride + j - pad] += wv * dyrow[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Each thread owns whole filters dw[k, c]. A weight is a sum over the batch and all output
+// positions; it is first summed per output column into `part` (an elementwise loop, which
+// vectorizes without reordering a reduction), then across the columns.
+template <class Stride>
+void conv2d_backward_weights(const ConvShape& s, Stride stride, const float* x, const float* dy,
+                                       float* dw) {
+  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+#pragma omp parallel for schedule(static)
+  for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
+    const int64_t k = kc / s.c, c = kc % s.c;
+    std::vector<float> part(s.wo);
+    for (int64_t i = 0; i < s.kh; ++i) {
+      const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
+      for (int64_t j = 0; j < s.kw; ++j) {
+        const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
+        std::fill(part.begin(), part.end(), 0.0f);
+        float* pp = part.data();
+        for (int64_t n = 0; n < s.n; ++n) {
+          const float* xp = x + (n * s.c + c) * in_plane;
+          const float* dyp = dy + (n * s.k + k) * out_plane;
+          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+            const float* xrow = xp + (oh * stride + i - pad) * s.w;
+            const float* dyrow = dyp + oh * s.wo;
+            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+              pp[ow] += dyrow[ow] * xrow[ow * stride + j - pad];
+          }
+        }
+        float sum = 0.0f;
+        for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+          sum += pp[ow];
+        dw[(kc * s.kh + i) * s.kw + j] = sum;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward_reference(const ConvShape& s, const float* x, const float* w, float* y) {
+  if (s.stride == 1) return conv2d_forward(s, Unit{}, x, w, y);
+  conv2d_forward(s, s.stride, x, w, y);
+}
+
+void conv2d_backward_data_reference(const ConvShape& s, const float* dy, const float* w,
+                                    float* dx) {
+  if (s.stride == 1) return conv2d_backward_data(s, Unit{}, dy, w, dx);
+  conv2d_backward_data(s, s.stride, dy, w, dx);
+}
+
+void conv2d_backward_weights_reference(const ConvShape& s, const float* x, const float* dy,
+                                       float* dw) {
+  if (s.stride == 1) return conv2d_backward_weights(s, Unit{}, x, dy, dw);
+  conv2d_backward_weights(s, s.stride, x, dy, dw);
+}
+
+}  // namespace prism::kernels
