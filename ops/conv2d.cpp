@@ -1,1 +1,63 @@
 #include "ops/conv2d.hpp"
+
+#include "ops/kernels/conv2d_reference.hpp"
+
+namespace prism {
+
+using kernels::ConvShape;
+
+Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t stride,
+                int64_t pad) {
+  PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
+              "conv2d: needs x [N, C, H, W] and w [K, C, kh, kw], got x "
+                  << (x.defined() ? to_string(x.shape()) : "undefined") << ", w "
+                  << (w.defined() ? to_string(w.shape()) : "undefined"));
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  PRISM_CHECK(xs[1] == ws[1], "conv2d: x " << to_string(xs) << " has " << xs[1]
+                                           << " channels but w " << to_string(ws) << " expects "
+                                           << ws[1]);
+  const ConvShape s =
+      kernels::make_conv_shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, pad);
+  if (b.defined())
+    PRISM_CHECK(b.shape() == Shape{s.k}, "conv2d: bias " << to_string(b.shape()) << " for w "
+                                                         << to_string(ws) << " needs [" << s.k
+                                                         << "]");
+  Tensor tx = x.data(), tw = w.data();
+  Tensor y({s.n, s.k, s.ho, s.wo});
+  kernels::conv2d_forward_reference(s, tx.data(), tw.data(), y.data());
+  const int64_t plane = s.ho * s.wo;
+  if (b.defined()) {
+    const float* bias = b.data().data();
+    for (int64_t nk = 0; nk < s.n * s.k; ++nk)
+      for (int64_t p = 0; p < plane; ++p)
+        y[nk * plane + p] += bias[nk % s.k];
+  }
+
+  std::vector<Variable> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  return Variable::make(y, inputs, [=](std::vector<Variable>& in, const Tensor& gy) {
+    if (in[0].requires_grad()) {
+      Tensor g(tx.shape());
+      kernels::conv2d_backward_data_reference(s, gy.data(), tw.data(), g.data());
+      in[0].add_grad(g);
+    }
+    if (in[1].requires_grad()) {
+      Tensor g(tw.shape());
+      kernels::conv2d_backward_weights_reference(s, tx.data(), gy.data(), g.data());
+      in[1].add_grad(g);
+    }
+    if (in.size() > 2 && in[2].requires_grad()) {  // db[k] = sum over n and positions of dy
+      Tensor g({s.k});
+      for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
+        float acc = 0;
+        for (int64_t p = 0; p < plane; ++p)
+          acc += gy[nk * plane + p];
+        g[nk % s.k] += acc;
+      }
+      in[2].add_grad(g);
+    }
+  });
+}
+
+}  // namespace prism
