@@ -1,1 +1,127 @@
 #include <doctest/doctest.h>
+
+#include <unistd.h>
+#include <zlib.h>
+#include <filesystem>
+
+#include <fstream>
+
+#include "gradcheck.hpp"
+
+using namespace prism;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> make_net(int64_t hidden, bool with_bn = true) {
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(std::make_shared<nn::Convolution2D>(1, hidden, 3, 1, 1));
+  if (with_bn) net->add(std::make_shared<nn::BatchNormalization>(hidden));
+  net->add(std::make_shared<nn::Linear>(hidden * 4 * 4, 3));
+  return net;
+}
+
+std::vector<std::vector<float>> snapshot(const nn::Module& m) {
+  std::vector<std::vector<float>> out;
+  for (const auto& [name, p] : m.named_parameters())
+    out.push_back(p.data().to_vector());
+  for (const auto& [name, b] : m.named_buffers())
+    out.push_back(b.to_vector());
+  return out;
+}
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("prism_serialize_" + std::to_string(::getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+TEST_CASE("serialize: parameters and buffers round trip exactly") {
+  TempDir dir;
+  manual_seed(1);
+  auto a = make_net(4);
+  Rng rng(2);
+  (*a)(Variable(prism::testing::random_tensor({2, 1, 4, 4}, rng)));  // moves BN statistics
+  nn::save_parameters(*a, dir.file("a.prsm"));
+  manual_seed(2);
+  auto b = make_net(4);
+  CHECK(snapshot(*a) != snapshot(*b));
+  nn::load_parameters(*b, dir.file("a.prsm"));
+  CHECK(snapshot(*a) == snapshot(*b));
+  CHECK_FALSE(fs::exists(dir.file("a.prsm") + ".tmp." + std::to_string(::getpid())));
+}
+
+TEST_CASE("serialize: a file of another model is an error that changes nothing") {
+  TempDir dir;
+  manual_seed(1);
+  nn::save_parameters(*make_net(4), dir.file("a.prsm"));
+  auto wider = make_net(5), no_bn = make_net(4, false);
+  const auto before = snapshot(*wider);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*wider, dir.file("a.prsm")),
+                       doctest::Contains("0.W: file has [4, 1, 3, 3], model has [5, 1, 3, 3]"),
+                       Error);
+  CHECK(snapshot(*wider) == before);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*no_bn, dir.file("a.prsm")),
+                       doctest::Contains("in the model but not in the file"), Error);
+  nn::save_parameters(*no_bn, dir.file("small.prsm"));
+  auto full = make_net(4);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*full, dir.file("small.prsm")),
+                       doctest::Contains("not in the file"), Error);
+}
+
+TEST_CASE("serialize: truncated, corrupt, foreign and missing files are clear errors") {
+  TempDir dir;
+  manual_seed(1);
+  auto net = make_net(2);
+  nn::save_parameters(*net, dir.file("ok.prsm"));
+  const std::string bytes = read_all(dir.file("ok.prsm"));
+  const auto before = snapshot(*net);
+
+  for (size_t cut :
+       {size_t{0}, size_t{3}, size_t{10}, size_t{20}, bytes.size() / 2, bytes.size() - 1}) {
+    CAPTURE(cut);
+    write_all(dir.file("cut.prsm"), bytes.substr(0, cut));
+    CHECK_THROWS_WITH_AS(nn::load_parameters(*net, dir.file("cut.prsm")),
+                         doctest::Contains("cut.prsm"), Error);
+  }
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x10;
+  write_all(dir.file("flip.prsm"), flipped);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*net, dir.file("flip.prsm")),
+                       doctest::Contains("checksum mismatch"), Error);
+  write_all(dir.file("foreign.prsm"), "GIF89a and then some other bytes");
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*net, dir.file("foreign.prsm")),
+                       doctest::Contains("not a prism parameter file"), Error);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(*net, dir.file("missing.prsm")),
+                       doctest::Contains("cannot open"), Error);
+  CHECK(snapshot(*net) == before);
+}
+
+TEST_CASE("serialize: a header claiming huge tensors never allocates them") {
+  TempDir dir;
+  // count 1, name "x", ndim 2, dims 2^40 x 2^20, no data, then a valid CRC of that.
+  std::string bytes = "PRSM";
+  auto put32 = [&](uint32_t v) { bytes.append(reinterpret_cast<char*>(&v), 4); };
+  auto put64 = [&](int64_t v) { bytes.append(reinterpret_cast<char*>(&v), 8); };
+  put32(1), put32(1), put32(1);
+  bytes += "x";
+  put32(2), put64(int64_t{1} << 40), put64(int64_t{1} << 20);
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+  put32(crc);
+  write_all(dir.file("huge.prsm"), bytes);
+  CHECK_THROWS_WITH_AS(nn::load_tensors(dir.file("huge.prsm")), doctest::Contains("bad dimension"),
+                       Error);
+}

@@ -1,0 +1,31 @@
+// Batch normalization layer (Chainer's L.BatchNormalization) over axis 1 of [N, C] or
+// [N, C, H, W].
+#pragma once
+
+#include "nn/module.hpp"
+#include "ops/batch_normalization.hpp"
+
+namespace prism::nn {
+
+class BatchNormalization : public Module {
+ public:
+  // Parameters gamma [size] (ones) and beta [size] (zeros); buffers avg_mean [size] (zeros) and
+  // avg_var [size] (ones), the running statistics. 0 <= decay < 1, eps > 0.
+  explicit BatchNormalization(int64_t size, float decay = 0.9f, float eps = 2e-5f);
+
+  // Training mode: normalizes with the batch statistics and updates avg_mean and avg_var.
+  // Evaluation mode: normalizes with avg_mean and avg_var and leaves them as they are.
+  Variable forward(const Variable& x) override;
+
+  const Variable& gamma() const { return gamma_; }
+  const Variable& beta() const { return beta_; }
+  const Tensor& avg_mean() const { return avg_mean_; }
+  const Tensor& avg_var() const { return avg_var_; }
+
+ private:
+  BatchNormConfig config_;
+  Variable gamma_, beta_;
+  Tensor avg_mean_, avg_var_;
+};
+
+}  // namespace prism::nn
