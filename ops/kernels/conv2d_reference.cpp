@@ -27,9 +27,10 @@ ConvShape make_conv_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
 
 namespace {
 
+using Unit = std::integral_constant<int64_t, 1>;  // stride 1, known at compile time
+
 // The output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in).
 // Computed once per kernel tap, so the inner loops carry no bounds test and vectorize.
-using Unit = std::integral_constant<int64_t, 1>;
 struct Range {
   int64_t lo, hi;
 };
@@ -37,6 +38,17 @@ Range valid_outputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
   const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
   const int64_t hi = in - offset <= 0 ? 0 : std::min(out, (in - 1 - offset) / stride + 1);
   return {lo, std::max(lo, hi)};
+}
+
+// Calls f(i, j, rows, cols) for every kernel tap (i, j) with the output rows and columns it
+// touches; shared by the three passes, which differ only in what they do per tap.
+template <class Stride, class F>
+void for_each_tap(const ConvShape& s, Stride stride, F&& f) {
+  for (int64_t i = 0; i < s.kh; ++i) {
+    const Range rows = valid_outputs(i - s.pad, stride, s.h, s.ho);
+    for (int64_t j = 0; j < s.kw; ++j)
+      f(i, j, rows, valid_outputs(j - s.pad, stride, s.w, s.wo));
+  }
 }
 
 // Each thread owns whole output planes y[n, k], so every element is summed by one thread in a
@@ -52,19 +64,15 @@ void conv2d_forward(const ConvShape& s, Stride stride, const float* x, const flo
     for (int64_t c = 0; c < s.c; ++c) {
       const float* xp = x + (n * s.c + c) * in_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for (int64_t i = 0; i < s.kh; ++i) {
-        const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
-          const float wv = wp[i * s.kw + j];
-          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-            const float* xrow = xp + (oh * stride + i - pad) * s.w;
-            float* yrow = yp + oh * s.wo;
-            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-              yrow[ow] += wv * xrow[ow * stride + j - pad];
-          }
+      for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+        const float wv = wp[i * s.kw + j];
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+          const float* xrow = xp + (oh * stride + i - pad) * s.w;
+          float* yrow = yp + oh * s.wo;
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+            yrow[ow] += wv * xrow[ow * stride + j - pad];
         }
-      }
+      });
     }
   }
 }
@@ -73,7 +81,7 @@ void conv2d_forward(const ConvShape& s, Stride stride, const float* x, const flo
 // planes dx[n, c] and scatters dy into them.
 template <class Stride>
 void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, const float* w,
-                                    float* dx) {
+                          float* dx) {
   const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
@@ -83,19 +91,15 @@ void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, co
     for (int64_t k = 0; k < s.k; ++k) {
       const float* dyp = dy + (n * s.k + k) * out_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for (int64_t i = 0; i < s.kh; ++i) {
-        const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
-          const float wv = wp[i * s.kw + j];
-          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-            float* dxrow = dxp + (oh * stride + i - pad) * s.w;
-            const float* dyrow = dyp + oh * s.wo;
-            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-              dxrow[ow * stride + j - pad] += wv * dyrow[ow];
-          }
+      for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+        const float wv = wp[i * s.kw + j];
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+          float* dxrow = dxp + (oh * stride + i - pad) * s.w;
+          const float* dyrow = dyp + oh * s.wo;
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+            dxrow[ow * stride + j - pad] += wv * dyrow[ow];
         }
-      }
+      });
     }
   }
 }
@@ -105,34 +109,30 @@ void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, co
 // vectorizes without reordering a reduction), then across the columns.
 template <class Stride>
 void conv2d_backward_weights(const ConvShape& s, Stride stride, const float* x, const float* dy,
-                                       float* dw) {
+                             float* dw) {
   const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
     const int64_t k = kc / s.c, c = kc % s.c;
     std::vector<float> part(s.wo);
-    for (int64_t i = 0; i < s.kh; ++i) {
-      const Range rows = valid_outputs(i - pad, stride, s.h, s.ho);
-      for (int64_t j = 0; j < s.kw; ++j) {
-        const Range cols = valid_outputs(j - pad, stride, s.w, s.wo);
-        std::fill(part.begin(), part.end(), 0.0f);
-        float* pp = part.data();
-        for (int64_t n = 0; n < s.n; ++n) {
-          const float* xp = x + (n * s.c + c) * in_plane;
-          const float* dyp = dy + (n * s.k + k) * out_plane;
-          for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-            const float* xrow = xp + (oh * stride + i - pad) * s.w;
-            const float* dyrow = dyp + oh * s.wo;
-            for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-              pp[ow] += dyrow[ow] * xrow[ow * stride + j - pad];
-          }
+    for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+      std::fill(part.begin(), part.end(), 0.0f);
+      float* pp = part.data();
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* xp = x + (n * s.c + c) * in_plane;
+        const float* dyp = dy + (n * s.k + k) * out_plane;
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+          const float* xrow = xp + (oh * stride + i - pad) * s.w;
+          const float* dyrow = dyp + oh * s.wo;
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+            pp[ow] += dyrow[ow] * xrow[ow * stride + j - pad];
         }
-        float sum = 0.0f;
-        for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-          sum += pp[ow];
-        dw[(kc * s.kh + i) * s.kw + j] = sum;
       }
-    }
+      float sum = 0.0f;
+      for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+        sum += pp[ow];
+      dw[(kc * s.kh + i) * s.kw + j] = sum;
+    });
   }
 }
 
