@@ -31,3 +31,7 @@
 #include "nn/progress_bar.hpp"
 #include "nn/sequential.hpp"
 #include "nn/serialize.hpp"
+#include "dist/collectives.hpp"
+#include "dist/communicator.hpp"
+#include "dist/functions.hpp"
+#include "nn/parallel_convolution_2d.hpp"

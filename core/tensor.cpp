@@ -129,3 +129,20 @@ void add_inplace(const Tensor& dst, const Tensor& src) {
 }
 
 }  // namespace prism
+
+namespace prism {
+
+Tensor Tensor::view(int64_t offset, Shape shape) const {
+  PRISM_CHECK(defined(), "view: tensor is undefined");
+  const int64_t count = numel_of(shape);
+  PRISM_CHECK(offset >= 0 && count >= 0 && offset + count <= numel_,
+              "view: elements [" << offset << ", " << offset + count << ") of " << to_string(shape)
+                                 << " are outside a tensor of " << numel_ << " elements");
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.numel_ = count;
+  t.storage_ = std::shared_ptr<float>(storage_, storage_.get() + offset);  // aliasing
+  return t;
+}
+
+}  // namespace prism

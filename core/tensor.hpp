@@ -41,6 +41,9 @@ class Tensor {
   void copy_from(const Tensor& other) const;  // same element count
   std::vector<float> to_vector() const;
   bool same_storage(const Tensor& other) const { return storage_ == other.storage_; }
+  // A tensor of `shape` over this one's elements [offset, offset + numel(shape)), sharing
+  // storage (and keeping it alive). 64-byte aligned only when offset is a multiple of 16.
+  Tensor view(int64_t offset, Shape shape) const;
 
  private:
   Shape shape_;

@@ -78,3 +78,14 @@ TEST_CASE("rng: a seed gives the same stream; uniform and normal look right") {
   r.set_state(s);
   CHECK(r.next_u64() == next);
 }
+
+TEST_CASE("tensor: view shares storage at an offset and checks its bounds") {
+  prism::Tensor t = prism::Tensor::from({6}, {0, 1, 2, 3, 4, 5});
+  prism::Tensor v = t.view(2, {2, 2});
+  CHECK(v.to_vector() == std::vector<float>{2, 3, 4, 5});
+  v[0] = 9;
+  CHECK(t[2] == 9);
+  CHECK_THROWS_WITH_AS(t.view(3, {2, 2}), doctest::Contains("outside a tensor of 6 elements"),
+                       prism::Error);
+  CHECK_THROWS_AS(t.view(-1, {1}), prism::Error);
+}

@@ -1,0 +1,208 @@
+#include "dist/collectives.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <numeric>
+
+#include "core/error.hpp"
+
+namespace prism::dist {
+
+namespace {
+
+template <class T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
+template <>
+MPI_Datatype mpi_type<int32_t>() {
+  return MPI_INT32_T;
+}
+template <>
+MPI_Datatype mpi_type<int64_t>() {
+  return MPI_INT64_T;
+}
+template <>
+MPI_Datatype mpi_type<uint8_t>() {
+  return MPI_UINT8_T;
+}
+
+void check_root(const Communicator& comm, int root, const char* op) {
+  PRISM_CHECK(root >= 0 && root < comm.size(), op << ": root " << root
+                                                  << " is not a rank of a communicator of size "
+                                                  << comm.size());
+}
+
+// Every rank's shape, in rank order (ndims first, then the dimensions).
+std::vector<Shape> allgather_shapes(const Communicator& comm, const Shape& shape) {
+  const int p = comm.size();
+  std::vector<int64_t> ndims(p);
+  const int64_t ndim = static_cast<int64_t>(shape.size());
+  check_mpi(MPI_Allgather(&ndim, 1, MPI_INT64_T, ndims.data(), 1, MPI_INT64_T, comm.handle()),
+            "MPI_Allgather");
+  std::vector<int> counts(p), displs(p);
+  for (int r = 0; r < p; ++r) {
+    counts[r] = static_cast<int>(ndims[r]);
+    displs[r] = r == 0 ? 0 : displs[r - 1] + counts[r - 1];
+  }
+  std::vector<int64_t> dims(static_cast<size_t>(displs[p - 1] + counts[p - 1]));
+  check_mpi(MPI_Allgatherv(shape.data(), static_cast<int>(ndim), MPI_INT64_T, dims.data(),
+                           counts.data(), displs.data(), MPI_INT64_T, comm.handle()),
+            "MPI_Allgatherv");
+  std::vector<Shape> shapes(p);
+  for (int r = 0; r < p; ++r)
+    shapes[r].assign(dims.begin() + displs[r], dims.begin() + displs[r] + counts[r]);
+  return shapes;
+}
+
+int64_t round_up_16(int64_t n) {
+  return (n + 15) / 16 * 16;
+}
+
+}  // namespace
+
+int mpi_count(int64_t n, const char* what) {
+  PRISM_CHECK(n >= 0 && n <= INT_MAX, what << ": " << n << " elements exceed MPI's int count");
+  return static_cast<int>(n);
+}
+
+Tensor bcast(const Communicator& comm, const Tensor& t, int root) {
+  check_root(comm, root, "bcast");
+  const bool is_root = comm.rank() == root;
+  PRISM_CHECK(!is_root || t.defined(), "bcast: the root's tensor is undefined");
+  std::vector<int64_t> shape = is_root ? t.shape() : Shape{};
+  bcast_values(comm, shape, root);
+  Tensor out = is_root ? t : Tensor(shape);
+  check_mpi(MPI_Bcast(out.data(), mpi_count(out.numel(), "bcast"), MPI_FLOAT, root, comm.handle()),
+            "MPI_Bcast");
+  return out;
+}
+
+template <class T>
+void bcast_values(const Communicator& comm, std::vector<T>& values, int root) {
+  check_root(comm, root, "bcast_values");
+  int64_t n = static_cast<int64_t>(values.size());
+  check_mpi(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm.handle()), "MPI_Bcast");
+  values.resize(static_cast<size_t>(n));
+  check_mpi(
+      MPI_Bcast(values.data(), mpi_count(n, "bcast_values"), mpi_type<T>(), root, comm.handle()),
+      "MPI_Bcast");
+}
+template void bcast_values(const Communicator&, std::vector<float>&, int);
+template void bcast_values(const Communicator&, std::vector<int32_t>&, int);
+template void bcast_values(const Communicator&, std::vector<int64_t>&, int);
+template void bcast_values(const Communicator&, std::vector<uint8_t>&, int);
+
+void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
+  PRISM_CHECK(t.defined(), "allreduce: tensor is undefined");
+  for (const Shape& s : allgather_shapes(comm, t.shape()))
+    PRISM_CHECK(s == t.shape(), "allreduce: shapes differ across ranks: " << to_string(s) << " and "
+                                                                          << to_string(t.shape()));
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data(), mpi_count(t.numel(), "allreduce"), MPI_FLOAT,
+                          MPI_SUM, comm.handle()),
+            "MPI_Allreduce");
+  if (op == ReduceOp::mean) {
+    const float inv = 1.0f / static_cast<float>(comm.size());
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t[i] *= inv;
+  }
+}
+
+Packed allgather_packed(const Communicator& comm, const Tensor& t) {
+  PRISM_CHECK(t.defined(), "allgather: tensor is undefined");
+  Packed out;
+  out.shapes = allgather_shapes(comm, t.shape());
+  const int p = comm.size();
+  // Each piece starts on a 64-byte boundary of the one receive buffer.
+  std::vector<int> counts(p), displs(p);
+  out.offsets.push_back(0);
+  for (int r = 0; r < p; ++r) {
+    counts[r] = mpi_count(numel_of(out.shapes[r]), "allgather");
+    displs[r] = mpi_count(out.offsets[r], "allgather");
+    out.offsets.push_back(round_up_16(out.offsets[r] + counts[r]));
+  }
+  out.buffer = Tensor({out.offsets[p]});
+  check_mpi(MPI_Allgatherv(t.data(), counts[comm.rank()], MPI_FLOAT, out.buffer.data(),
+                           counts.data(), displs.data(), MPI_FLOAT, comm.handle()),
+            "MPI_Allgatherv");
+  return out;
+}
+
+std::vector<Tensor> allgather(const Communicator& comm, const Tensor& t) {
+  return allgather_packed(comm, t).pieces();
+}
+
+Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send) {
+  const int p = comm.size();
+  PRISM_CHECK(static_cast<int>(send.size()) == p,
+              "alltoall: needs one tensor per rank (" << p << "), got " << send.size());
+  // Ranks first tell each other the shapes they will send.
+  std::vector<int64_t> my_dims, all_dims;
+  std::vector<int> ndim_send(p), ndim_recv(p);
+  for (int j = 0; j < p; ++j) {
+    PRISM_CHECK(send[j].defined(), "alltoall: tensor for rank " << j << " is undefined");
+    ndim_send[j] = static_cast<int>(send[j].dim());
+    my_dims.insert(my_dims.end(), send[j].shape().begin(), send[j].shape().end());
+  }
+  check_mpi(MPI_Alltoall(ndim_send.data(), 1, MPI_INT, ndim_recv.data(), 1, MPI_INT, comm.handle()),
+            "MPI_Alltoall");
+  std::vector<int> sd(p), rd(p);
+  for (int j = 1; j < p; ++j) {
+    sd[j] = sd[j - 1] + ndim_send[j - 1];
+    rd[j] = rd[j - 1] + ndim_recv[j - 1];
+  }
+  all_dims.resize(static_cast<size_t>(rd[p - 1] + ndim_recv[p - 1]));
+  check_mpi(MPI_Alltoallv(my_dims.data(), ndim_send.data(), sd.data(), MPI_INT64_T, all_dims.data(),
+                          ndim_recv.data(), rd.data(), MPI_INT64_T, comm.handle()),
+            "MPI_Alltoallv");
+
+  // One send buffer and one receive buffer, each piece 64-byte aligned in them.
+  Packed out;
+  out.offsets.push_back(0);
+  std::vector<int> scount(p), sdispl(p), rcount(p), rdispl(p);
+  int64_t stotal = 0;
+  for (int j = 0; j < p; ++j) {
+    scount[j] = mpi_count(send[j].numel(), "alltoall");
+    sdispl[j] = mpi_count(stotal, "alltoall");
+    stotal = round_up_16(stotal + scount[j]);
+    out.shapes.emplace_back(all_dims.begin() + rd[j], all_dims.begin() + rd[j] + ndim_recv[j]);
+    rcount[j] = mpi_count(numel_of(out.shapes[j]), "alltoall");
+    rdispl[j] = mpi_count(out.offsets[j], "alltoall");
+    out.offsets.push_back(round_up_16(out.offsets[j] + rcount[j]));
+  }
+  Tensor sbuf({stotal});
+  out.buffer = Tensor({out.offsets[p]});
+  for (int j = 0; j < p; ++j)
+    std::copy_n(send[j].data(), scount[j], sbuf.data() + sdispl[j]);
+  check_mpi(MPI_Alltoallv(sbuf.data(), scount.data(), sdispl.data(), MPI_FLOAT, out.buffer.data(),
+                          rcount.data(), rdispl.data(), MPI_FLOAT, comm.handle()),
+            "MPI_Alltoallv");
+  return out;
+}
+
+std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send) {
+  return alltoall_packed(comm, send).pieces();
+}
+
+Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
+                      const std::vector<int64_t>& counts) {
+  const int p = comm.size();
+  PRISM_CHECK(t.defined(), "reduce_scatter: tensor is undefined");
+  PRISM_CHECK(static_cast<int>(counts.size()) == p,
+              "reduce_scatter: needs one count per rank (" << p << "), got " << counts.size());
+  const int64_t sum = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  PRISM_CHECK(sum == t.numel(), "reduce_scatter: counts add up to "
+                                    << sum << " but the tensor " << to_string(t.shape()) << " has "
+                                    << t.numel() << " elements");
+  std::vector<int> c(p);
+  for (int r = 0; r < p; ++r)
+    c[r] = mpi_count(counts[r], "reduce_scatter");
+  Tensor out({counts[comm.rank()]});
+  check_mpi(MPI_Reduce_scatter(t.data(), out.data(), c.data(), MPI_FLOAT, MPI_SUM, comm.handle()),
+            "MPI_Reduce_scatter");
+  return out;
+}
+
+}  // namespace prism::dist

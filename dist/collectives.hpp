@@ -1,0 +1,59 @@
+// Collectives on tensors. Every rank of the communicator must make the same calls in the same
+// order (MPI's rule); shapes that must agree are checked and a mismatch is an error.
+// Counts are MPI ints: a message above 2^31 - 1 elements is an error, not a silent wrap.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "dist/communicator.hpp"
+
+namespace prism::dist {
+
+enum class ReduceOp { sum, mean };
+
+// Returns root's tensor on every rank; `t` is read on root only (others may pass Tensor()).
+// The shape travels first, so receivers need not know it.
+Tensor bcast(const Communicator& comm, const Tensor& t, int root);
+
+// Broadcasts root's values in their own type (labels as int32, never through float).
+template <class T>
+void bcast_values(const Communicator& comm, std::vector<T>& values, int root);
+
+// In place: every rank ends with the sum (or mean) over ranks. Shapes must agree.
+void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op = ReduceOp::sum);
+
+// Every rank's tensor, in rank order. Shapes may differ between ranks. The pieces are views of
+// one buffer filled by a single MPI_Allgatherv, each starting 64-byte aligned.
+std::vector<Tensor> allgather(const Communicator& comm, const Tensor& t);
+
+// A gather's result with its layout: rank r's piece is buffer[offsets[r], offsets[r] +
+// numel(shapes[r])); offsets[size] is buffer.numel(). Used by the differentiable allgather.
+struct Packed {
+  Tensor buffer;
+  std::vector<int64_t> offsets;
+  std::vector<Shape> shapes;
+  Tensor piece(int r) const { return buffer.view(offsets[r], shapes[r]); }
+  std::vector<Tensor> pieces() const {
+    std::vector<Tensor> out;
+    for (size_t r = 0; r < shapes.size(); ++r)
+      out.push_back(piece(static_cast<int>(r)));
+    return out;
+  }
+};
+Packed allgather_packed(const Communicator& comm, const Tensor& t);
+
+// send[j] goes to rank j; returns recv[j], what rank j sent here. Shapes may differ.
+std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send);
+Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send);
+
+// Sums `t` over ranks and returns rank r's part: elements [sum of counts before r, + counts[r])
+// as a flat tensor. counts must be the same on every rank and add up to t.numel().
+Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
+                      const std::vector<int64_t>& counts);
+
+// The MPI int count for n elements; an error above INT_MAX.
+int mpi_count(int64_t n, const char* what);
+
+}  // namespace prism::dist

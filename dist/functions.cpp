@@ -1,0 +1,104 @@
+#include "dist/functions.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "dist/collectives.hpp"
+
+namespace prism::dist {
+
+namespace {
+
+// Output r of a packed result: a view of the buffer. Its gradient lands in the matching
+// region of a buffer-sized gradient, so the packed node sees one flat gradient whatever
+// subset of the pieces reached the loss (the rest count as zeros).
+std::vector<Variable> unpack(const Variable& packed, const Packed& layout) {
+  std::vector<Variable> out;
+  const int64_t total = layout.buffer.numel();
+  for (size_t r = 0; r < layout.shapes.size(); ++r) {
+    const int64_t offset = layout.offsets[r];
+    out.push_back(Variable::make(layout.piece(static_cast<int>(r)), {packed},
+                                 [offset, total](std::vector<Variable>& in, const Tensor& gy) {
+                                   Tensor g({total});
+                                   std::copy_n(gy.data(), gy.numel(), g.data() + offset);
+                                   in[0].add_grad(g);
+                                 }));
+  }
+  return out;
+}
+
+// A leaf that requires grad, standing in for an input a rank does not have, so that its
+// backward (and the collective inside) runs like everyone else's.
+Variable participant() {
+  return Variable(Tensor({1}), true);
+}
+
+}  // namespace
+
+std::vector<Variable> allgather(const Communicator& comm, const Variable& x, GatherGrad mode) {
+  PRISM_CHECK(x.defined(), "allgather: input is undefined on rank " << comm.rank());
+  const Packed layout = allgather_packed(comm, x.data());
+  const int rank = comm.rank();
+  const Shape xshape = x.shape();
+  Variable packed =
+      Variable::make(layout.buffer, {x},
+                     [comm, mode, layout_offsets = layout.offsets, rank, xshape](
+                         std::vector<Variable>& in, const Tensor& gy) {
+                       Tensor g;
+                       if (mode == GatherGrad::local) {
+                         g = gy.view(layout_offsets[rank], xshape).clone();
+                       } else {
+                         // Rank r receives the sum over ranks of region r (padding included, then
+                         // dropped).
+                         std::vector<int64_t> counts;
+                         for (size_t r = 0; r + 1 < layout_offsets.size(); ++r)
+                           counts.push_back(layout_offsets[r + 1] - layout_offsets[r]);
+                         g = reduce_scatter(comm, gy, counts).view(0, xshape);
+                       }
+                       in[0].add_grad(g);
+                     });
+  return unpack(packed, layout);
+}
+
+Variable bcast(const Communicator& comm, const Variable& x, int root) {
+  const bool is_root = comm.rank() == root;
+  PRISM_CHECK(!is_root || x.defined(), "bcast: the root's input is undefined");
+  // Whether the output needs a gradient is root's to say.
+  std::vector<uint8_t> flag{static_cast<uint8_t>(is_root && x.requires_grad() && grad_enabled())};
+  bcast_values(comm, flag, root);
+  const Tensor y = bcast(comm, is_root ? x.data() : Tensor(), root);
+  if (!flag[0]) return Variable(y);
+  Variable input = is_root ? x : participant();
+  return Variable::make(y, {input},
+                        [comm, root, is_root](std::vector<Variable>& in, const Tensor& gy) {
+                          Tensor g = is_root ? Tensor(gy.shape()) : Tensor();
+                          check_mpi(MPI_Reduce(gy.data(), is_root ? g.data() : nullptr,
+                                               mpi_count(gy.numel(), "bcast backward"), MPI_FLOAT,
+                                               MPI_SUM, root, comm.handle()),
+                                    "MPI_Reduce");
+                          if (is_root && in[0].requires_grad()) in[0].add_grad(g);
+                        });
+}
+
+std::vector<Variable> alltoall(const Communicator& comm, const std::vector<Variable>& xs) {
+  std::vector<Tensor> send;
+  for (const Variable& x : xs) {
+    PRISM_CHECK(x.defined(), "alltoall: an input is undefined on rank " << comm.rank());
+    send.push_back(x.data());
+  }
+  const Packed layout = alltoall_packed(comm, send);
+  std::vector<Variable> inputs = xs;
+  inputs.push_back(participant());  // every rank runs backward even if it sends no gradient
+  Variable packed = Variable::make(layout.buffer, inputs,
+                                   [comm, layout](std::vector<Variable>& in, const Tensor& gy) {
+                                     // The gradient of what came from rank j goes back to rank j.
+                                     Packed g = layout;
+                                     g.buffer = gy;
+                                     const std::vector<Tensor> back = alltoall(comm, g.pieces());
+                                     for (size_t j = 0; j + 1 < in.size(); ++j)
+                                       if (in[j].requires_grad()) in[j].add_grad(back[j].clone());
+                                   });
+  return unpack(packed, layout);
+}
+
+}  // namespace prism::dist

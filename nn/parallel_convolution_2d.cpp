@@ -1,0 +1,69 @@
+#include "nn/parallel_convolution_2d.hpp"
+
+#include "ops/shape.hpp"
+
+namespace prism::nn {
+
+namespace {
+
+// Checked before the base class is built, so a bad partition fails with its own message.
+int64_t checked_count(const dist::Communicator& comm, int64_t channels, const char* what) {
+  PRISM_CHECK(comm.size() <= channels,
+              "ParallelConvolution2D: " << comm.size() << " ranks but only " << channels << " "
+                                        << what << " channels: every rank needs at least one "
+                                        << "(use a Convolution2D for this layer)");
+  return ParallelConvolution2D::channel_count(channels, comm.size(), comm.rank());
+}
+
+// The local weights' generator: one draw of global_rng() on every rank, mixed with the rank.
+Rng& partition_rng(const dist::Communicator& comm) {
+  thread_local Rng rng;
+  rng = Rng(global_rng().next_u64() ^
+            (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(comm.rank() + 1)));
+  return rng;
+}
+
+}  // namespace
+
+int64_t ParallelConvolution2D::channel_count(int64_t channels, int size, int rank) {
+  return channels / size + (rank < channels % size ? 1 : 0);
+}
+
+std::vector<int64_t> ParallelConvolution2D::input_channels(int64_t channels, int size, int rank) {
+  std::vector<int64_t> out;
+  for (int64_t c = rank; c < channels; c += size)
+    out.push_back(c);
+  return out;
+}
+
+int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int rank) {
+  int64_t offset = 0;
+  for (int j = 0; j < rank; ++j)
+    offset += channel_count(channels, size, j);
+  return offset;
+}
+
+ParallelConvolution2D::ParallelConvolution2D(dist::Communicator comm, int64_t in_channels,
+                                             int64_t out_channels, int64_t ksize, int64_t stride,
+                                             int64_t pad, bool nobias, dist::GatherGrad mode)
+    : Convolution2D(checked_count(comm, in_channels, "input"),
+                    checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
+                    partition_rng(comm)),
+      comm_(std::move(comm)),
+      mode_(mode),
+      in_channels_(in_channels),
+      out_channels_(out_channels),
+      inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {}
+
+Variable ParallelConvolution2D::forward(const Variable& x) {
+  PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[1] == in_channels_,
+              "ParallelConvolution2D: expected x [N, "
+                  << in_channels_ << ", H, W], got "
+                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+  const Variable local_in = comm_.size() == 1 ? x : select_channels(x, inputs_);
+  const Variable local_out = Convolution2D::forward(local_in);
+  if (comm_.size() == 1) return local_out;
+  return concat(dist::allgather(comm_, local_out, mode_), 1);
+}
+
+}  // namespace prism::nn
