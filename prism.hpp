@@ -35,3 +35,5 @@
 #include "dist/communicator.hpp"
 #include "dist/functions.hpp"
 #include "nn/parallel_convolution_2d.hpp"
+#include "nn/replicated.hpp"
+#include "nn/vgg16.hpp"

@@ -60,6 +60,15 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gat
   return unpack(packed, layout);
 }
 
+Variable sum_gradients(const Communicator& comm, const Variable& x) {
+  PRISM_CHECK(x.defined(), "sum_gradients: input is undefined on rank " << comm.rank());
+  return Variable::make(x.data(), {x}, [comm](std::vector<Variable>& in, const Tensor& gy) {
+    Tensor g = gy.clone();
+    allreduce(comm, g);
+    in[0].add_grad(g);
+  });
+}
+
 Variable bcast(const Communicator& comm, const Variable& x, int root) {
   const bool is_root = comm.rank() == root;
   PRISM_CHECK(!is_root || x.defined(), "bcast: the root's input is undefined");

@@ -31,6 +31,12 @@ enum class GatherGrad {
 std::vector<Variable> allgather(const Communicator& comm, const Variable& x,
                                 GatherGrad mode = GatherGrad::sum_over_ranks);
 
+// Identity forward; backward sums the gradient over ranks (one MPI_Allreduce). Put it where a
+// tensor that is the same on every rank enters computation that differs by rank (a model-
+// parallel layer's channel slice): each rank's gradient then covers only its own slice's
+// paths, and the sum makes the replicated tensor's gradient whole, and equal, on every rank.
+Variable sum_gradients(const Communicator& comm, const Variable& x);
+
 // root's x on every rank (x is read on root only; other ranks may pass Variable()). Backward:
 // root's x gets the sum over ranks of the output's gradient. The output requires grad on every
 // rank exactly when root's x does.

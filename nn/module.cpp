@@ -6,7 +6,13 @@ namespace prism::nn {
 
 NamedParameters Module::named_parameters() const {
   NamedParameters out;
-  collect_parameters("", out);
+  collect_parameters("", false, out);
+  return out;
+}
+
+NamedParameters Module::named_replicated_parameters() const {
+  NamedParameters out;
+  collect_parameters("", true, out);
   return out;
 }
 
@@ -19,7 +25,13 @@ std::vector<Variable> Module::parameters() const {
 
 NamedTensors Module::named_buffers() const {
   NamedTensors out;
-  collect_buffers("", out);
+  collect_buffers("", false, out);
+  return out;
+}
+
+NamedTensors Module::named_replicated_buffers() const {
+  NamedTensors out;
+  collect_buffers("", true, out);
   return out;
 }
 
@@ -76,18 +88,22 @@ void Module::check_new_name(const std::string& name) const {
               "Module: name '" << name << "' is already registered");
 }
 
-void Module::collect_parameters(const std::string& prefix, NamedParameters& out) const {
-  for (auto& [name, p] : params_)
-    out.emplace_back(prefix + name, p);
+void Module::collect_parameters(const std::string& prefix, bool replicated_only,
+                                NamedParameters& out) const {
+  if (!(replicated_only && partitioned()))
+    for (auto& [name, p] : params_)
+      out.emplace_back(prefix + name, p);
   for (auto& [name, child] : children_)
-    child->collect_parameters(prefix + name + ".", out);
+    child->collect_parameters(prefix + name + ".", replicated_only, out);
 }
 
-void Module::collect_buffers(const std::string& prefix, NamedTensors& out) const {
-  for (auto& [name, b] : buffers_)
-    out.emplace_back(prefix + name, b);
+void Module::collect_buffers(const std::string& prefix, bool replicated_only,
+                             NamedTensors& out) const {
+  if (!(replicated_only && partitioned()))
+    for (auto& [name, b] : buffers_)
+      out.emplace_back(prefix + name, b);
   for (auto& [name, child] : children_)
-    child->collect_buffers(prefix + name + ".", out);
+    child->collect_buffers(prefix + name + ".", replicated_only, out);
 }
 
 Tensor lecun_normal(Shape shape, int64_t fan_in, Rng& rng) {

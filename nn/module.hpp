@@ -53,6 +53,13 @@ class Module {
   }
   std::vector<std::shared_ptr<Module>> children() const;
 
+  // Model parallelism: true for a module whose own parameters and buffers are this rank's
+  // slice (ParallelConvolution2D); everything else is replicated, equal on every rank.
+  virtual bool partitioned() const { return false; }
+  // named_parameters() and named_buffers() without the partitioned modules' own entries.
+  NamedParameters named_replicated_parameters() const;
+  NamedTensors named_replicated_buffers() const;
+
   // Training mode (the default) versus evaluation mode, for this module and all below it.
   // Layers such as Dropout and BatchNormalization behave differently in each.
   void train(bool on = true);
@@ -76,8 +83,9 @@ class Module {
  private:
   void check_new_name(const std::string& name) const;
   void add_child(std::string name, std::shared_ptr<Module> module);
-  void collect_parameters(const std::string& prefix, NamedParameters& out) const;
-  void collect_buffers(const std::string& prefix, NamedTensors& out) const;
+  void collect_parameters(const std::string& prefix, bool replicated_only,
+                          NamedParameters& out) const;
+  void collect_buffers(const std::string& prefix, bool replicated_only, NamedTensors& out) const;
 
   NamedParameters params_;
   NamedTensors buffers_;

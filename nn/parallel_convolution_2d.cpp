@@ -45,12 +45,12 @@ int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int ran
 
 ParallelConvolution2D::ParallelConvolution2D(dist::Communicator comm, int64_t in_channels,
                                              int64_t out_channels, int64_t ksize, int64_t stride,
-                                             int64_t pad, bool nobias, dist::GatherGrad mode)
+                                             int64_t pad, bool nobias, ParallelGrad grad)
     : Convolution2D(checked_count(comm, in_channels, "input"),
                     checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
                     partition_rng(comm)),
       comm_(std::move(comm)),
-      mode_(mode),
+      grad_(grad),
       in_channels_(in_channels),
       out_channels_(out_channels),
       inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {}
@@ -60,10 +60,12 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
               "ParallelConvolution2D: expected x [N, "
                   << in_channels_ << ", H, W], got "
                   << (x.defined() ? to_string(x.shape()) : "undefined"));
-  const Variable local_in = comm_.size() == 1 ? x : select_channels(x, inputs_);
-  const Variable local_out = Convolution2D::forward(local_in);
-  if (comm_.size() == 1) return local_out;
-  return concat(dist::allgather(comm_, local_out, mode_), 1);
+  if (comm_.size() == 1) return Convolution2D::forward(x);
+  const bool exact = grad_ == ParallelGrad::exact;
+  const Variable shared = exact ? dist::sum_gradients(comm_, x) : x;
+  const Variable local_out = Convolution2D::forward(select_channels(shared, inputs_));
+  const auto mode = exact ? dist::GatherGrad::local : dist::GatherGrad::sum_over_ranks;
+  return concat(dist::allgather(comm_, local_out, mode), 1);
 }
 
 }  // namespace prism::nn

@@ -8,12 +8,16 @@
 // Together the ranks compute a convolution whose K x C weight holds each rank's W in its (output
 // block x its input channels) cells and zeros elsewhere.
 //
-// Gradients: by default the allgather follows ChainerMN (GatherGrad::sum_over_ranks), the
-// gradient of the sum of all ranks' losses. It is exact where the layer's output feeds another
-// parallel layer, whose input gradients are partial per rank. Where the output feeds layers
-// that are the same on every rank up to one replicated loss, every rank's gradient is the same
-// and the sum is P times it: GatherGrad::local gives that layer the exact gradient of the one
-// loss (see dist/functions.hpp).
+// Gradients. ParallelGrad::exact (the default) gives every parameter, on every rank, the
+// gradient of the one loss that all ranks compute, as the single-process convolution would:
+// the input passes dist::sum_gradients (its gradient is summed over ranks in backward) and the
+// allgather returns each rank its own slice's gradient (GatherGrad::local). So the layers
+// around it, replicated on every rank, get the same gradients everywhere and stay equal.
+// ParallelGrad::chainermn is the seed's rule instead: no sum at the input and ChainerMN's
+// allgather backward (GatherGrad::sum_over_ranks), the gradient of the sum of the ranks'
+// losses. With a replicated model after the layer it scales the parallel weights' gradients
+// by P, and the replicated layers between two parallel ones see only partial gradients, so
+// their copies drift apart (check_replicated fails); it is kept for comparison.
 #pragma once
 
 #include <vector>
@@ -24,6 +28,8 @@
 
 namespace prism::nn {
 
+enum class ParallelGrad { exact, chainermn };
+
 class ParallelConvolution2D : public Convolution2D {
  public:
   // Convolution2D's arguments after the communicator. P > in_channels or P > out_channels is
@@ -33,10 +39,11 @@ class ParallelConvolution2D : public Convolution2D {
   // by the same amount on every rank (so replicated dropout stays in step).
   ParallelConvolution2D(dist::Communicator comm, int64_t in_channels, int64_t out_channels,
                         int64_t ksize, int64_t stride = 1, int64_t pad = 0, bool nobias = false,
-                        dist::GatherGrad mode = dist::GatherGrad::sum_over_ranks);
+                        ParallelGrad grad = ParallelGrad::exact);
 
   // x [N, in_channels, H, W] (the same on every rank) -> [N, out_channels, Ho, Wo] on every rank.
   Variable forward(const Variable& x) override;
+  bool partitioned() const override { return true; }
 
   // The partition, as pure functions of the sizes.
   static int64_t channel_count(int64_t channels, int size, int rank);
@@ -49,7 +56,7 @@ class ParallelConvolution2D : public Convolution2D {
 
  private:
   dist::Communicator comm_;
-  dist::GatherGrad mode_;
+  ParallelGrad grad_;
   int64_t in_channels_, out_channels_;
   std::vector<int64_t> inputs_;
 };

@@ -22,6 +22,9 @@ namespace prism::testing {
 struct DistGradCheck {
   bool same_projection = false;
   bool per_rank_loss = false;
+  // The inputs are one tensor held by every rank (replicated): every rank moves the element
+  // together, and every rank's gradient must be the whole derivative.
+  bool replicated_input = false;
   double eps = 1e-2, atol = 2e-3, rtol = 2e-2;
 };
 
@@ -52,9 +55,9 @@ inline void check_gradients_across(const dist::Communicator& comm,
     MPI_Allgather(counts.data(), 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm.handle());
     Tensor x = vars[k].data();
     const Tensor g = vars[k].has_grad() ? vars[k].grad() : Tensor(x.shape());
-    for (int owner = 0; owner < comm.size(); ++owner)
+    for (int owner = 0; owner < (opt.replicated_input ? 1 : comm.size()); ++owner)
       for (int64_t i = 0; i < all[static_cast<size_t>(owner)]; ++i) {
-        const bool mine = owner == comm.rank();
+        const bool mine = opt.replicated_input || owner == comm.rank();
         const float saved = mine ? x[i] : 0.0f;
         if (mine) x[i] = saved + static_cast<float>(opt.eps);
         const double plus = total_loss();

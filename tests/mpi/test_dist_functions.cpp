@@ -74,3 +74,17 @@ TEST_CASE("dist functions: alltoall gradient goes back where it came from") {
       },
       xs);
 }
+
+TEST_CASE("dist functions: sum_gradients makes a replicated input's gradient whole") {
+  const dist::Communicator comm = Communicator::world();
+  Rng rng(50);  // the same x on every rank
+  Tensor x = random_tensor({2, 3}, rng);
+  // Each rank uses x differently (its own projection): the total loss's derivative with
+  // respect to the shared x is the sum of the ranks' parts, and every rank must hold it.
+  check_gradients_across(comm,
+                         [&](auto& v) {
+                           Variable shared = sum_gradients(comm, v[0]);
+                           return mul(shared, shared);
+                         },
+                         {x}, {.replicated_input = true});
+}

@@ -69,11 +69,11 @@ TEST_CASE("ParallelConvolution2D: partition is the seed's") {
 TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, fwd and bwd") {
   const dist::Communicator comm = dist::Communicator::world();
   const int64_t c = 5, k = 7, n = 2, hw = 6;
-  for (dist::GatherGrad mode : {dist::GatherGrad::sum_over_ranks, dist::GatherGrad::local})
+  for (nn::ParallelGrad mode : {nn::ParallelGrad::exact, nn::ParallelGrad::chainermn})
     for (int64_t stride : {1, 2})
       for (int64_t pad : {0, 1}) {
         INFO("stride " << stride << " pad " << pad << " mode "
-                       << (mode == dist::GatherGrad::local ? "local" : "sum"));
+                       << (mode == nn::ParallelGrad::exact ? "exact" : "chainermn"));
         manual_seed(5);
         ParallelConvolution2D pc(comm, c, k, 3, stride, pad, false, mode);
         // Nonzero biases, so their placement is checked too.
@@ -90,9 +90,10 @@ TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, 
         Variable yr = conv2d(xr, wr, br, stride, pad);
         CHECK(max_rel_diff(y.data(), yr.data()) < 1e-5);
 
-        // Sum mode: each rank its own projection, the reference takes their sum (the gradient
-        // of the total loss). Local mode: one projection everywhere, one loss.
-        const bool local = mode == dist::GatherGrad::local;
+        // exact: one projection everywhere, so every rank computes the same loss, and the
+        // gradients are that loss's. chainermn: each rank its own projection, and the
+        // gradients are those of the sum of the ranks' losses.
+        const bool local = mode == nn::ParallelGrad::exact;
         Rng rrng(local ? 70 : 70 + static_cast<uint64_t>(comm.rank()));
         Tensor r = random_tensor(y.shape(), rrng);
         y.backward(r);
@@ -103,10 +104,10 @@ TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, 
         CHECK(max_rel_diff(pc.W().grad(), local_cells(comm, wr.grad(), pc.W().shape())) < 1e-5);
         const int64_t first = ParallelConvolution2D::output_offset(k, comm.size(), comm.rank());
         CHECK(max_rel_diff(pc.b().grad(), br.grad().view(first, pc.b().shape())) < 1e-5);
-        // Each rank's input gradient covers the paths through its own weights; summed over
-        // ranks (as the layer before does in its own allgather's backward) it is the whole.
+        // exact: the input gradient is whole on every rank. chainermn: each rank's covers the
+        // paths through its own weights, and the sum over ranks is the whole.
         Tensor gx = x.grad().clone();
-        dist::allreduce(comm, gx);
+        if (!local) dist::allreduce(comm, gx);
         CHECK(max_rel_diff(gx, xr.grad()) < 1e-5);
       }
 }
@@ -114,9 +115,9 @@ TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, 
 TEST_CASE("ParallelConvolution2D: more ranks than channels is an error that says so") {
   const dist::Communicator comm = dist::Communicator::world();
   if (comm.size() < 2) return;
-  CHECK_THROWS_WITH_AS(ParallelConvolution2D(comm, comm.size() - 1, 8, 3),
-                       doctest::Contains(("only " + std::to_string(comm.size() - 1) + " input").c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      ParallelConvolution2D(comm, comm.size() - 1, 8, 3),
+      doctest::Contains(("only " + std::to_string(comm.size() - 1) + " input").c_str()), Error);
   CHECK_THROWS_WITH_AS(ParallelConvolution2D(comm, 8, comm.size() - 1, 3),
                        doctest::Contains("output channels"), Error);
   ParallelConvolution2D pc(comm, 8, 8, 1);

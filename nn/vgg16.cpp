@@ -1,0 +1,71 @@
+#include "nn/vgg16.hpp"
+
+#include "nn/batch_normalization.hpp"
+#include "nn/convolution_2d.hpp"
+#include "nn/dropout.hpp"
+#include "nn/linear.hpp"
+#include "nn/parallel_convolution_2d.hpp"
+#include "ops/activation.hpp"
+#include "ops/pooling.hpp"
+#include "ops/shape.hpp"
+
+namespace prism::nn {
+
+namespace {
+
+// conv (parallel where every rank gets an input channel) + BN + ReLU
+std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out) {
+  auto b = std::make_shared<Sequential>();
+  if (comm.size() <= in)
+    b->add(std::make_shared<ParallelConvolution2D>(comm, in, out, 3, 1, 1, /*nobias=*/true));
+  else
+    b->add(std::make_shared<Convolution2D>(in, out, 3, 1, 1, /*nobias=*/true));
+  b->add(std::make_shared<BatchNormalization>(out));
+  b->add(relu);
+  return b;
+}
+
+Variable max_pool_2x2(const Variable& x) {
+  return max_pooling_2d(x, 2);
+}
+
+}  // namespace
+
+VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes) {
+  PRISM_CHECK(in_channels > 0 && classes > 0, "VGG16: needs positive in_channels and classes, got "
+                                                  << in_channels << " and " << classes);
+  // (output channels, what follows the block: a dropout ratio, or 0 for a 2x2 max pooling)
+  struct Layer {
+    int64_t out;
+    float dropout;
+  };
+  const Layer layers[] = {{64, 0.3f},  {64, 0},     {128, 0.4f}, {128, 0},    {256, 0.4f},
+                          {256, 0.4f}, {256, 0},    {512, 0.4f}, {512, 0.4f}, {512, 0},
+                          {512, 0.4f}, {512, 0.4f}, {512, 0}};
+  net_ = register_module("net", std::make_shared<Sequential>());
+  int64_t in = in_channels;
+  for (const Layer& layer : layers) {
+    net_->add(block(comm, in, layer.out));
+    if (layer.dropout > 0)
+      net_->add(std::make_shared<Dropout>(layer.dropout));
+    else
+      net_->add(max_pool_2x2);
+    in = layer.out;
+  }
+  net_->add(flatten);  // [N, 512, 1, 1] -> [N, 512]
+  net_->add(std::make_shared<Dropout>(0.5f));
+  net_->add(std::make_shared<Linear>(512, 512, /*nobias=*/true));
+  net_->add(std::make_shared<BatchNormalization>(512));
+  net_->add(relu);
+  net_->add(std::make_shared<Dropout>(0.5f));
+  net_->add(std::make_shared<Linear>(512, classes, /*nobias=*/true));
+}
+
+Variable VGG16::forward(const Variable& x) {
+  PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[2] == 32 && x.shape()[3] == 32,
+              "VGG16: expected x [N, C, 32, 32], got "
+                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+  return (*net_)(x);
+}
+
+}  // namespace prism::nn
