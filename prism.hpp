@@ -18,6 +18,7 @@
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
 #include "data/iterator.hpp"
+#include "data/multi_node_iterator.hpp"
 #include "nn/adam.hpp"
 #include "nn/batch_normalization.hpp"
 #include "nn/classifier.hpp"

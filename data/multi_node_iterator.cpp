@@ -1,0 +1,74 @@
+#include "data/multi_node_iterator.hpp"
+
+#include <cstring>
+
+#include "dist/collectives.hpp"
+
+namespace prism::data {
+
+EmptyDataset::EmptyDataset(int64_t size) : size_(size) {
+  PRISM_CHECK(size >= 0, "EmptyDataset: size must be >= 0, got " << size);
+}
+
+Example EmptyDataset::get_example(int64_t i) const {
+  PRISM_FAIL("EmptyDataset: example " << i << " requested, but this rank holds no data (with a "
+                                      << "MultiNodeIterator only the root rank reads examples)");
+}
+
+std::shared_ptr<EmptyDataset> create_empty_dataset(const Dataset& dataset) {
+  return std::make_shared<EmptyDataset>(dataset.size());
+}
+
+MultiNodeIterator::MultiNodeIterator(dist::Communicator comm, std::unique_ptr<Iterator> actual,
+                                     int root)
+    : comm_(std::move(comm)), actual_(std::move(actual)), root_(root) {
+  PRISM_CHECK(root >= 0 && root < comm_.size(),
+              "MultiNodeIterator: root " << root << " is not a rank");
+  PRISM_CHECK(comm_.rank() != root || actual_, "MultiNodeIterator: the root needs an iterator");
+  share_state();
+}
+
+void MultiNodeIterator::share_state() {
+  const bool is_root = comm_.rank() == root_;
+  std::vector<double> state;
+  if (is_root)
+    state = {static_cast<double>(actual_->epoch()), actual_->is_new_epoch() ? 1.0 : 0.0,
+             actual_->epoch_detail(), actual_->previous_epoch_detail(),
+             static_cast<double>(actual_->iteration())};
+  std::vector<int64_t> packed(state.size());
+  // Doubles travel bitwise as int64 (bcast_values has no double).
+  std::memcpy(packed.data(), state.data(), state.size() * sizeof(double));
+  dist::bcast_values(comm_, packed, root_);
+  state.resize(packed.size());
+  std::memcpy(state.data(), packed.data(), packed.size() * sizeof(double));
+  epoch_ = static_cast<int64_t>(state[0]);
+  is_new_epoch_ = state[1] != 0.0;
+  epoch_detail_ = state[2];
+  previous_epoch_detail_ = state[3];
+  iteration_ = static_cast<int64_t>(state[4]);
+}
+
+std::optional<Batch> MultiNodeIterator::next() {
+  const bool is_root = comm_.rank() == root_;
+  std::optional<Batch> batch;
+  std::vector<uint8_t> has(1, 0);
+  if (is_root) {
+    batch = actual_->next();
+    has[0] = batch.has_value();
+  }
+  dist::bcast_values(comm_, has, root_);
+  if (has[0]) {
+    if (!is_root) batch.emplace();
+    batch->x = dist::bcast(comm_, is_root ? batch->x : Tensor(), root_);
+    dist::bcast_values(comm_, batch->labels, root_);
+  }
+  share_state();
+  return batch;
+}
+
+void MultiNodeIterator::reset() {
+  if (comm_.rank() == root_) actual_->reset();
+  share_state();
+}
+
+}  // namespace prism::data
