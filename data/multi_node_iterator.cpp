@@ -29,18 +29,19 @@ MultiNodeIterator::MultiNodeIterator(dist::Communicator comm, std::unique_ptr<It
 }
 
 void MultiNodeIterator::share_state() {
-  const bool is_root = comm_.rank() == root_;
-  std::vector<double> state;
-  if (is_root)
-    state = {static_cast<double>(actual_->epoch()), actual_->is_new_epoch() ? 1.0 : 0.0,
-             actual_->epoch_detail(), actual_->previous_epoch_detail(),
-             static_cast<double>(actual_->iteration())};
-  std::vector<int64_t> packed(state.size());
-  // Doubles travel bitwise as int64 (bcast_values has no double).
-  std::memcpy(packed.data(), state.data(), state.size() * sizeof(double));
+  double state[5] = {};
+  if (comm_.rank() == root_) {
+    state[0] = static_cast<double>(actual_->epoch());
+    state[1] = actual_->is_new_epoch() ? 1.0 : 0.0;
+    state[2] = actual_->epoch_detail();
+    state[3] = actual_->previous_epoch_detail();
+    state[4] = static_cast<double>(actual_->iteration());
+  }
+  // Doubles travel bitwise, as int64 (exact whatever their value).
+  std::vector<int64_t> packed(5);
+  std::memcpy(packed.data(), state, sizeof state);
   dist::bcast_values(comm_, packed, root_);
-  state.resize(packed.size());
-  std::memcpy(state.data(), packed.data(), packed.size() * sizeof(double));
+  std::memcpy(state, packed.data(), sizeof state);
   epoch_ = static_cast<int64_t>(state[0]);
   is_new_epoch_ = state[1] != 0.0;
   epoch_detail_ = state[2];
