@@ -25,6 +25,7 @@
 #include "nn/convolution_2d.hpp"
 #include "nn/dropout.hpp"
 #include "nn/linear.hpp"
+#include "nn/log_report.hpp"
 #include "nn/module.hpp"
 #include "nn/momentum_sgd.hpp"
 #include "nn/optimizer.hpp"

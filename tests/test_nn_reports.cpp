@@ -1,0 +1,60 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "prism.hpp"
+
+using namespace prism;
+
+TEST_CASE("reports: PrintReport prints a header once and aligned rows") {
+  std::ostringstream out;
+  nn::PrintReport report({"epoch", "main/loss", "elapsed_time"}, out);
+  report.print({{"main/loss", 0.5}, {"epoch", 1}, {"elapsed_time", 2.25}});
+  report.print({{"epoch", 2}});  // missing keys print blank
+  CHECK(out.str() ==
+        "epoch  main/loss  elapsed_time  \n"
+        "1      0.5000     2.2500        \n"
+        "2                               \n");
+  CHECK_THROWS_AS(nn::PrintReport({}, out), Error);
+}
+
+TEST_CASE("reports: LogReport writes one JSON object per line, whole, and escapes keys") {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("prism_log_" + std::to_string(::getpid()) + ".jsonl"))
+                        .string();
+  {
+    nn::LogReport log(path);
+    log.add({{"epoch", 1}, {"main/loss", 0.125}});
+    log.add({{"epoch", 2}, {"we\"ird", std::nan("")}});
+    std::ifstream f(path);
+    std::stringstream text;
+    text << f.rdbuf();
+    CHECK(text.str() ==
+          "{\"epoch\": 1, \"main/loss\": 0.125}\n{\"epoch\": 2, \"we\\\"ird\": null}\n");
+    log.set_entries({log.entries()[0]});  // a resumed run rewrites what it continues from
+    std::ifstream g(path);
+    std::string line, rest;
+    std::getline(g, line);
+    CHECK(line == "{\"epoch\": 1, \"main/loss\": 0.125}");
+    CHECK_FALSE(std::getline(g, rest));
+  }
+  std::filesystem::remove(path);
+  nn::LogReport bad("/nonexistent-dir/log");
+  CHECK_THROWS_WITH_AS(bad.add({{"epoch", 1}}), doctest::Contains("cannot open"), Error);
+}
+
+TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clears its line") {
+  std::ostringstream out;
+  nn::ProgressBar bar(4, out, 0.0);
+  bar.update(10, 1.0, 0.25);
+  CHECK(out.str().find("epoch 2/4 [#####...............]  25.0%  10 iter") != std::string::npos);
+  CHECK(out.str().find("loss 0.2500") != std::string::npos);
+  bar.clear();
+  CHECK(out.str().find("\r\033[K") != std::string::npos);
+  CHECK_THROWS_AS(nn::ProgressBar(0, out), Error);
+}
