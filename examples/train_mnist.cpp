@@ -4,7 +4,6 @@
 //
 // Reads the four IDX files (plain or .gz) of D; Debian's dataset-fashion-mnist package puts them
 // in /usr/share/datasets/fashion-mnist. Prints a progress bar and one table row per epoch.
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -23,6 +22,7 @@ struct Options {
   double alpha = 1e-3;
   int64_t seed = 0;
   int64_t threads = 0;  // 0: OpenMP's default
+  std::string out;      // folder for the JSON log, if given
   std::string save;     // parameter file written at the end, if given
 };
 
@@ -43,25 +43,6 @@ std::shared_ptr<nn::Sequential> make_model() {
   return net;
 }
 
-// Mean loss and accuracy over a whole dataset, in eval mode and without a graph.
-std::pair<double, double> evaluate(nn::Classifier& model, std::shared_ptr<const data::Dataset> set,
-                                   int64_t batchsize) {
-  NoGradGuard no_grad;
-  model.eval();
-  data::SerialIterator it(std::move(set), batchsize, /*repeat=*/false, /*shuffle=*/false);
-  double loss = 0, acc = 0;
-  int64_t count = 0;
-  while (auto batch = it.next()) {
-    const auto n = static_cast<int64_t>(batch->labels.size());
-    model(Variable(batch->x), batch->labels);
-    loss += model.loss() * n;
-    acc += model.accuracy() * n;
-    count += n;
-  }
-  model.train();
-  return {loss / count, acc / count};
-}
-
 int run(const Options& opt) {
   manual_seed(static_cast<uint64_t>(opt.seed));
   if (opt.threads > 0) set_num_threads(static_cast<int>(opt.threads));
@@ -70,42 +51,15 @@ int run(const Options& opt) {
             << opt.data_dir << "; " << num_threads() << " threads\n";
 
   nn::Classifier model(make_model());
-  nn::Adam optimizer(model.named_parameters(), opt.alpha);
-  data::SerialIterator it(train, opt.batchsize, /*repeat=*/true, /*shuffle=*/true,
-                          static_cast<uint64_t>(opt.seed));
-
-  nn::ProgressBar bar(opt.epoch);
-  nn::PrintReport report({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
-                          "validation/main/accuracy", "elapsed_time"});
-  const auto start = std::chrono::steady_clock::now();
-  double epoch_loss = 0, epoch_acc = 0;
-  int64_t epoch_steps = 0;
-  while (it.epoch() < opt.epoch) {
-    data::Batch batch = *it.next();
-    model.zero_grad();
-    Variable loss = model(Variable(batch.x), batch.labels);
-    loss.backward();
-    optimizer.update();
-    epoch_loss += model.loss();
-    epoch_acc += model.accuracy();
-    ++epoch_steps;
-    bar.update(it.iteration(), it.epoch_detail(), model.loss());
-
-    if (it.is_new_epoch()) {
-      auto [val_loss, val_acc] = evaluate(model, test, 500);
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      bar.clear();
-      report.print({{"epoch", static_cast<double>(it.epoch())},
-                    {"main/loss", epoch_loss / epoch_steps},
-                    {"validation/main/loss", val_loss},
-                    {"main/accuracy", epoch_acc / epoch_steps},
-                    {"validation/main/accuracy", val_acc},
-                    {"elapsed_time", elapsed}});
-      epoch_loss = epoch_acc = 0;
-      epoch_steps = 0;
-    }
-  }
+  nn::Adam optimizer(model.named_parameters(), static_cast<float>(opt.alpha));
+  data::SerialIterator train_iter(train, opt.batchsize, /*repeat=*/true, /*shuffle=*/true,
+                                  static_cast<uint64_t>(opt.seed));
+  auto test_iter = [test = test] {
+    return std::make_unique<data::SerialIterator>(test, 500, /*repeat=*/false, /*shuffle=*/false);
+  };
+  nn::Trainer trainer(model, optimizer, train_iter, test_iter,
+                      {.epochs = opt.epoch, .out = opt.out});
+  trainer.run();
   if (!opt.save.empty()) {
     nn::save_parameters(model, opt.save);
     std::cout << "parameters saved to " << opt.save << "\n";
@@ -125,6 +79,7 @@ int main(int argc, char** argv) {
   args.add("alpha", &opt.alpha, "Adam's step size");
   args.add("seed", &opt.seed, "seed of initialization and shuffling");
   args.add("threads", &opt.threads, "OpenMP threads (0: the default)");
+  args.add("out", &opt.out, "write the JSON log of each epoch to <out>/log");
   args.add("save", &opt.save, "write the trained parameters to this file");
   try {
     if (!args.parse(argc, argv)) return 0;

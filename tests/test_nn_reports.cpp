@@ -58,3 +58,38 @@ TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clear
   CHECK(out.str().find("\r\033[K") != std::string::npos);
   CHECK_THROWS_AS(nn::ProgressBar(0, out), Error);
 }
+
+TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch") {
+  // Two separable blobs; a linear classifier learns them within a few epochs.
+  Rng rng(4);
+  const int64_t n = 40;
+  Tensor x({n, 2});
+  Labels t(n);
+  for (int64_t i = 0; i < n; ++i) {
+    t[i] = static_cast<int32_t>(i % 2);
+    x[2 * i] = rng.normal() * 0.3f + (t[i] ? 1.5f : -1.5f);
+    x[2 * i + 1] = rng.normal() * 0.3f;
+  }
+  auto set = std::make_shared<data::TensorDataset>(x, t);
+  manual_seed(1);
+  nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
+  nn::MomentumSGD optimizer(model.named_parameters(), 0.1f);
+  data::SerialIterator train(set, 8, true, true, 3);
+  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  std::ostringstream quiet;
+  nn::TrainerConfig config;
+  config.epochs = 3;
+  config.progress = false;
+  nn::Trainer trainer(model, optimizer, train, test, config);
+  std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());  // the table goes to std::cout
+  trainer.run();
+  std::cout.rdbuf(saved);
+  const auto& log = trainer.log().entries();
+  REQUIRE(log.size() == 3);
+  CHECK(log[2][0] == std::pair<std::string, double>{"epoch", 3});
+  CHECK(log[2][1] == std::pair<std::string, double>{"iteration", 15});
+  CHECK(quiet.str().find("validation/main/accuracy") != std::string::npos);
+  data::SerialIterator check(set, 40, false, false);
+  CHECK(nn::evaluate(model, check).second == 1.0);
+  CHECK(model.training());
+}

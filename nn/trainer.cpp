@@ -1,0 +1,93 @@
+#include "nn/trainer.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "nn/print_report.hpp"
+#include "nn/progress_bar.hpp"
+
+namespace prism::nn {
+
+std::pair<double, double> evaluate(Classifier& model, data::Iterator& it) {
+  NoGradGuard no_grad;
+  model.eval();
+  double loss = 0, accuracy = 0;
+  int64_t count = 0;
+  while (std::optional<data::Batch> batch = it.next()) {
+    model(Variable(batch->x), batch->labels);
+    loss += static_cast<double>(model.loss()) * batch->size();
+    accuracy += static_cast<double>(model.accuracy()) * batch->size();
+    count += batch->size();
+  }
+  model.train();
+  PRISM_CHECK(count > 0, "evaluate: the iterator gave no examples");
+  return {loss / static_cast<double>(count), accuracy / static_cast<double>(count)};
+}
+
+namespace {
+
+std::string log_path(const TrainerConfig& config) {
+  if (!config.report || config.out.empty()) return "";
+  std::filesystem::create_directories(config.out);
+  return (std::filesystem::path(config.out) / "log").string();
+}
+
+}  // namespace
+
+Trainer::Trainer(Classifier& model, Optimizer& optimizer, data::Iterator& train,
+                 std::function<std::unique_ptr<data::Iterator>()> make_test_iterator,
+                 TrainerConfig config)
+    : model_(model),
+      optimizer_(optimizer),
+      train_(train),
+      make_test_(std::move(make_test_iterator)),
+      config_(std::move(config)),
+      log_(log_path(config_)) {
+  PRISM_CHECK(config_.epochs >= 1, "Trainer: epochs must be at least 1, got " << config_.epochs);
+  PRISM_CHECK(make_test_ != nullptr, "Trainer: needs a test iterator factory");
+}
+
+void Trainer::run() {
+  const bool show = config_.report && config_.progress;
+  ProgressBar bar(config_.epochs);
+  PrintReport table({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
+                     "validation/main/accuracy", "elapsed_time"});
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0, accuracy_sum = 0;
+  int64_t steps = 0;
+  while (train_.epoch() < config_.epochs) {
+    std::optional<data::Batch> batch = train_.next();
+    PRISM_CHECK(batch, "Trainer: the train iterator ended before epoch " << config_.epochs
+                                                                         << " (use repeat)");
+    model_.zero_grad();
+    model_(Variable(batch->x), batch->labels).backward();
+    optimizer_.update();
+    loss_sum += model_.loss();
+    accuracy_sum += model_.accuracy();
+    ++steps;
+    if (show) bar.update(train_.iteration(), train_.epoch_detail(), model_.loss());
+    if (!train_.is_new_epoch()) continue;
+
+    std::unique_ptr<data::Iterator> test = make_test_();
+    const auto [val_loss, val_accuracy] = evaluate(model_, *test);
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Observation row{{"epoch", static_cast<double>(train_.epoch())},
+                          {"iteration", static_cast<double>(train_.iteration())},
+                          {"main/loss", loss_sum / static_cast<double>(steps)},
+                          {"main/accuracy", accuracy_sum / static_cast<double>(steps)},
+                          {"validation/main/loss", val_loss},
+                          {"validation/main/accuracy", val_accuracy},
+                          {"elapsed_time", elapsed}};
+    if (config_.report) {
+      if (show) bar.clear();
+      table.print(row);
+      log_.add(row);
+    }
+    loss_sum = accuracy_sum = 0;
+    steps = 0;
+  }
+}
+
+}  // namespace prism::nn
