@@ -69,6 +69,21 @@ inline void check_gradients(const std::function<Variable(const std::vector<Varia
   }
 }
 
+// A separable two-class problem: n points in 2-D, class i % 2 centred at (-+offset, 0).
+struct Blobs {
+  Tensor x;
+  Labels t;
+};
+inline Blobs two_blobs(int64_t n, float offset, Rng& rng) {
+  Blobs b{Tensor({n, 2}), Labels(static_cast<size_t>(n))};
+  for (int64_t i = 0; i < n; ++i) {
+    b.t[i] = static_cast<int32_t>(i % 2);
+    b.x[2 * i] = rng.normal() * 0.3f + (b.t[i] ? offset : -offset);
+    b.x[2 * i + 1] = rng.normal() * 0.3f;
+  }
+  return b;
+}
+
 // Largest |a - b| / max(1, |b|) over all elements.
 inline double max_rel_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());

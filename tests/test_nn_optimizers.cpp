@@ -61,14 +61,7 @@ TEST_CASE("optimizers: WeightDecay adds rate * p; parameters without a gradient 
 TEST_CASE("optimizers: both solve a small classification problem") {
   // Two Gaussian blobs in 2-D, separable; loss must fall ten-fold.
   Rng rng(9);
-  const int64_t n = 64;
-  Tensor x({n, 2});
-  Labels t(n);
-  for (int64_t i = 0; i < n; ++i) {
-    t[i] = static_cast<int32_t>(i % 2);
-    x[2 * i] = static_cast<float>(rng.normal()) * 0.3f + (t[i] ? 2.0f : -2.0f);
-    x[2 * i + 1] = static_cast<float>(rng.normal()) * 0.3f;
-  }
+  const auto [x, t] = prism::testing::two_blobs(64, 2.0f, rng);
   for (int which = 0; which < 2; ++which) {
     manual_seed(1);
     auto fc = std::make_shared<nn::Linear>(2, 2);

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "prism.hpp"
+#include "gradcheck.hpp"
 
 using namespace prism;
 
@@ -62,14 +62,7 @@ TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clear
 TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch") {
   // Two separable blobs; a linear classifier learns them within a few epochs.
   Rng rng(4);
-  const int64_t n = 40;
-  Tensor x({n, 2});
-  Labels t(n);
-  for (int64_t i = 0; i < n; ++i) {
-    t[i] = static_cast<int32_t>(i % 2);
-    x[2 * i] = rng.normal() * 0.3f + (t[i] ? 1.5f : -1.5f);
-    x[2 * i + 1] = rng.normal() * 0.3f;
-  }
+  const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
   auto set = std::make_shared<data::TensorDataset>(x, t);
   manual_seed(1);
   nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
