@@ -144,3 +144,21 @@ TEST_CASE("batch_normalization: misuse is an error naming the shapes") {
   // A failed call leaves the running statistics untouched.
   CHECK(c3.to_vector() == std::vector<float>{1, 1, 1});
 }
+
+TEST_CASE("batch_normalization: threaded channels give bitwise the same result") {
+  Rng rng(14);
+  Tensor x = random_tensor({8, 16, 16, 16}, rng), gy = random_tensor(x.shape(), rng);  // threaded
+  Tensor gamma = random_tensor({16}, rng), beta = random_tensor({16}, rng);
+  auto run = [&](int threads) {
+    const int saved = num_threads();
+    set_num_threads(threads);
+    Tensor rm({16}), rv = Tensor::ones({16});
+    Variable xv(x, true);
+    Variable y = batch_normalization(xv, Variable(gamma), Variable(beta), rm, rv, true);
+    y.backward(gy);
+    set_num_threads(saved);
+    return std::vector<std::vector<float>>{y.data().to_vector(), xv.grad().to_vector(),
+                                           rm.to_vector(), rv.to_vector()};
+  };
+  CHECK(run(1) == run(2));
+}
