@@ -1,7 +1,9 @@
 #include "dist/communicator.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -37,6 +39,9 @@ int world_rank() {
 void abort_job(const std::string& message) {
   std::fprintf(stderr, "prism: rank %d: %s\n", world_rank(), message.c_str());
   std::fflush(stderr);
+  // Give mpiexec a moment to forward the message before the abort tears the job down
+  // (without it about 1 run in 40 lost the line).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
