@@ -96,8 +96,17 @@ TEST_CASE("nn: Linear and Convolution2D compute their op with their parameters")
 
   nn::Convolution2D conv(3, 4, 3, 2, 1);
   Tensor xi = random_tensor({2, 3, 5, 5}, rng);
-  CHECK(max_rel_diff(conv(Variable(xi)).data(),
-                     conv2d(Variable(xi), conv.W(), conv.b(), 2, 1).data()) == 0);
+  Variable yc = conv(Variable(xi));
+  CHECK(yc.shape() == Shape{2, 4, 3, 3});
+  CHECK(max_rel_diff(yc.data(), conv2d(Variable(xi), conv.W(), conv.b(), 2, 1).data()) == 0);
+  sum(yc).backward();
+  CHECK(conv.W().has_grad());
+  // db[k] = sum over N, Ho, Wo of dy = 2 * 3 * 3.
+  CHECK(conv.b().grad().to_vector() == std::vector<float>{18, 18, 18, 18});
+  nn::Convolution2D plain(3, 4, 3, 1, 0, /*nobias=*/true);
+  CHECK_FALSE(plain.b().defined());
+  CHECK(plain.named_parameters().size() == 1);
+  CHECK_THROWS_WITH_AS(conv(Variable(Tensor({2, 2, 5, 5}))), doctest::Contains("conv2d"), Error);
   // LeCun normal: std sqrt(1 / fan_in); with 4*3*9 = 108 draws the sample std is close.
   const Tensor& w = conv.W().data();
   double sq = 0;

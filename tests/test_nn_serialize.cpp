@@ -73,12 +73,36 @@ TEST_CASE("serialize: a file of another model is an error that changes nothing")
                        doctest::Contains("0.W: file has [4, 1, 3, 3], model has [5, 1, 3, 3]"),
                        Error);
   CHECK(snapshot(*wider) == before);
+  const auto no_bn_before = snapshot(*no_bn);
   CHECK_THROWS_WITH_AS(nn::load_parameters(*no_bn, dir.file("a.prsm")),
-                       doctest::Contains("in the model but not in the file"), Error);
+                       doctest::Contains("1.W: in the model but not in the file"), Error);
+  CHECK(snapshot(*no_bn) == no_bn_before);
   nn::save_parameters(*no_bn, dir.file("small.prsm"));
   auto full = make_net(4);
+  const auto full_before = snapshot(*full);
   CHECK_THROWS_WITH_AS(nn::load_parameters(*full, dir.file("small.prsm")),
                        doctest::Contains("not in the file"), Error);
+  CHECK(snapshot(*full) == full_before);
+  // Every model entry is in the file, but the file has more.
+  nn::Sequential conv_only;
+  conv_only.add(std::make_shared<nn::Convolution2D>(1, 4, 3, 1, 1));
+  const auto conv_before = snapshot(conv_only);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(conv_only, dir.file("a.prsm")),
+                       doctest::Contains("1.gamma: in the file but not in the model"), Error);
+  CHECK(snapshot(conv_only) == conv_before);
+
+  // Same count and shapes, other names: a Linear as child "fc" instead of Sequential's "0".
+  struct Named : nn::Module {
+    Named() { register_module("fc", std::make_shared<nn::Linear>(3, 2)); }
+    Variable forward(const Variable& x) override { return x; }
+  } named;
+  auto seq = std::make_shared<nn::Sequential>();
+  seq->add(std::make_shared<nn::Linear>(3, 2));
+  nn::save_parameters(*seq, dir.file("seq.prsm"));
+  const auto named_before = snapshot(named);
+  CHECK_THROWS_WITH_AS(nn::load_parameters(named, dir.file("seq.prsm")),
+                       doctest::Contains("fc.W: in the model but not in the file"), Error);
+  CHECK(snapshot(named) == named_before);
 }
 
 TEST_CASE("serialize: truncated, corrupt, foreign and missing files are clear errors") {
