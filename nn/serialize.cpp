@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <bit>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -99,9 +100,9 @@ void save_tensors(const NamedTensors& entries, const std::string& path) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    PRISM_CHECK(f, "save_tensors: cannot open " << tmp << " for writing");
+    PRISM_CHECK(f, "save_tensors: cannot open " << tmp << " for writing: " << std::strerror(errno));
     f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
+    f.close();  // a failed close (e.g. a full disk on flush) sets failbit too
     if (!f) {
       std::remove(tmp.c_str());
       PRISM_FAIL("save_tensors: writing " << tmp << " failed (disk full?)");
@@ -117,7 +118,7 @@ void save_tensors(const NamedTensors& entries, const std::string& path) {
 
 NamedTensors load_tensors(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  PRISM_CHECK(f, "load_tensors: cannot open " << path);
+  PRISM_CHECK(f, "load_tensors: cannot open " << path << ": " << std::strerror(errno));
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   PRISM_CHECK(!f.bad(), "load_tensors: reading " << path << " failed");
   PRISM_CHECK(bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, 4) == 0,
