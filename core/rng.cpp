@@ -75,6 +75,8 @@ Rng& global_rng() {
   return rng;
 }
 
-void manual_seed(uint64_t seed) { global_rng() = Rng(seed); }
+void manual_seed(uint64_t seed) {
+  global_rng() = Rng(seed);
+}
 
 }  // namespace prism

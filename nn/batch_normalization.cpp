@@ -4,8 +4,7 @@
 
 namespace prism::nn {
 
-BatchNormalization::BatchNormalization(int64_t size, float decay, float eps)
-    : config_{decay, eps} {
+BatchNormalization::BatchNormalization(int64_t size, float decay, float eps) : config_{decay, eps} {
   PRISM_CHECK(size > 0, "BatchNormalization: size must be positive, got " << size);
   PRISM_CHECK(decay >= 0.0f && decay < 1.0f,
               "BatchNormalization: decay must be in [0, 1), got " << decay);

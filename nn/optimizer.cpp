@@ -61,18 +61,19 @@ NamedTensors Optimizer::state() const {
 
 void Optimizer::load_state(const NamedTensors& state) {
   const NamedTensors expected = this->state();
-  PRISM_CHECK(state.size() == expected.size(), "Optimizer: load_state got "
-                                                   << state.size() << " entries, expected "
-                                                   << expected.size());
+  PRISM_CHECK(state.size() == expected.size(), "Optimizer: load_state got " << state.size()
+                                                                            << " entries, expected "
+                                                                            << expected.size());
   for (size_t i = 0; i < state.size(); ++i) {
     const auto& [name, value] = state[i];
-    PRISM_CHECK(name == expected[i].first,
-                "Optimizer: load_state entry " << i << " is '" << name << "', expected '"
+    PRISM_CHECK(name == expected[i].first, "Optimizer: load_state entry "
+                                               << i << " is '" << name << "', expected '"
                                                << expected[i].first << "'");
     PRISM_CHECK(value.defined() && value.shape() == expected[i].second.shape(),
                 "Optimizer: load_state '" << name << "' has shape "
                                           << (value.defined() ? to_string(value.shape()) : "none")
-                                          << ", expected " << to_string(expected[i].second.shape()));
+                                          << ", expected "
+                                          << to_string(expected[i].second.shape()));
   }
   auto count = [](const Tensor& t) {
     const float v = t.item();

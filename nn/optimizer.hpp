@@ -57,8 +57,8 @@ class Optimizer {
 
   // One parameter's rule, in place. `slots` in the order named; `t` counts this parameter's
   // updates, this one included (so 1 on the first).
-  virtual void update_one(const Tensor& param, const Tensor& grad,
-                          const std::vector<Tensor>& slots, int64_t t) = 0;
+  virtual void update_one(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& slots,
+                          int64_t t) = 0;
 
  private:
   struct ParamState {
