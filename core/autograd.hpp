@@ -57,6 +57,11 @@ class Variable {
   std::shared_ptr<Node> node_;
 };
 
+// "[2, 3]" for error messages, or "undefined" for an undefined variable.
+inline std::string shape_string(const Variable& v) {
+  return v.defined() ? to_string(v.shape()) : "undefined";
+}
+
 // Grad mode is per thread. While a NoGradGuard lives, ops record no graph.
 bool grad_enabled();
 class NoGradGuard {

@@ -118,20 +118,6 @@ std::vector<float> Tensor::to_vector() const {
   return std::vector<float>(data(), data() + numel_);
 }
 
-void add_inplace(const Tensor& dst, const Tensor& src) {
-  PRISM_CHECK(dst.shape() == src.shape(), "add_inplace: shapes " << to_string(dst.shape())
-                                                                 << " and "
-                                                                 << to_string(src.shape()));
-  float* d = dst.data();
-  const float* s = src.data();
-  for (int64_t i = 0; i < dst.numel(); ++i)
-    d[i] += s[i];
-}
-
-}  // namespace prism
-
-namespace prism {
-
 Tensor Tensor::view(int64_t offset, Shape shape) const {
   PRISM_CHECK(defined(), "view: tensor is undefined");
   const int64_t count = numel_of(shape);
@@ -143,6 +129,20 @@ Tensor Tensor::view(int64_t offset, Shape shape) const {
   t.numel_ = count;
   t.storage_ = std::shared_ptr<float>(storage_, storage_.get() + offset);  // aliasing
   return t;
+}
+
+void add_inplace(const Tensor& dst, const Tensor& src) {
+  PRISM_CHECK(dst.shape() == src.shape(), "add_inplace: shapes " << to_string(dst.shape())
+                                                                 << " and "
+                                                                 << to_string(src.shape()));
+  float* d = dst.data();
+  const float* s = src.data();
+  for (int64_t i = 0; i < dst.numel(); ++i)
+    d[i] += s[i];
+}
+
+std::string shape_string(const Tensor& t) {
+  return t.defined() ? to_string(t.shape()) : "undefined";
 }
 
 }  // namespace prism

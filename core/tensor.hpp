@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
@@ -53,5 +54,8 @@ class Tensor {
 
 // In-place dst += src (same shape); used for gradient accumulation.
 void add_inplace(const Tensor& dst, const Tensor& src);
+
+// "[2, 3]" for error messages, or "undefined" for a tensor without storage.
+std::string shape_string(const Tensor& t);
 
 }  // namespace prism

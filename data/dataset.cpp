@@ -14,8 +14,7 @@ Example Dataset::get(int64_t i) const {
 TensorDataset::TensorDataset(Tensor images, Labels labels)
     : images_(std::move(images)), labels_(std::move(labels)) {
   PRISM_CHECK(images_.defined() && images_.dim() >= 1,
-              "TensorDataset: images must be a tensor [N, ...], got "
-                  << (images_.defined() ? to_string(images_.shape()) : "an undefined tensor"));
+              "TensorDataset: images must be a tensor [N, ...], got " << shape_string(images_));
   PRISM_CHECK(images_.size(0) == static_cast<int64_t>(labels_.size()),
               "TensorDataset: " << images_.size(0) << " images (shape "
                                 << to_string(images_.shape()) << ") but " << labels_.size()

@@ -6,9 +6,8 @@ namespace prism::data {
 
 Tensor pad_images(const Tensor& images, int64_t pad, float value) {
   PRISM_CHECK(images.defined() && images.dim() == 4 && pad >= 0,
-              "pad_images: needs images [N, C, H, W] and pad >= 0, got "
-                  << (images.defined() ? to_string(images.shape()) : "undefined") << " and pad "
-                  << pad);
+              "pad_images: needs images [N, C, H, W] and pad >= 0, got " << shape_string(images)
+                                                                         << " and pad " << pad);
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   const int64_t ph = h + 2 * pad, pw = w + 2 * pad;
   Tensor out = Tensor::full({n, c, ph, pw}, value);

@@ -16,8 +16,7 @@ Linear::Linear(int64_t in_size, int64_t out_size, bool nobias)
 Variable Linear::forward(const Variable& x) {
   PRISM_CHECK(x.defined() && x.data().dim() >= 2 && x.data().numel() == x.shape()[0] * in_size_,
               "Linear: expected x [N, " << in_size_ << "] (or [N, ...] with " << in_size_
-                                        << " values per sample), got "
-                                        << (x.defined() ? to_string(x.shape()) : "undefined"));
+                                        << " values per sample), got " << shape_string(x));
   return linear(x.data().dim() == 2 ? x : reshape(x, {x.shape()[0], in_size_}), W_, b_);
 }
 

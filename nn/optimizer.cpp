@@ -70,8 +70,7 @@ void Optimizer::load_state(const NamedTensors& state) {
                                                << i << " is '" << name << "', expected '"
                                                << expected[i].first << "'");
     PRISM_CHECK(value.defined() && value.shape() == expected[i].second.shape(),
-                "Optimizer: load_state '" << name << "' has shape "
-                                          << (value.defined() ? to_string(value.shape()) : "none")
+                "Optimizer: load_state '" << name << "' has shape " << shape_string(value)
                                           << ", expected "
                                           << to_string(expected[i].second.shape()));
   }

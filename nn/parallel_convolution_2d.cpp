@@ -57,9 +57,8 @@ ParallelConvolution2D::ParallelConvolution2D(dist::Communicator comm, int64_t in
 
 Variable ParallelConvolution2D::forward(const Variable& x) {
   PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[1] == in_channels_,
-              "ParallelConvolution2D: expected x [N, "
-                  << in_channels_ << ", H, W], got "
-                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+              "ParallelConvolution2D: expected x [N, " << in_channels_ << ", H, W], got "
+                                                       << shape_string(x));
   if (comm_.size() == 1) return Convolution2D::forward(x);
   const bool exact = grad_ == ParallelGrad::exact;
   const Variable shared = exact ? dist::sum_gradients(comm_, x) : x;

@@ -63,8 +63,7 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
 
 Variable VGG16::forward(const Variable& x) {
   PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[2] == 32 && x.shape()[3] == 32,
-              "VGG16: expected x [N, C, 32, 32], got "
-                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+              "VGG16: expected x [N, C, 32, 32], got " << shape_string(x));
   return (*net_)(x);
 }
 

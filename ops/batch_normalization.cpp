@@ -23,8 +23,7 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
                                const Tensor& running_mean, const Tensor& running_var, bool train,
                                const BatchNormConfig& config) {
   PRISM_CHECK(x.defined() && (x.data().dim() == 2 || x.data().dim() == 4),
-              "batch_normalization: x must be [N, C] or [N, C, H, W], got "
-                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+              "batch_normalization: x must be [N, C] or [N, C, H, W], got " << shape_string(x));
   const Shape& xs = x.shape();
   BatchNormDims d{xs[0], xs[1], xs.size() == 4 ? xs[2] * xs[3] : 1};
   const Shape expect{d.c};

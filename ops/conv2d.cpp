@@ -10,8 +10,7 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t
                 int64_t pad) {
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
               "conv2d: needs x [N, C, H, W] and w [K, C, kh, kw], got x "
-                  << (x.defined() ? to_string(x.shape()) : "undefined") << ", w "
-                  << (w.defined() ? to_string(w.shape()) : "undefined"));
+                  << shape_string(x) << ", w " << shape_string(w));
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
   PRISM_CHECK(xs[1] == ws[1], "conv2d: x " << to_string(xs) << " has " << xs[1]

@@ -8,9 +8,9 @@ namespace {
 
 // Checks logits [N, classes] against N labels, each in [0, classes) or kIgnoreLabel.
 void check_logits_labels(const char* op, const Variable& logits, const Labels& labels) {
-  PRISM_CHECK(logits.defined() && logits.data().dim() == 2 && logits.shape()[1] > 0,
-              op << ": logits must be [N, classes] with classes >= 1, got "
-                 << (logits.defined() ? to_string(logits.shape()) : "undefined"));
+  PRISM_CHECK(
+      logits.defined() && logits.data().dim() == 2 && logits.shape()[1] > 0,
+      op << ": logits must be [N, classes] with classes >= 1, got " << shape_string(logits));
   const int64_t n = logits.shape()[0], classes = logits.shape()[1];
   PRISM_CHECK(static_cast<int64_t>(labels.size()) == n,
               op << ": " << labels.size() << " labels for logits " << to_string(logits.shape()));

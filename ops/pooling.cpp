@@ -8,8 +8,7 @@ namespace prism {
 Variable max_pooling_2d(const Variable& x, int64_t ksize, int64_t stride, int64_t pad) {
   if (stride == 0) stride = ksize;
   PRISM_CHECK(x.defined() && x.data().dim() == 4,
-              "max_pooling_2d: needs x [N, C, H, W], got "
-                  << (x.defined() ? to_string(x.shape()) : "undefined"));
+              "max_pooling_2d: needs x [N, C, H, W], got " << shape_string(x));
   PRISM_CHECK(ksize >= 1 && stride >= 1 && pad >= 0 && pad < ksize,
               "max_pooling_2d: needs ksize >= 1, stride >= 0 and 0 <= pad < ksize, got ksize "
                   << ksize << ", stride " << stride << ", pad " << pad);
