@@ -26,7 +26,8 @@ struct Options {
   std::string save;     // parameter file written at the end, if given
 };
 
-// conv 5x5 -> relu -> pool, twice, then two fully connected layers: about 91% on Fashion-MNIST.
+// conv 5x5 -> relu -> pool, twice, then two fully connected layers: 90.3% on Fashion-MNIST
+// after 3 epochs (seed 0).
 std::shared_ptr<nn::Sequential> make_model() {
   auto pool = [](const Variable& x) { return max_pooling_2d(x, 2); };
   auto net = std::make_shared<nn::Sequential>();

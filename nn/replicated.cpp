@@ -1,6 +1,5 @@
 #include "nn/replicated.hpp"
 
-#include <cstring>
 #include <vector>
 
 #include "dist/collectives.hpp"
