@@ -1,6 +1,6 @@
 #include "ops/conv2d.hpp"
 
-#include "ops/kernels/conv2d_reference.hpp"
+#include "ops/kernels/conv2d_kernels.hpp"
 
 namespace prism {
 
@@ -24,26 +24,21 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t
                                                          << "]");
   Tensor tx = x.data(), tw = w.data();
   Tensor y({s.n, s.k, s.ho, s.wo});
-  kernels::conv2d_forward_reference(s, tx.data(), tw.data(), y.data());
+  kernels::conv2d_forward(s, tx.data(), tw.data(), b.defined() ? b.data().data() : nullptr,
+                          y.data());
   const int64_t plane = s.ho * s.wo;
-  if (b.defined()) {
-    const float* bias = b.data().data();
-    for (int64_t nk = 0; nk < s.n * s.k; ++nk)
-      for (int64_t p = 0; p < plane; ++p)
-        y[nk * plane + p] += bias[nk % s.k];
-  }
 
   std::vector<Variable> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   return Variable::make(y, inputs, [=](std::vector<Variable>& in, const Tensor& gy) {
     if (in[0].requires_grad()) {
       Tensor g(tx.shape());
-      kernels::conv2d_backward_data_reference(s, gy.data(), tw.data(), g.data());
+      kernels::conv2d_backward_data(s, gy.data(), tw.data(), g.data());
       in[0].add_grad(g);
     }
     if (in[1].requires_grad()) {
       Tensor g(tw.shape());
-      kernels::conv2d_backward_weights_reference(s, tx.data(), gy.data(), g.data());
+      kernels::conv2d_backward_weights(s, tx.data(), gy.data(), g.data());
       in[1].add_grad(g);
     }
     if (in.size() > 2 && in[2].requires_grad()) {  // db[k] = sum over n and positions of dy

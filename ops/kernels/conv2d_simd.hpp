@@ -1,0 +1,238 @@
+// The SIMD convolution kernels, written once over an ISA's vector type `I` (see
+// conv2d_avx512.cpp and conv2d_avx2.cpp, the only files that include this one).
+//
+// Everything here is in an unnamed namespace on purpose: each ISA file compiles its own copy
+// with its own flags, and none of it may be shared with code built for another ISA.
+//
+// I provides: V (the vector type), lanes, zero(), load(p), store(p, v), bcast(p), fma(a, b, c).
+#pragma once
+
+#include <omp.h>
+
+#include <cstdint>
+
+#include "ops/kernels/conv2d_plan.hpp"
+
+namespace prism::kernels {
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+// One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
+// pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
+// source value per pixel; the sums stay in registers over every tap. out is [R*WT][NOC*lanes].
+template <class I, int NOC, int R, int WT, int S>
+void direct_tile(const float* const* run, const int64_t* tap_offset, int64_t taps, const float* w,
+                 float* out) {
+  using V = typename I::V;
+  constexpr int L = I::lanes;
+  V acc[NOC][R * WT];
+#pragma GCC unroll 32
+  for (int j = 0; j < NOC; ++j)
+#pragma GCC unroll 32
+    for (int q = 0; q < R * WT; ++q)
+      acc[j][q] = I::zero();
+  const float* src[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    src[r] = run[r];
+  for (int64_t t = 0; t < taps; ++t, w += NOC * L) {
+    const int64_t off = tap_offset[t];
+    V wv[NOC];
+#pragma GCC unroll 4
+    for (int j = 0; j < NOC; ++j)
+      wv[j] = I::load(w + j * L);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int x = 0; x < WT; ++x) {
+        const V v = I::bcast(src[r] + off + x * S);
+#pragma GCC unroll 4
+        for (int j = 0; j < NOC; ++j)
+          acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
+      }
+  }
+#pragma GCC unroll 32
+  for (int q = 0; q < R * WT; ++q)
+#pragma GCC unroll 4
+    for (int j = 0; j < NOC; ++j)
+      I::store(out + (q * NOC + j) * L, acc[j][q]);
+}
+
+// One output-channel group of one packed chunk: its runs, R at a time, through the tile, and
+// the tile's sums (plus bias) into the NCHW output.
+// One output-channel group of one packed chunk: its runs, R at a time, through the tile, and
+// the tile's sums (plus bias) into the NCHW output. Runs are taken row by row across the
+// chunk's images, so a tile's runs share their output row and skip the same padding taps.
+template <class I, int NOC, int R, int WT, int S>
+void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
+                  const float* bias, float* out, float* tile) {
+  const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
+  const int64_t runs_per_row = images * p.segs_per_row, runs = runs_per_row * p.out_h;
+  const int64_t o0 = g * p.group_width, width = min64(p.group_width, p.out_c - o0);
+  const int64_t out_plane = p.out_h * p.out_w, per_row = p.taps_per_row();
+  for (int64_t r0 = 0; r0 < runs; r0 += R) {
+    const float* run[R];
+    int64_t len[R], dst[R];
+    int64_t a_lo = p.kh, a_hi = 0;  // kernel rows that meet data for some run of the tile
+    for (int r = 0; r < R; ++r) {
+      const int64_t i = r0 + r;
+      if (i >= runs) {  // a short last tile: repeat a real run and drop its result
+        run[r] = run[0], len[r] = 0, dst[r] = 0;
+        continue;
+      }
+      const int64_t y = i / runs_per_row, b = i % runs_per_row / p.segs_per_row;
+      const int64_t x0 = i % p.segs_per_row * WT;
+      run[r] = chunk + b * p.in_c * p.plane() + y * p.stride * p.ws + x0 * p.stride;
+      len[r] = min64(WT, p.out_w - x0);
+      dst[r] = ((c * p.images_per_chunk + b) * p.out_c + o0) * out_plane + y * p.out_w + x0;
+      a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride));
+      a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride + 1));
+    }
+    const int64_t t0 = a_lo * per_row, taps = a_hi > a_lo ? (a_hi - a_lo) * per_row : 0;
+    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps,
+                                  w + t0 * p.group_width, tile);
+    for (int r = 0; r < R; ++r)
+      for (int64_t j = 0; j < width; ++j) {
+        const float b = bias ? bias[o0 + j] : 0.0f;
+        const float* from = tile + r * WT * p.group_width + j;
+        float* to = out + dst[r] + j * out_plane;
+        for (int64_t x = 0; x < len[r]; ++x)
+          to[x] = from[x * p.group_width] + b;
+      }
+  }
+}
+
+// The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares
+// are equal in images, since the last chunk may hold fewer.
+inline int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
+  const int64_t work = p.n * p.groups, want = work * t / nt;  // in image-groups
+  const int64_t full = (p.chunks - 1) * p.groups, per_full = p.images_per_chunk;
+  if (want <= full * per_full) return (want + per_full - 1) / per_full;
+  const int64_t last = p.n - (p.chunks - 1) * p.images_per_chunk;
+  return full + (want - full * per_full + last - 1) / last;
+}
+
+// A whole direct pass. Threads split the (chunk, group) pairs into contiguous shares and pack
+// each chunk they meet into their own scratch; every output is summed by one tile, in tap
+// order, so the result does not depend on the thread count.
+template <class I, int NOC, int R, int WT, int S>
+void direct_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                 float* out, float* scratch) {
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    float* chunk = scratch + t * p.thread_floats;
+    float* tile = chunk + p.chunk_floats;
+    int64_t packed = -1;
+    for (int64_t q = first_pair(p, t, nt); q < first_pair(p, t + 1, nt); ++q) {
+      const int64_t c = q / p.groups, g = q % p.groups;
+      if (c != packed) {
+        pack_direct_source(p, src, c, 0, p.images_per_chunk * p.in_c, chunk);
+        packed = c;
+      }
+      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, tile);
+    }
+  }
+}
+
+// Runs the plan if its tile is <R, WT>; false if not, or if no instantiation fits its stride
+// (strides above 2 need runs of one pixel, where the stride only moves the run's pointer).
+// Errors are raised by the caller: this file must not instantiate library templates.
+template <class I, int NOC, int R, int WT>
+bool direct_strided(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                    float* out, float* scratch) {
+  if (WT == 1 || p.stride == 1)
+    direct_pass<I, NOC, R, WT, 1>(p, src, w, bias, out, scratch);
+  else if (p.stride == 2)
+    direct_pass<I, NOC, R, WT, 2>(p, src, w, bias, out, scratch);
+  else
+    return false;
+  return true;
+}
+
+template <class I, int R, int WT>
+bool direct_if(const DirectPlan& p, const float* src, const float* w, const float* bias,
+               float* out, float* scratch) {
+  if (p.tile.segs != R || p.tile.seg_len != WT) return false;
+  if (p.tile.noc == 1) return direct_strided<I, 1, R, WT>(p, src, w, bias, out, scratch);
+  if (p.tile.noc == 2) return direct_strided<I, 2, R, WT>(p, src, w, bias, out, scratch);
+  return false;
+}
+
+// dw tile: VECS vectors of output channels times T taps, summed over a chunk's pixels. Per
+// pixel it loads VECS vectors of dy and broadcasts one value of x per tap. acc is [T][VECS*lanes].
+template <class I, int VECS, int T>
+void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const float* dy,
+                 const int64_t* tap_offset, float* acc) {
+  using V = typename I::V;
+  constexpr int L = I::lanes;
+  V sum[T][VECS];
+  const float* tap[T];
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    tap[t] = x + tap_offset[t];
+#pragma GCC unroll 4
+    for (int j = 0; j < VECS; ++j)
+      sum[t][j] = I::load(acc + (t * VECS + j) * L);
+  }
+  for (int64_t q = 0; q < pixels; ++q, dy += VECS * L) {
+    const int64_t at = pixel[q];
+    V d[VECS];
+#pragma GCC unroll 4
+    for (int j = 0; j < VECS; ++j)
+      d[j] = I::load(dy + j * L);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const V v = I::bcast(tap[t] + at);
+#pragma GCC unroll 4
+      for (int j = 0; j < VECS; ++j)
+        sum[t][j] = I::fma(v, d[j], sum[t][j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int j = 0; j < VECS; ++j)
+      I::store(acc + (t * VECS + j) * L, sum[t][j]);
+}
+
+// The whole backward-weights pass, chunk by chunk: all threads pack the chunk together, then
+// split the tiles, a channel group at a time so its dy stays in cache. Each tile sums its pixels in order and chunks in order, so dw does not
+// depend on the thread count. acc starts at zero.
+template <class I, int VECS, int T>
+void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
+                      const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
+  const int64_t tiles = p.k_groups * p.tap_groups, planes = p.images_per_chunk * p.s.c;
+  const int64_t gw = p.group_width;
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int64_t c = 0; c < p.chunks; ++c) {
+      pack_direct_source(p.src, x, c, planes * t / nt, planes * (t + 1) / nt, xbuf);
+      const int64_t rows = p.k_groups * p.images_per_chunk * p.group_width;
+      pack_weight_grad_dy(p, dy, c, rows * t / nt, rows * (t + 1) / nt, dybuf);
+#pragma omp barrier
+      const int64_t images = min64(p.images_per_chunk, p.s.n - c * p.images_per_chunk);
+      const int64_t pixels = images * p.s.ho * p.s.wo;
+      for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
+        const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
+        weight_tile<I, VECS, T>(xbuf, pixel, pixels, dybuf + g * p.chunk_pixels * gw,
+                                p.tap_offset.data() + tg * T, acc + (g * p.tap_groups + tg) * T * gw);
+      }
+#pragma omp barrier
+    }
+  }
+}
+
+template <class I, int VECS, int T>
+bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy,
+                    const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
+  if (p.tile.vecs != VECS || p.tile.taps != T) return false;
+  weight_grad_pass<I, VECS, T>(p, x, dy, pixel, acc, xbuf, dybuf);
+  return true;
+}
+
+}  // namespace
+}  // namespace prism::kernels
