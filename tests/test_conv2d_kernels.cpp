@@ -1,0 +1,131 @@
+// The SIMD convolution kernels against the scalar reference, for every ISA this machine runs.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/isa.hpp"
+#include "core/parallel.hpp"
+#include "gradcheck.hpp"
+#include "ops/kernels/conv2d_kernels.hpp"
+
+using namespace prism;
+using namespace prism::kernels;
+using prism::testing::random_tensor;
+
+namespace {
+
+// Sets the ISA for a scope and restores the previous one.
+struct IsaScope {
+  explicit IsaScope(Isa isa) : saved(active_isa()) { set_active_isa(isa); }
+  ~IsaScope() { set_active_isa(saved); }
+  Isa saved;
+};
+
+std::vector<Isa> fast_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::avx2, Isa::avx512})
+    if (isa <= detected_isa()) out.push_back(isa);
+  return out;
+}
+
+// max |a - b| over max |b|: the error relative to the result's scale.
+double rel_error(const Tensor& a, const Tensor& b) {
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return diff / std::max(scale, 1e-30);
+}
+
+struct Passes {
+  Tensor y, dx, dw;
+};
+
+Passes run_passes(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const Tensor& dy) {
+  Passes r{Tensor({s.n, s.k, s.ho, s.wo}), Tensor(x.shape()), Tensor(w.shape())};
+  conv2d_forward(s, x.data(), w.data(), b.data(), r.y.data());
+  conv2d_backward_data(s, dy.data(), w.data(), r.dx.data());
+  conv2d_backward_weights(s, x.data(), dy.data(), r.dw.data());
+  return r;
+}
+
+void check_against_reference(const ConvShape& s, Rng& rng) {
+  INFO("N=" << s.n << " C=" << s.c << " K=" << s.k << " H=" << s.h << " W=" << s.w << " kernel "
+             << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad);
+  Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
+  Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
+  Passes ref;
+  {
+    IsaScope scalar(Isa::scalar);
+    ref = run_passes(s, x, w, b, dy);
+  }
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    IsaScope scope(isa);
+    Passes got = run_passes(s, x, w, b, dy);
+    CHECK(rel_error(got.y, ref.y) < 1e-4);
+    CHECK(rel_error(got.dx, ref.dx) < 1e-4);
+    CHECK(rel_error(got.dw, ref.dw) < 1e-4);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d kernels: every ISA matches the reference on random awkward shapes") {
+  // C and K off the vector widths, H and W 1..33, stride 1 and 2, pad 0..2, kernels 1, 3, 5,
+  // batch 1 and 7.
+  Rng rng(2026);
+  int tested = 0;
+  for (int i = 0; tested < 48; ++i) {
+    const int64_t n = i % 2 ? 7 : 1, c = 1 + rng.below(21), k = 1 + rng.below(37);
+    const int64_t h = 1 + rng.below(33), w = 1 + rng.below(33);
+    const int64_t ks = std::array<int64_t, 3>{1, 3, 5}[rng.below(3)];
+    const int64_t stride = 1 + i % 4 / 2, pad = rng.below(3);
+    if (ks > h + 2 * pad || ks > w + 2 * pad) continue;
+    check_against_reference(make_conv_shape(n, c, h, w, k, ks, ks, stride, pad), rng);
+    ++tested;
+  }
+}
+
+TEST_CASE("conv2d kernels: edge shapes") {
+  Rng rng(7);
+  // One pixel; a kernel as large as the padded input; a pad wider than the 1x1 kernel (the
+  // backward-data crop); stride 3 (runs of one pixel); one channel in and out; many channel
+  // groups and chunks with short tails; non-square kernels.
+  for (const ConvShape& s : {make_conv_shape(1, 1, 1, 1, 1, 1, 1, 1, 0),
+                             make_conv_shape(2, 3, 2, 2, 5, 3, 3, 1, 1),
+                             make_conv_shape(3, 4, 5, 6, 7, 1, 1, 1, 2),
+                             make_conv_shape(7, 5, 13, 11, 9, 3, 3, 3, 1),
+                             make_conv_shape(7, 1, 9, 9, 1, 3, 3, 2, 0),
+                             make_conv_shape(7, 40, 4, 4, 70, 3, 3, 1, 1),
+                             make_conv_shape(5, 9, 2, 2, 33, 3, 3, 1, 1),
+                             make_conv_shape(3, 6, 10, 7, 20, 3, 5, 1, 2),
+                             make_conv_shape(2, 4, 9, 12, 5, 5, 2, 2, 1)})
+    check_against_reference(s, rng);
+}
+
+TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
+  Rng rng(11);
+  const ConvShape s = make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1);
+  Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, 3, 3}, rng);
+  Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
+  const int saved = num_threads();
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    IsaScope scope(isa);
+    set_num_threads(1);
+    const Passes one = run_passes(s, x, w, b, dy);
+    for (int threads : {2, 3}) {
+      set_num_threads(threads);
+      const Passes many = run_passes(s, x, w, b, dy);
+      CHECK(many.y.to_vector() == one.y.to_vector());
+      CHECK(many.dx.to_vector() == one.dx.to_vector());
+      CHECK(many.dw.to_vector() == one.dw.to_vector());
+    }
+  }
+  set_num_threads(saved);
+}
