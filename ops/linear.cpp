@@ -1,10 +1,10 @@
 #include "ops/linear.hpp"
 
-#include "ops/kernels/gemm_reference.hpp"
+#include "ops/kernels/gemm.hpp"
 
 namespace prism {
 
-using kernels::gemm_reference;
+using kernels::gemm;
 
 Variable matmul(const Variable& a, const Variable& b) {
   PRISM_CHECK(a.defined() && b.defined() && a.data().dim() == 2 && b.data().dim() == 2 &&
@@ -14,16 +14,16 @@ Variable matmul(const Variable& a, const Variable& b) {
   const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   Tensor ta = a.data(), tb = b.data();
   Tensor y({m, n});
-  gemm_reference(false, false, m, n, k, ta.data(), tb.data(), y.data(), false);
+  gemm(false, false, m, n, k, ta.data(), tb.data(), y.data(), false);
   return Variable::make(y, {a, b}, [=](std::vector<Variable>& in, const Tensor& gy) {
     if (in[0].requires_grad()) {  // dA = dY B^T
       Tensor g({m, k});
-      gemm_reference(false, true, m, k, n, gy.data(), tb.data(), g.data(), false);
+      gemm(false, true, m, k, n, gy.data(), tb.data(), g.data(), false);
       in[0].add_grad(g);
     }
     if (in[1].requires_grad()) {  // dB = A^T dY
       Tensor g({k, n});
-      gemm_reference(true, false, k, n, m, ta.data(), gy.data(), g.data(), false);
+      gemm(true, false, k, n, m, ta.data(), gy.data(), g.data(), false);
       in[1].add_grad(g);
     }
   });
@@ -43,18 +43,18 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
   if (b.defined())
     for (int64_t i = 0; i < batch; ++i)
       std::copy_n(b.data().data(), out_size, y.data() + i * out_size);
-  gemm_reference(false, true, batch, out_size, in_size, tx.data(), tw.data(), y.data(), true);
+  gemm(false, true, batch, out_size, in_size, tx.data(), tw.data(), y.data(), true);
   std::vector<Variable> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   return Variable::make(y, inputs, [=](std::vector<Variable>& in, const Tensor& gy) {
     if (in[0].requires_grad()) {  // dx = dy W
       Tensor g({batch, in_size});
-      gemm_reference(false, false, batch, in_size, out_size, gy.data(), tw.data(), g.data(), false);
+      gemm(false, false, batch, in_size, out_size, gy.data(), tw.data(), g.data(), false);
       in[0].add_grad(g);
     }
     if (in[1].requires_grad()) {  // dW = dy^T x
       Tensor g({out_size, in_size});
-      gemm_reference(true, false, out_size, in_size, batch, gy.data(), tx.data(), g.data(), false);
+      gemm(true, false, out_size, in_size, batch, gy.data(), tx.data(), g.data(), false);
       in[1].add_grad(g);
     }
     if (in.size() > 2 && in[2].requires_grad()) {  // db = sum over the batch of dy

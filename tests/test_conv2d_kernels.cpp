@@ -8,37 +8,17 @@
 #include "core/isa.hpp"
 #include "core/parallel.hpp"
 #include "gradcheck.hpp"
+#include "isa_scope.hpp"
 #include "ops/kernels/conv2d_kernels.hpp"
 
 using namespace prism;
 using namespace prism::kernels;
+using prism::testing::fast_isas;
+using prism::testing::IsaScope;
 using prism::testing::random_tensor;
+using prism::testing::rel_error;
 
 namespace {
-
-// Sets the ISA for a scope and restores the previous one.
-struct IsaScope {
-  explicit IsaScope(Isa isa) : saved(active_isa()) { set_active_isa(isa); }
-  ~IsaScope() { set_active_isa(saved); }
-  Isa saved;
-};
-
-std::vector<Isa> fast_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::avx2, Isa::avx512})
-    if (isa <= detected_isa()) out.push_back(isa);
-  return out;
-}
-
-// max |a - b| over max |b|: the error relative to the result's scale.
-double rel_error(const Tensor& a, const Tensor& b) {
-  double diff = 0, scale = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
-    scale = std::max(scale, std::abs(double(b[i])));
-  }
-  return diff / std::max(scale, 1e-30);
-}
 
 struct Passes {
   Tensor y, dx, dw;
@@ -55,8 +35,9 @@ Passes run_passes(const ConvShape& s, const Tensor& x, const Tensor& w, const Te
 
 void check_against_reference(const ConvShape& s, Rng& rng) {
   INFO("N=" << s.n << " C=" << s.c << " K=" << s.k << " H=" << s.h << " W=" << s.w << " kernel "
-             << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad);
-  Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
+            << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad);
+  Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng),
+         w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
   Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
   Passes ref;
   {
@@ -96,15 +77,12 @@ TEST_CASE("conv2d kernels: edge shapes") {
   // One pixel; a kernel as large as the padded input; a pad wider than the 1x1 kernel (the
   // backward-data crop); stride 3 (runs of one pixel); one channel in and out; many channel
   // groups and chunks with short tails; non-square kernels.
-  for (const ConvShape& s : {make_conv_shape(1, 1, 1, 1, 1, 1, 1, 1, 0),
-                             make_conv_shape(2, 3, 2, 2, 5, 3, 3, 1, 1),
-                             make_conv_shape(3, 4, 5, 6, 7, 1, 1, 1, 2),
-                             make_conv_shape(7, 5, 13, 11, 9, 3, 3, 3, 1),
-                             make_conv_shape(7, 1, 9, 9, 1, 3, 3, 2, 0),
-                             make_conv_shape(7, 40, 4, 4, 70, 3, 3, 1, 1),
-                             make_conv_shape(5, 9, 2, 2, 33, 3, 3, 1, 1),
-                             make_conv_shape(3, 6, 10, 7, 20, 3, 5, 1, 2),
-                             make_conv_shape(2, 4, 9, 12, 5, 5, 2, 2, 1)})
+  for (const ConvShape& s :
+       {make_conv_shape(1, 1, 1, 1, 1, 1, 1, 1, 0), make_conv_shape(2, 3, 2, 2, 5, 3, 3, 1, 1),
+        make_conv_shape(3, 4, 5, 6, 7, 1, 1, 1, 2), make_conv_shape(7, 5, 13, 11, 9, 3, 3, 3, 1),
+        make_conv_shape(7, 1, 9, 9, 1, 3, 3, 2, 0), make_conv_shape(7, 40, 4, 4, 70, 3, 3, 1, 1),
+        make_conv_shape(5, 9, 2, 2, 33, 3, 3, 1, 1), make_conv_shape(3, 6, 10, 7, 20, 3, 5, 1, 2),
+        make_conv_shape(2, 4, 9, 12, 5, 5, 2, 2, 1)})
     check_against_reference(s, rng);
 }
 

@@ -1,27 +1,13 @@
 // The convolution kernels for AVX-512 (16 floats a vector, 32 registers). Compiled with
 // -mavx512f -mfma and called only when the CPU and OS support them.
-#include <immintrin.h>
-
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_simd.hpp"
+#include "ops/kernels/simd_avx512.hpp"
 
 namespace prism::kernels {
-namespace {
 
-struct Avx512 {
-  using V = __m512;
-  static constexpr int lanes = 16;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
-  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-};
-
-}  // namespace
-
-bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w,
-                          const float* bias, float* out, float* scratch) {
+bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                          float* out, float* scratch) {
   return direct_if<Avx512, 3, 4>(p, src, w, bias, out, scratch) ||
          direct_if<Avx512, 6, 2>(p, src, w, bias, out, scratch) ||
          direct_if<Avx512, 6, 1>(p, src, w, bias, out, scratch);

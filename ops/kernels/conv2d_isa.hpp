@@ -10,8 +10,8 @@ namespace prism::kernels {
 
 // out (NCHW) = the direct convolution of src (NCHW) with packed weights w, plus bias if not null.
 // scratch: threads * p.thread_floats floats.
-bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w,
-                          const float* bias, float* out, float* scratch);
+bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                          float* out, float* scratch);
 bool conv2d_direct_avx2(const DirectPlan& p, const float* src, const float* w, const float* bias,
                         float* out, float* scratch);
 

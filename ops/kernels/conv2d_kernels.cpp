@@ -2,45 +2,33 @@
 
 #include <omp.h>
 
-#include <cstdlib>
-#include <memory>
+#include <algorithm>
 
 #include "core/error.hpp"
 #include "core/isa.hpp"
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_plan.hpp"
+#include "ops/kernels/scratch.hpp"
 
 namespace prism::kernels {
 
 namespace {
 
-// Scratch the kernels overwrite before reading: 64-byte aligned, not zeroed.
-struct Scratch {
-  explicit Scratch(int64_t floats) {
-    const size_t bytes = (std::max<int64_t>(floats, 1) * sizeof(float) + 63) / 64 * 64;
-    data.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-    PRISM_CHECK(data, "conv2d: out of memory allocating " << bytes << " bytes of scratch");
-  }
-  float* get() const { return data.get(); }
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float[], Free> data;
-};
+int lanes_of(Isa isa) {
+  return isa == Isa::avx512 ? 16 : 8;
+}
 
-int lanes_of(Isa isa) { return isa == Isa::avx512 ? 16 : 8; }
-
-void run_direct(Isa isa, const DirectPlan& p, const float* src, const float* w,
-                const float* bias, float* out) {
+void run_direct(Isa isa, const DirectPlan& p, const float* src, const float* w, const float* bias,
+                float* out) {
   Scratch packed(p.groups * p.group_floats);
   pack_direct_weights(p, w, packed.get());
   Scratch scratch(omp_get_max_threads() * p.thread_floats);
   const bool ran = isa == Isa::avx512
                        ? conv2d_direct_avx512(p, src, packed.get(), bias, out, scratch.get())
                        : conv2d_direct_avx2(p, src, packed.get(), bias, out, scratch.get());
-  PRISM_CHECK(ran, "conv2d: the " << isa_name(isa) << " kernels have no tile of "
-                                  << p.tile.noc << "x" << p.tile.segs << "x" << p.tile.seg_len
-                                  << " for stride " << p.stride);
+  PRISM_CHECK(ran, "conv2d: the " << isa_name(isa) << " kernels have no tile of " << p.tile.noc
+                                  << "x" << p.tile.segs << "x" << p.tile.seg_len << " for stride "
+                                  << p.stride);
 }
 
 }  // namespace
@@ -48,7 +36,8 @@ void run_direct(Isa isa, const DirectPlan& p, const float* src, const float* w,
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias,
                     float* y) {
   const Isa isa = active_isa();
-  if (isa != Isa::scalar) return run_direct(isa, make_forward_plan(s, lanes_of(isa)), x, w, bias, y);
+  if (isa != Isa::scalar)
+    return run_direct(isa, make_forward_plan(s, lanes_of(isa)), x, w, bias, y);
   conv2d_forward_reference(s, x, w, y);
   if (!bias) return;
   const int64_t plane = s.ho * s.wo;

@@ -10,8 +10,12 @@ namespace {
 
 constexpr int64_t kChunkBytes = 384 * 1024;  // a packed chunk stays in L2 next to a weight group
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+int64_t round_up(int64_t a, int64_t b) {
+  return ceil_div(a, b) * b;
+}
 
 // Fills in everything that follows from the geometry set by the two plan makers.
 void finish_direct_plan(DirectPlan& p, int lanes, DirectTile tile) {

@@ -34,13 +34,13 @@ struct DirectPlan {
   int64_t row_lo, row_hi;  // packed rows that can hold data; taps outside them are skipped
   int lanes;
   DirectTile tile;
-  int64_t group_width;      // output channels per group: tile.noc * lanes
-  int64_t groups;           // ceil(out_c / group_width)
-  int64_t group_floats;     // packed weights of one group: kh * in_c * kw * group_width
+  int64_t group_width;   // output channels per group: tile.noc * lanes
+  int64_t groups;        // ceil(out_c / group_width)
+  int64_t group_floats;  // packed weights of one group: kh * in_c * kw * group_width
   int64_t images_per_chunk, chunks;
-  int64_t segs_per_row;     // ceil(out_w / seg_len)
-  int64_t chunk_floats;     // one packed chunk, plus slack that tail runs may read
-  int64_t thread_floats;    // scratch per thread: a chunk and a tile
+  int64_t segs_per_row;             // ceil(out_w / seg_len)
+  int64_t chunk_floats;             // one packed chunk, plus slack that tail runs may read
+  int64_t thread_floats;            // scratch per thread: a chunk and a tile
   std::vector<int64_t> tap_offset;  // [kh][in_c][kw]: where the tap lies in a packed image
   // The packed weight of (o, i, a, b) is w_base[o * w_o + i * w_i + a * w_a + b * w_b].
   int64_t w_base, w_o, w_i, w_a, w_b;
@@ -75,10 +75,10 @@ struct WeightGradPlan {
   DirectPlan src;  // the forward plan: how x is packed
   int lanes;
   WeightTile tile;
-  int64_t group_width;  // output channels per tile: vecs * lanes
+  int64_t group_width;                 // output channels per tile: vecs * lanes
   int64_t k_groups, tap_groups, taps;  // taps = c * kh * kw
   int64_t images_per_chunk, chunks, chunk_pixels;
-  int64_t dy_floats;  // one packed chunk of dy: [k_group][pixel][group_width]
+  int64_t dy_floats;                // one packed chunk of dy: [k_group][pixel][group_width]
   std::vector<int64_t> tap_offset;  // [taps rounded up to the tile]
 };
 

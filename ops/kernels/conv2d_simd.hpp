@@ -16,8 +16,12 @@
 namespace prism::kernels {
 namespace {
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+inline int64_t max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
 
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
@@ -91,8 +95,8 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride + 1));
     }
     const int64_t t0 = a_lo * per_row, taps = a_hi > a_lo ? (a_hi - a_lo) * per_row : 0;
-    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps,
-                                  w + t0 * p.group_width, tile);
+    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps, w + t0 * p.group_width,
+                                  tile);
     for (int r = 0; r < R; ++r)
       for (int64_t j = 0; j < width; ++j) {
         const float b = bias ? bias[o0 + j] : 0.0f;
@@ -153,8 +157,8 @@ bool direct_strided(const DirectPlan& p, const float* src, const float* w, const
 }
 
 template <class I, int R, int WT>
-bool direct_if(const DirectPlan& p, const float* src, const float* w, const float* bias,
-               float* out, float* scratch) {
+bool direct_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
+               float* scratch) {
   if (p.tile.segs != R || p.tile.seg_len != WT) return false;
   if (p.tile.noc == 1) return direct_strided<I, 1, R, WT>(p, src, w, bias, out, scratch);
   if (p.tile.noc == 2) return direct_strided<I, 2, R, WT>(p, src, w, bias, out, scratch);
@@ -199,8 +203,8 @@ void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const flo
 }
 
 // The whole backward-weights pass, chunk by chunk: all threads pack the chunk together, then
-// split the tiles, a channel group at a time so its dy stays in cache. Each tile sums its pixels in order and chunks in order, so dw does not
-// depend on the thread count. acc starts at zero.
+// split the tiles, a channel group at a time so its dy stays in cache. Each tile sums its pixels in
+// order and chunks in order, so dw does not depend on the thread count. acc starts at zero.
 template <class I, int VECS, int T>
 void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
                       const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
@@ -219,7 +223,8 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
       for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
         const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
         weight_tile<I, VECS, T>(xbuf, pixel, pixels, dybuf + g * p.chunk_pixels * gw,
-                                p.tap_offset.data() + tg * T, acc + (g * p.tap_groups + tg) * T * gw);
+                                p.tap_offset.data() + tg * T,
+                                acc + (g * p.tap_groups + tg) * T * gw);
       }
 #pragma omp barrier
     }
@@ -227,8 +232,8 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
 }
 
 template <class I, int VECS, int T>
-bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy,
-                    const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
+bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
+                    float* acc, float* xbuf, float* dybuf) {
   if (p.tile.vecs != VECS || p.tile.taps != T) return false;
   weight_grad_pass<I, VECS, T>(p, x, dy, pixel, acc, xbuf, dybuf);
   return true;
