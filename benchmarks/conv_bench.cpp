@@ -187,9 +187,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     for (const Run& r : runs) {
       if (r.error_occurred) continue;
       const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (r.run_type == Run::RT_Iteration && !medians_.count(r.run_name.str()))
-        times_[r.run_name.str()] = r.GetAdjustedRealTime();
-      if (median) medians_[r.run_name.str()] = r.GetAdjustedRealTime();
+      if (r.run_type == Run::RT_Iteration && !medians_.count(r.run_name.function_name))
+        times_[r.run_name.function_name] = r.GetAdjustedRealTime();
+      if (median) medians_[r.run_name.function_name] = r.GetAdjustedRealTime();
     }
   }
   double ms(const std::string& name) const {
