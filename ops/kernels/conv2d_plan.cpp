@@ -29,7 +29,8 @@ void finish_direct_plan(DirectPlan& p, int lanes, DirectTile tile) {
   p.segs_per_row = ceil_div(p.out_w, tile.seg_len);
   // Whole tiles where possible: the runs of an output row across a chunk's images a multiple
   // of tile.segs (tiles go row by row).
-  const int64_t image_floats = p.in_c * p.plane();
+  const int64_t stage_image = p.out_h * p.segs_per_row * tile.seg_len * p.group_width;
+  const int64_t image_floats = p.in_c * p.plane() + stage_image;
   const int64_t unit = tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
   const int64_t fit = std::max<int64_t>(1, kChunkBytes / 4 / image_floats);
   p.images_per_chunk = std::min(p.n, std::max(unit, fit / unit * unit));
@@ -37,8 +38,8 @@ void finish_direct_plan(DirectPlan& p, int lanes, DirectTile tile) {
   p.images_per_chunk = ceil_div(p.n, p.chunks);  // as even as the chunk count allows
   // A run shorter than seg_len still reads seg_len pixels, past the end of the last image.
   const int64_t slack = int64_t{tile.seg_len} * p.stride + p.kw + 16;
-  p.chunk_floats = round_up(p.images_per_chunk * image_floats + slack, 16);
-  p.thread_floats = p.chunk_floats + round_up(tile.pixels() * p.group_width, 16);
+  p.chunk_floats = round_up(p.images_per_chunk * p.in_c * p.plane() + slack, 16);
+  p.thread_floats = p.chunk_floats + round_up(p.images_per_chunk * stage_image, 16);
   p.tap_offset.clear();
   for (int64_t a = 0; a < p.kh; ++a)
     for (int64_t i = 0; i < p.in_c; ++i)

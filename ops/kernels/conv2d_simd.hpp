@@ -25,10 +25,11 @@ inline int64_t max64(int64_t a, int64_t b) {
 
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
-// source value per pixel; the sums stay in registers over every tap. out is [R*WT][NOC*lanes].
+// source value per pixel; the sums stay in registers over every tap. Run r's sums go to
+// out[r] as [WT][NOC*lanes].
 template <class I, int NOC, int R, int WT, int S>
 void direct_tile(const float* const* run, const int64_t* tap_offset, int64_t taps, const float* w,
-                 float* out) {
+                 float* const* out) {
   using V = typename I::V;
   constexpr int L = I::lanes;
   V acc[NOC][R * WT];
@@ -57,55 +58,58 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, int64_t tap
           acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
       }
   }
-#pragma GCC unroll 32
-  for (int q = 0; q < R * WT; ++q)
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int x = 0; x < WT; ++x)
 #pragma GCC unroll 4
-    for (int j = 0; j < NOC; ++j)
-      I::store(out + (q * NOC + j) * L, acc[j][q]);
+      for (int j = 0; j < NOC; ++j)
+        I::store(out[r] + (x * NOC + j) * L, acc[j][r * WT + x]);
 }
 
-// One output-channel group of one packed chunk: its runs, R at a time, through the tile, and
-// the tile's sums (plus bias) into the NCHW output.
-// One output-channel group of one packed chunk: its runs, R at a time, through the tile, and
-// the tile's sums (plus bias) into the NCHW output. Runs are taken row by row across the
-// chunk's images, so a tile's runs share their output row and skip the same padding taps.
+// One output-channel group of one packed chunk: its runs, R at a time, through the tile into
+// the stage ([image][row][slot][group_width], a slot per pixel of a run), then the stage (plus
+// bias) into the NCHW output a channel row at a time. Writing the tiles straight to NCHW would
+// touch group_width planes at once, which thrash one cache set when a plane is 4 KiB.
+// Runs are taken row by row across the chunk's images, so a tile's runs share their output row
+// and skip the same padding taps.
 template <class I, int NOC, int R, int WT, int S>
 void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
-                  const float* bias, float* out, float* tile) {
+                  const float* bias, float* out, float* stage) {
   const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
   const int64_t runs_per_row = images * p.segs_per_row, runs = runs_per_row * p.out_h;
-  const int64_t o0 = g * p.group_width, width = min64(p.group_width, p.out_c - o0);
-  const int64_t out_plane = p.out_h * p.out_w, per_row = p.taps_per_row();
+  const int64_t gw = p.group_width, slots = p.segs_per_row * WT, per_row = p.taps_per_row();
   for (int64_t r0 = 0; r0 < runs; r0 += R) {
     const float* run[R];
-    int64_t len[R], dst[R];
+    float* to[R];
     int64_t a_lo = p.kh, a_hi = 0;  // kernel rows that meet data for some run of the tile
     for (int r = 0; r < R; ++r) {
       const int64_t i = r0 + r;
-      if (i >= runs) {  // a short last tile: repeat a real run and drop its result
-        run[r] = run[0], len[r] = 0, dst[r] = 0;
+      if (i >= runs) {  // a short last tile: repeat a real run, which rewrites the same sums
+        run[r] = run[0], to[r] = to[0];
         continue;
       }
       const int64_t y = i / runs_per_row, b = i % runs_per_row / p.segs_per_row;
       const int64_t x0 = i % p.segs_per_row * WT;
       run[r] = chunk + b * p.in_c * p.plane() + y * p.stride * p.ws + x0 * p.stride;
-      len[r] = min64(WT, p.out_w - x0);
-      dst[r] = ((c * p.images_per_chunk + b) * p.out_c + o0) * out_plane + y * p.out_w + x0;
+      to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
       a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride));
       a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride + 1));
     }
     const int64_t t0 = a_lo * per_row, taps = a_hi > a_lo ? (a_hi - a_lo) * per_row : 0;
-    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps, w + t0 * p.group_width,
-                                  tile);
-    for (int r = 0; r < R; ++r)
-      for (int64_t j = 0; j < width; ++j) {
-        const float b = bias ? bias[o0 + j] : 0.0f;
-        const float* from = tile + r * WT * p.group_width + j;
-        float* to = out + dst[r] + j * out_plane;
-        for (int64_t x = 0; x < len[r]; ++x)
-          to[x] = from[x * p.group_width] + b;
-      }
+    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps, w + t0 * gw, to);
   }
+  const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0);
+  for (int64_t b = 0; b < images; ++b)
+    for (int64_t j = 0; j < width; ++j) {
+      const float add = bias ? bias[o0 + j] : 0.0f;
+      float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0 + j) * p.out_h * p.out_w;
+      for (int64_t y = 0; y < p.out_h; ++y, to += p.out_w) {
+        const float* from = stage + (b * p.out_h + y) * slots * gw + j;
+        for (int64_t x = 0; x < p.out_w; ++x)
+          to[x] = from[x * gw] + add;
+      }
+    }
 }
 
 // The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares
@@ -128,7 +132,7 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     float* chunk = scratch + t * p.thread_floats;
-    float* tile = chunk + p.chunk_floats;
+    float* stage = chunk + p.chunk_floats;
     int64_t packed = -1;
     for (int64_t q = first_pair(p, t, nt); q < first_pair(p, t + 1, nt); ++q) {
       const int64_t c = q / p.groups, g = q % p.groups;
@@ -136,7 +140,7 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
         pack_direct_source(p, src, c, 0, p.images_per_chunk * p.in_c, chunk);
         packed = c;
       }
-      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, tile);
+      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, stage);
     }
   }
 }
