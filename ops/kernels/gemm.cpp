@@ -22,37 +22,18 @@ GemmPlan plan_for(Isa isa) {
   return {6, 16, 256, 512, gemm_tile_avx2};
 }
 
-// Element (i, p) of op(A) or (p, j) of op(B).
-float at_a(const float* a, bool trans, int64_t m, int64_t k, int64_t i, int64_t p) {
-  return trans ? a[p * m + i] : a[i * k + p];
-}
-
-// A's rows [0, m) times K's [p0, p0 + kc) as panels [m / mr][kc][mr], zero past m.
-void pack_a(const GemmPlan& g, bool trans, int64_t m, int64_t k, const float* a, int64_t p0,
-            int64_t kc, float* out) {
-  const int64_t panels = (m + g.mr - 1) / g.mr;
+// Rows [0, count) of a matrix, at(i, p) for p in [0, kc), as panels [count / width][kc][width],
+// zero past count: op(A) by rows of mr, op(B) by columns of nr.
+template <class At>
+void pack_panels(int64_t count, int64_t width, int64_t kc, At at, float* out) {
+  const int64_t panels = (count + width - 1) / width;
 #pragma omp parallel for schedule(static)
   for (int64_t ip = 0; ip < panels; ++ip) {
-    float* dst = out + ip * kc * g.mr;
+    float* dst = out + ip * kc * width;
     for (int64_t p = 0; p < kc; ++p)
-      for (int64_t r = 0; r < g.mr; ++r) {
-        const int64_t i = ip * g.mr + r;
-        *dst++ = i < m ? at_a(a, trans, m, k, i, p0 + p) : 0.0f;
-      }
-  }
-}
-
-// B's rows [p0, p0 + kc) times columns [j0, j0 + nc) as panels [nc / nr][kc][nr], zero past n.
-void pack_b(const GemmPlan& g, bool trans, int64_t n, int64_t k, const float* b, int64_t p0,
-            int64_t kc, int64_t j0, int64_t nc, float* out) {
-  const int64_t panels = (nc + g.nr - 1) / g.nr;
-#pragma omp parallel for schedule(static)
-  for (int64_t jp = 0; jp < panels; ++jp) {
-    float* dst = out + jp * kc * g.nr;
-    for (int64_t p = 0; p < kc; ++p)
-      for (int64_t r = 0; r < g.nr; ++r) {
-        const int64_t j = jp * g.nr + r;
-        *dst++ = j < nc ? (trans ? b[(j0 + j) * k + p0 + p] : b[(p0 + p) * n + j0 + j]) : 0.0f;
+      for (int64_t r = 0; r < width; ++r) {
+        const int64_t i = ip * width + r;
+        *dst++ = i < count ? at(i, p) : 0.0f;
       }
   }
 }
@@ -75,8 +56,16 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const flo
     const int64_t nc = std::min(g.nc, n - j0), n_panels = (nc + g.nr - 1) / g.nr;
     for (int64_t p0 = 0; p0 < k; p0 += g.kc) {
       const int64_t kc = std::min(g.kc, k - p0);
-      pack_a(g, trans_a, m, k, a, p0, kc, ap.get());
-      pack_b(g, trans_b, n, k, b, p0, kc, j0, nc, bp.get());
+      pack_panels(
+          m, g.mr, kc,
+          [&](int64_t i, int64_t p) { return trans_a ? a[(p0 + p) * m + i] : a[i * k + p0 + p]; },
+          ap.get());
+      pack_panels(
+          nc, g.nr, kc,
+          [&](int64_t j, int64_t p) {
+            return trans_b ? b[(j0 + j) * k + p0 + p] : b[(p0 + p) * n + j0 + j];
+          },
+          bp.get());
       const bool add = accumulate || p0 > 0;
       // Tiles of this block, B panel by B panel; each tile of C belongs to one thread.
 #pragma omp parallel for schedule(static)
