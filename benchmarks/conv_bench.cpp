@@ -18,6 +18,8 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "core/isa.hpp"
 #include "core/parallel.hpp"

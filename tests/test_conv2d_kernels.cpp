@@ -1,9 +1,7 @@
 // The SIMD convolution kernels against the scalar reference, for every ISA this machine runs.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <array>
-#include <cmath>
 
 #include "core/isa.hpp"
 #include "core/parallel.hpp"

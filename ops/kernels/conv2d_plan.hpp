@@ -16,7 +16,6 @@ namespace prism::kernels {
 // tile can span rows and images; that keeps tiles full when rows are only 2 or 4 wide.
 struct DirectTile {
   int noc, segs, seg_len;
-  int pixels() const { return segs * seg_len; }
 };
 
 // A direct convolution over a zero-padded copy of the source, packed one chunk of images at a

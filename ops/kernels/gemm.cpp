@@ -13,7 +13,7 @@ namespace {
 // The blocking plan: an MR x NR register tile; kc steps of K and nc columns of B per packed
 // block (kc x nc floats, 512 KiB, stays in L2); all of A's rows per block of K.
 struct GemmPlan {
-  int64_t mr, nr, kc = 256, nc = 512;
+  int64_t mr, nr, kc, nc;
   void (*tile)(int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
 };
 
