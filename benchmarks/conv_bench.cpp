@@ -11,10 +11,15 @@
 //
 // After a console run it prints the totals over the 9 shapes (the medians when
 // --benchmark_repetitions is given) and the ratios to oneDNN.
+//
+// --threads=1,2 runs every benchmark at each of those OpenMP thread counts in the same program
+// (names end in /threads_<n>), and the summary adds each shape's speed-up over the first count.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -51,12 +56,37 @@ double nominal_flops(const Layer& l) {
   return 2.0 * kBatch * l.k * l.c * 9 * l.hw * l.hw;
 }
 
-std::string bench_name(int dir, const char* impl, const Layer& l) {
-  char name[96];
+// threads 0: the process's thread count, and no suffix.
+std::string bench_name(int dir, const char* impl, const Layer& l, int threads) {
+  char name[112];
   std::snprintf(name, sizeof name, "conv/%s/%s/C%lld_K%lld_HW%lld_N%lld", kDirs[dir], impl,
                 static_cast<long long>(l.c), static_cast<long long>(l.k),
                 static_cast<long long>(l.hw), static_cast<long long>(kBatch));
-  return name;
+  std::string s = name;
+  return threads > 0 ? s + "/threads_" + std::to_string(threads) : s;
+}
+
+// Parses and removes --threads=a,b,... from argv (Google Benchmark rejects flags it does not
+// know). Empty when absent.
+std::vector<int> take_threads_flag(int& argc, char** argv) {
+  std::vector<int> counts;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) != 0) continue;
+    for (const char* p = argv[i] + 10; *p;) {
+      char* end = nullptr;
+      const long n = std::strtol(p, &end, 10);
+      if (end == p || n < 1 || n > 1024 || (*end != ',' && *end != 0)) {
+        std::fprintf(stderr, "conv_bench: --threads wants a list like 1,2 (each 1..1024), got %s\n",
+                     argv[i] + 10);
+        std::exit(2);
+      }
+      counts.push_back(int(n));
+      p = *end ? end + 1 : end;
+    }
+    std::copy(argv + i + 1, argv + argc, argv + i);
+    --argc, --i;
+  }
+  return counts;
 }
 
 // Times the body of a benchmark loop by hand, so the counters can be plain numbers.
@@ -82,8 +112,9 @@ Tensor random_tensor(Shape shape, Rng& rng) {
   return t;
 }
 
-void bm_prism(benchmark::State& state, Isa isa, int dir, Layer l) {
+void bm_prism(benchmark::State& state, Isa isa, int dir, Layer l, int threads) {
   set_active_isa(isa);
+  if (threads > 0) set_num_threads(threads);
   const kernels::ConvShape s = kernels::make_conv_shape(kBatch, l.c, l.hw, l.hw, l.k, 3, 3, 1, 1);
   Rng rng(1);
   Tensor x = random_tensor({kBatch, l.c, l.hw, l.hw}, rng),
@@ -103,8 +134,9 @@ void bm_prism(benchmark::State& state, Isa isa, int dir, Layer l) {
 }
 
 #ifdef PRISM_HAVE_DNNL
-void bm_onednn(benchmark::State& state, bool plain, int dir, Layer l) {
+void bm_onednn(benchmark::State& state, bool plain, int dir, Layer l, int threads) {
   using namespace dnnl;
+  if (threads > 0) set_num_threads(threads);
   using tag = memory::format_tag;
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
@@ -199,9 +231,29 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     auto it = times_.find(name);
     return it == times_.end() ? -1 : it->second;
   }
-  void print_summary() const {
-    std::printf("\nTotals over the 9 shapes (ms; %d thread%s):\n", num_threads(),
-                num_threads() == 1 ? "" : "s");
+  // threads: the counts run (0 alone when --threads was not given).
+  void print_summary(const std::vector<int>& threads) const {
+    for (int n : threads)
+      print_totals(n);
+    if (threads.size() < 2) return;
+    std::printf("\nSpeed-up of avx512 at %d threads over %d (fwd, bwd_data, bwd_weights):\n",
+                threads.back(), threads.front());
+    for (const Layer& l : kLayers) {
+      std::printf("C%-4lld K%-4lld HW%-3lld", static_cast<long long>(l.c),
+                  static_cast<long long>(l.k), static_cast<long long>(l.hw));
+      for (int d = 0; d < 3; ++d) {
+        const double a = ms(bench_name(d, "avx512", l, threads.front())),
+                     b = ms(bench_name(d, "avx512", l, threads.back()));
+        if (a > 0 && b > 0) std::printf(" %6.2f", a / b);
+      }
+      std::printf("\n");
+    }
+  }
+
+ private:
+  void print_totals(int threads) const {
+    const int shown = threads > 0 ? threads : num_threads();
+    std::printf("\nTotals over the 9 shapes (ms; %d thread%s):\n", shown, shown == 1 ? "" : "s");
     std::printf("%-16s %10s %10s %12s %10s\n", "impl", "fwd", "bwd_data", "bwd_weights", "sum");
     std::map<std::string, double> sums;
     for (const char* impl : {"avx512", "avx2", "onednn", "onednn_nchw"}) {
@@ -209,7 +261,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       bool complete = true;
       for (int d = 0; d < 3; ++d)
         for (const Layer& l : kLayers) {
-          const double t = ms(bench_name(d, impl, l));
+          const double t = ms(bench_name(d, impl, l, threads));
           complete = complete && t >= 0;
           dir_ms[d] += t;
         }
@@ -224,7 +276,6 @@ class SummaryReporter : public benchmark::ConsoleReporter {
           std::printf("%s / %s: %.3f\n", ours, theirs, sums[ours] / sums[theirs]);
   }
 
- private:
   std::map<std::string, double> times_, medians_;
 };
 
@@ -236,6 +287,8 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--benchmark_format=", 19) == 0 &&
         std::strcmp(argv[i] + 19, "console") != 0)
       console = false;
+  std::vector<int> threads = take_threads_flag(argc, argv);
+  if (threads.empty()) threads = {0};
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -247,28 +300,31 @@ int main(int argc, char** argv) {
       benchmark::AddCustomContext(std::string("fma_peak_") + isa_name(isa) + "_gflops",
                                   std::to_string(g_peak[int(isa)]));
     }
-  benchmark::AddCustomContext("threads", std::to_string(num_threads()));
-  for (int d = 0; d < 3; ++d) {
-    for (Isa isa : isas)
-      for (const Layer& l : kLayers)
-        benchmark::RegisterBenchmark(bench_name(d, isa_name(isa), l).c_str(), bm_prism, isa, d, l)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+  if (threads.front() == 0) benchmark::AddCustomContext("threads", std::to_string(num_threads()));
+  for (int n : threads)
+    for (int d = 0; d < 3; ++d) {
+      for (Isa isa : isas)
+        for (const Layer& l : kLayers)
+          benchmark::RegisterBenchmark(bench_name(d, isa_name(isa), l, n).c_str(), bm_prism, isa, d,
+                                       l, n)
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
 #ifdef PRISM_HAVE_DNNL
-    for (bool plain : {false, true})
-      for (const Layer& l : kLayers)
-        benchmark::RegisterBenchmark(bench_name(d, plain ? "onednn_nchw" : "onednn", l).c_str(),
-                                     bm_onednn, plain, d, l)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+      for (bool plain : {false, true})
+        for (const Layer& l : kLayers)
+          benchmark::RegisterBenchmark(
+              bench_name(d, plain ? "onednn_nchw" : "onednn", l, n).c_str(), bm_onednn, plain, d, l,
+              n)
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
 #endif
-  }
+    }
   if (!console) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
     SummaryReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
-    reporter.print_summary();
+    reporter.print_summary(threads);
   }
   benchmark::Shutdown();
   return 0;
