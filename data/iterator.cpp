@@ -1,6 +1,7 @@
 #include "data/iterator.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 namespace prism::data {
@@ -90,6 +91,70 @@ std::optional<Batch> SerialIterator::next() {
   }
   ++iteration_;
   return make_batch(*dataset_, indices);
+}
+
+// The state's layout: a tag, the fixed fields, then the current epoch's order.
+namespace {
+constexpr int64_t kSerialTag = 0x5345524931;  // "SERI1"
+enum Field : size_t {
+  kTag,
+  kSize,
+  kBatch,
+  kRepeat,
+  kShuffle,
+  kPosition,
+  kEpoch,
+  kNewEpoch,
+  kPrevDetail,
+  kIteration,
+  kRng0,
+  kOrder = kRng0 + 4
+};
+}  // namespace
+
+std::vector<int64_t> SerialIterator::state() const {
+  std::vector<int64_t> s{
+      kSerialTag, dataset_->size(), batch_size_,
+      repeat_,    shuffle_,         position_,
+      epoch_,     is_new_epoch_,    std::bit_cast<int64_t>(previous_epoch_detail_),
+      iteration_};
+  for (uint64_t word : rng_.state())
+    s.push_back(static_cast<int64_t>(word));
+  s.insert(s.end(), order_.begin(), order_.end());
+  return s;
+}
+
+void SerialIterator::set_state(const std::vector<int64_t>& s) {
+  const int64_t n = dataset_->size();
+  PRISM_CHECK(s.size() >= kOrder && s[kTag] == kSerialTag,
+              "SerialIterator::set_state: not a SerialIterator state");
+  PRISM_CHECK(s[kSize] == n && s.size() == kOrder + static_cast<size_t>(n),
+              "SerialIterator::set_state: the state is for a dataset of "
+                  << s[kSize] << " examples, this one has " << n);
+  PRISM_CHECK(s[kBatch] == batch_size_ && s[kRepeat] == repeat_ && s[kShuffle] == shuffle_,
+              "SerialIterator::set_state: the state is for batch size "
+                  << s[kBatch] << ", repeat " << s[kRepeat] << ", shuffle " << s[kShuffle]
+                  << "; this iterator has " << batch_size_ << ", " << repeat_ << ", " << shuffle_);
+  PRISM_CHECK(s[kPosition] >= 0 && s[kPosition] < n && s[kEpoch] >= 0 && s[kIteration] >= 0,
+              "SerialIterator::set_state: position " << s[kPosition] << ", epoch " << s[kEpoch]
+                                                     << " or iteration " << s[kIteration]
+                                                     << " is out of range");
+  std::vector<bool> seen(n, false);
+  for (size_t i = kOrder; i < s.size(); ++i) {
+    PRISM_CHECK(s[i] >= 0 && s[i] < n && !seen[s[i]],
+                "SerialIterator::set_state: the example order is not a permutation");
+    seen[s[i]] = true;
+  }
+  position_ = s[kPosition];
+  epoch_ = s[kEpoch];
+  is_new_epoch_ = s[kNewEpoch] != 0;
+  previous_epoch_detail_ = std::bit_cast<double>(s[kPrevDetail]);
+  iteration_ = s[kIteration];
+  Rng::State rng;
+  for (size_t i = 0; i < rng.size(); ++i)
+    rng[i] = static_cast<uint64_t>(s[kRng0 + i]);
+  rng_.set_state(rng);
+  order_.assign(s.begin() + kOrder, s.end());
 }
 
 }  // namespace prism::data

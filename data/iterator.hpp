@@ -42,6 +42,13 @@ class Iterator {
   virtual int64_t iteration() const = 0;
   // Back to epoch 0, position 0.
   virtual void reset() = 0;
+
+  // Where the iterator stands, as integers: set_state() continues from there with exactly the
+  // batches this iterator would have given (training snapshots). set_state() checks that the
+  // state fits this iterator (same kind, dataset size, batch size and flags) and changes
+  // nothing when it does not.
+  virtual std::vector<int64_t> state() const = 0;
+  virtual void set_state(const std::vector<int64_t>& state) = 0;
 };
 
 // Chainer's SerialIterator. Each epoch visits every example once, in a fresh random order when
@@ -65,6 +72,8 @@ class SerialIterator : public Iterator {
   double previous_epoch_detail() const override { return previous_epoch_detail_; }
   int64_t iteration() const override { return iteration_; }
   void reset() override;
+  std::vector<int64_t> state() const override;
+  void set_state(const std::vector<int64_t>& state) override;
 
   int64_t batch_size() const { return batch_size_; }
   const Dataset& dataset() const { return *dataset_; }

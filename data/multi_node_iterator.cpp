@@ -72,4 +72,24 @@ void MultiNodeIterator::reset() {
   share_state();
 }
 
+std::vector<int64_t> MultiNodeIterator::state() const {
+  return comm_.rank() == root_ ? actual_->state() : std::vector<int64_t>{};
+}
+
+void MultiNodeIterator::set_state(const std::vector<int64_t>& state) {
+  // Root's verdict goes to every rank first, so a bad state is an error everywhere, not a hang.
+  std::vector<uint8_t> ok(1, 1);
+  std::string why;
+  if (comm_.rank() == root_) try {
+      actual_->set_state(state);
+    } catch (const Error& e) {
+      ok[0] = 0;
+      why = e.what();
+    }
+  dist::bcast_values(comm_, ok, root_);
+  PRISM_CHECK(ok[0],
+              "MultiNodeIterator::set_state: " << (why.empty() ? "root rejected the state" : why));
+  share_state();
+}
+
 }  // namespace prism::data

@@ -47,6 +47,10 @@ class MultiNodeIterator : public Iterator {
   int64_t iteration() const override { return iteration_; }
   // Collective too: root resets its iterator and every rank takes its state.
   void reset() override;
+  // Root's iterator's state (empty on the other ranks, which hold no real iterator).
+  std::vector<int64_t> state() const override;
+  // Collective: `state` is read on root only, and every rank takes the new counters.
+  void set_state(const std::vector<int64_t>& state) override;
 
  private:
   void share_state();  // root's counters to every rank

@@ -1,12 +1,15 @@
 // The seed's train.py in C++: VGG16 with channel-parallel convolutions over MPI.
 //
-//   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist] [--data-dir D]
-//       [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--out result] [--seed 0]
+//   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100]
+//       [--data-dir D] [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--frequency N]
+//       [--out result] [--resume FILE] [--seed 0]
 //
 // Every rank builds the same model (its parallel convolutions hold its channel slice), rank 0
 // reads the data and a MultiNodeIterator hands every rank the same batches; MomentumSGD with
 // WeightDecay(5e-4), the test set evaluated after each epoch. Rank 0 prints and writes
-// <out>/log. Fashion-MNIST's 28x28 images are padded to 32x32.
+// <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency epochs
+// (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly.
+// Fashion-MNIST's 28x28 images are padded to 32x32; CIFAR reads the binary version's files.
 #include <iostream>
 #include <memory>
 
@@ -23,19 +26,26 @@ struct Options {
   int64_t batchsize = 64;
   int64_t epoch = 20;
   double learnrate = 0.05;
+  int64_t frequency = -1;  // epochs between snapshots; -1: one at the end (the seed's default)
   std::string out = "result";
+  std::string resume;
   int64_t seed = 0;
   int64_t train_size = 0;  // 0: the whole training set; else its first N examples
   int64_t test_size = 0;
 };
 
 data::TrainTest load(const Options& opt) {
-  PRISM_CHECK(opt.dataset == "fashion-mnist",
-              "train_vgg: --dataset " << opt.dataset << " is not supported yet (fashion-mnist is)");
-  auto [train, test] = data::load_mnist_like(
-      opt.data_dir.empty() ? std::string(data::kDebianFashionMnistDir) : opt.data_dir);
-  train = data::pad_images(*train, 2);  // 28x28 -> 32x32
-  test = data::pad_images(*test, 2);
+  data::TrainTest data;
+  if (opt.dataset == "fashion-mnist") {
+    data = data::load_mnist_like(opt.data_dir.empty() ? std::string(data::kDebianFashionMnistDir)
+                                                      : opt.data_dir);
+    data.train = data::pad_images(*data.train, 2);  // 28x28 -> 32x32
+    data.test = data::pad_images(*data.test, 2);
+  } else {
+    data = opt.dataset == "cifar10" ? data::load_cifar10(opt.data_dir)
+                                    : data::load_cifar100(opt.data_dir);
+  }
+  auto [train, test] = data;
   if (opt.train_size > 0) train = data::first_examples(*train, opt.train_size);
   if (opt.test_size > 0) test = data::first_examples(*test, opt.test_size);
   return {train, test};
@@ -64,7 +74,8 @@ int run(const Options& opt, const dist::Communicator& comm) {
               << " test examples; " << comm.size() << " ranks x " << num_threads()
               << " threads; batch " << opt.batchsize << "\n";
 
-  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], 10));
+  const int64_t classes = opt.dataset == "cifar100" ? 100 : 10;
+  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], classes));
   nn::broadcast_replicated(comm, model);
   nn::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
   optimizer.add_hook(nn::WeightDecay(5e-4f));
@@ -77,10 +88,21 @@ int run(const Options& opt, const dist::Communicator& comm) {
         comm, std::make_unique<data::SerialIterator>(test, opt.batchsize, false, false));
   };
   nn::Trainer trainer(model, optimizer, train_iter, test_iter,
-                      {.epochs = opt.epoch, .out = opt.out, .report = root});
+                      {.epochs = opt.epoch,
+                       .out = opt.out,
+                       .report = root,
+                       .snapshot_every = opt.frequency == -1 ? opt.epoch : opt.frequency,
+                       .comm = &comm});
+  if (!opt.resume.empty()) {
+    trainer.resume(opt.resume);
+    if (root)
+      std::cout << "resumed from " << opt.resume << " at epoch " << train_iter.epoch() << "\n";
+  }
   trainer.run();
   nn::check_replicated(comm, model);
-  if (root) std::cout << "log: " << opt.out << "/log\n";
+  if (root)
+    std::cout << "log: " << opt.out << "/log; plots: " << opt.out << "/loss.png, " << opt.out
+              << "/accuracy.png\n";
   return 0;
 }
 
@@ -93,12 +115,16 @@ int main(int argc, char** argv) {
   examples::ArgParser args("train_vgg",
                            "Trains VGG16 with channel-parallel convolutions; run it under "
                            "mpiexec -n P.");
-  args.add("dataset", &opt.dataset, "fashion-mnist");
-  args.add("data-dir", &opt.data_dir, "folder of the dataset's files (default: Debian's)");
+  args.add("dataset", &opt.dataset, "fashion-mnist, cifar10 or cifar100");
+  args.add("data-dir", &opt.data_dir,
+           "folder of the dataset's files (Fashion-MNIST: Debian's by default; CIFAR: the "
+           "unpacked binary version, required)");
   args.add("batchsize", &opt.batchsize, "examples per step");
   args.add("epoch", &opt.epoch, "number of passes over the training set");
   args.add("learnrate", &opt.learnrate, "MomentumSGD's learning rate");
-  args.add("out", &opt.out, "folder for the log");
+  args.add("frequency", &opt.frequency, "epochs between snapshots (-1: one at the end)");
+  args.add("out", &opt.out, "folder for the log, plots and snapshots");
+  args.add("resume", &opt.resume, "continue from this snapshot");
   args.add("seed", &opt.seed, "seed of initialization, shuffling and dropout");
   args.add("train-size", &opt.train_size, "use only the first N training examples (0: all)");
   args.add("test-size", &opt.test_size, "use only the first N test examples (0: all)");
@@ -107,6 +133,14 @@ int main(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     PRISM_CHECK(opt.epoch >= 1 && opt.batchsize >= 1,
                 "train_vgg: --epoch and --batchsize must be at least 1");
+    PRISM_CHECK(
+        opt.dataset == "fashion-mnist" || opt.dataset == "cifar10" || opt.dataset == "cifar100",
+        "train_vgg: --dataset is fashion-mnist, cifar10 or cifar100, not " << opt.dataset);
+    PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
+                "train_vgg: --dataset " << opt.dataset
+                                        << " needs --data-dir (the unpacked binary version)");
+    PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,
+                "train_vgg: --frequency is -1 or at least 1, got " << opt.frequency);
   } catch (const std::exception& e) {
     if (comm.rank() == 0) std::cerr << "error: " << e.what() << "\n";
     return 2;

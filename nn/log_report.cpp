@@ -1,13 +1,10 @@
 #include "nn/log_report.hpp"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "core/error.hpp"
+#include "core/file.hpp"
 
 namespace prism::nn {
 
@@ -47,18 +44,10 @@ void LogReport::set_entries(std::vector<Observation> entries) {
 
 void LogReport::write() const {
   if (path_.empty()) return;
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    PRISM_CHECK(f, "LogReport: cannot open " << tmp << " for writing");
-    for (const Observation& e : entries_)
-      f << to_json(e) << '\n';
-    f.flush();
-    PRISM_CHECK(f, "LogReport: writing " << tmp << " failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path_, ec);
-  PRISM_CHECK(!ec, "LogReport: cannot rename " << tmp << " to " << path_ << ": " << ec.message());
+  std::string text;
+  for (const Observation& e : entries_)
+    text += to_json(e) + '\n';
+  write_file_atomic(path_, text, "LogReport");
 }
 
 }  // namespace prism::nn

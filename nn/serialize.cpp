@@ -1,18 +1,13 @@
 #include "nn/serialize.hpp"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <bit>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include "core/error.hpp"
+#include "core/file.hpp"
 
 namespace prism::nn {
 
@@ -21,7 +16,8 @@ static_assert(std::endian::native == std::endian::little, "parameter files are l
 namespace {
 
 constexpr char kMagic[4] = {'P', 'R', 'S', 'M'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // version 1 (f32 tensors only, no type byte) is still read
+enum EntryType : uint8_t { kF32Tensor = 0, kI64Array = 1 };
 
 template <class T>
 void put(std::string& out, T value) {
@@ -40,10 +36,12 @@ uint32_t crc_of(const char* data, size_t size) {
   return static_cast<uint32_t>(crc);
 }
 
-// Reads a file's bytes through bounds-checked accessors; every error names the file and offset.
+// Reads bytes through bounds-checked accessors; every error starts with `where` and names the
+// offset.
 class Reader {
  public:
-  Reader(std::string path, std::string bytes) : path_(std::move(path)), bytes_(std::move(bytes)) {}
+  Reader(std::string where, const std::string& bytes, size_t size)
+      : where_(std::move(where)), bytes_(bytes), size_(size) {}
 
   template <class T>
   T get(const char* what) {
@@ -53,79 +51,93 @@ class Reader {
     pos_ += sizeof value;
     return value;
   }
-  std::string get_bytes(size_t n, const char* what) {
+  const char* take(size_t n, const char* what) {
     need(n, what);
-    std::string s = bytes_.substr(pos_, n);
     pos_ += n;
-    return s;
+    return bytes_.data() + pos_ - n;
   }
   void need(size_t n, const char* what) const {
-    PRISM_CHECK(n <= bytes_.size() - pos_, "load_tensors: " << path_ << ": truncated: " << what
-                                                            << " at byte " << pos_ << " needs " << n
-                                                            << " bytes, " << bytes_.size() - pos_
-                                                            << " left");
+    PRISM_CHECK(n <= size_ - pos_, where_ << ": truncated: " << what << " at byte " << pos_
+                                          << " needs " << n << " bytes, " << size_ - pos_
+                                          << " left");
   }
-  size_t pos() const { return pos_; }
-  size_t left() const { return bytes_.size() - pos_; }
-  const std::string& path() const { return path_; }
+  size_t left() const { return size_ - pos_; }
+  const std::string& where() const { return where_; }
 
  private:
-  std::string path_;
-  std::string bytes_;
+  std::string where_;
+  const std::string& bytes_;
+  size_t size_;  // the bytes before the CRC
   size_t pos_ = 0;
 };
 
+void put_name(std::string& out, const std::string& name, std::set<std::string>& seen,
+              const std::string& where) {
+  PRISM_CHECK(!name.empty() && seen.insert(name).second,
+              where << ": entry names must be non-empty and unique, got '" << name << "'");
+  put<uint32_t>(out, static_cast<uint32_t>(name.size()));
+  out += name;
+}
+
+Tensor read_tensor(Reader& in, const std::string& name) {
+  const auto ndim = in.get<uint32_t>("ndim");
+  PRISM_CHECK(ndim <= 16, in.where()
+                              << ": entry '" << name << "' claims " << ndim << " dimensions");
+  Shape shape(ndim);
+  uint64_t numel = 1;
+  for (auto& d : shape) {
+    d = in.get<int64_t>("dimension");
+    // Bounded by the bytes left, so a corrupt header never allocates much.
+    PRISM_CHECK(d >= 0 && (d == 0 || numel <= in.left() / 4 / static_cast<uint64_t>(d)),
+                in.where() << ": entry '" << name << "' has a bad dimension " << d);
+    numel *= static_cast<uint64_t>(d);
+  }
+  const char* data = in.take(numel * 4, "tensor data");
+  Tensor t(shape);
+  std::memcpy(t.data(), data, numel * 4);
+  return t;
+}
+
+std::vector<int64_t> read_integers(Reader& in, const std::string& name) {
+  const auto length = in.get<uint64_t>("array length");
+  PRISM_CHECK(length <= in.left() / 8,
+              in.where() << ": entry '" << name << "' has a bad length " << length);
+  std::vector<int64_t> values(length);
+  std::memcpy(values.data(), in.take(length * 8, "array data"), length * 8);
+  return values;
+}
+
 }  // namespace
 
-void save_tensors(const NamedTensors& entries, const std::string& path) {
+std::string encode_archive(const Archive& archive, const std::string& where) {
   std::set<std::string> seen;
   std::string out(kMagic, sizeof kMagic);
   put<uint32_t>(out, kVersion);
-  put<uint32_t>(out, static_cast<uint32_t>(entries.size()));
-  for (const auto& [name, t] : entries) {
-    PRISM_CHECK(!name.empty() && seen.insert(name).second,
-                "save_tensors: " << path << ": entry names must be non-empty and unique, got '"
-                                 << name << "'");
-    PRISM_CHECK(t.defined(), "save_tensors: " << path << ": entry '" << name << "' is undefined");
-    put<uint32_t>(out, static_cast<uint32_t>(name.size()));
-    out += name;
+  put<uint32_t>(out, static_cast<uint32_t>(archive.tensors.size() + archive.integers.size()));
+  for (const auto& [name, t] : archive.tensors) {
+    put_name(out, name, seen, where);
+    PRISM_CHECK(t.defined(), where << ": entry '" << name << "' is undefined");
+    put<uint8_t>(out, kF32Tensor);
     put<uint32_t>(out, static_cast<uint32_t>(t.dim()));
     for (int64_t d : t.shape())
       put<int64_t>(out, d);
     out.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(t.numel()) * 4);
   }
+  for (const auto& [name, values] : archive.integers) {
+    put_name(out, name, seen, where);
+    put<uint8_t>(out, kI64Array);
+    put<uint64_t>(out, values.size());
+    out.append(reinterpret_cast<const char*>(values.data()), values.size() * 8);
+  }
   put<uint32_t>(out, crc_of(out.data(), out.size()));
-
-  // Write beside the target, then rename: readers see the old file or the new one, never half.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    PRISM_CHECK(f, "save_tensors: cannot open " << tmp << " for writing: " << std::strerror(errno));
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.close();  // a failed close (e.g. a full disk on flush) sets failbit too
-    if (!f) {
-      std::remove(tmp.c_str());
-      PRISM_FAIL("save_tensors: writing " << tmp << " failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    PRISM_FAIL("save_tensors: cannot rename " << tmp << " to " << path << ": " << ec.message());
-  }
+  return out;
 }
 
-NamedTensors load_tensors(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  PRISM_CHECK(f, "load_tensors: cannot open " << path << ": " << std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  PRISM_CHECK(!f.bad(), "load_tensors: reading " << path << " failed");
+Archive decode_archive(const std::string& bytes, const std::string& where) {
   PRISM_CHECK(bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, 4) == 0,
-              "load_tensors: " << path << " is not a prism parameter file (no PRSM magic)");
-  PRISM_CHECK(bytes.size() >= 16, "load_tensors: " << path << ": truncated: " << bytes.size()
-                                                   << " bytes is shorter than any valid file");
-
+              where << " is not a prism parameter file (no PRSM magic)");
+  PRISM_CHECK(bytes.size() >= 16,
+              where << ": truncated: " << bytes.size() << " bytes is shorter than any valid file");
   // The checksum first: a flipped bit anywhere is reported as corruption, not as a confusing
   // structural error.
   const size_t body = bytes.size() - 4;
@@ -133,47 +145,55 @@ NamedTensors load_tensors(const std::string& path) {
   std::memcpy(&stored, bytes.data() + body, 4);
   const bool crc_ok = crc_of(bytes.data(), body) == stored;
 
-  Reader in(path, bytes.substr(0, body));
-  in.get_bytes(4, "magic");
+  Reader in(where, bytes, body);
+  in.take(4, "magic");
   const auto version = in.get<uint32_t>("version");
-  PRISM_CHECK(version == kVersion, "load_tensors: " << path << ": version " << version
-                                                    << " is not supported (this prism reads "
-                                                    << kVersion << ")");
-  PRISM_CHECK(crc_ok,
-              "load_tensors: " << path << ": checksum mismatch: the file is corrupt or truncated");
+  PRISM_CHECK(version == 1 || version == kVersion,
+              where << ": version " << version << " is not supported (this prism reads 1 and "
+                    << kVersion << ")");
+  PRISM_CHECK(crc_ok, where << ": checksum mismatch: the file is corrupt or truncated");
   const auto count = in.get<uint32_t>("entry count");
-  // Every entry takes at least 8 bytes (name length and ndim), which bounds the count.
-  PRISM_CHECK(count <= in.left() / 8, "load_tensors: " << path << ": entry count " << count
-                                                       << " cannot fit in " << in.left()
-                                                       << " bytes");
-  NamedTensors entries;
+  // Every entry takes at least 8 bytes (name length and ndim or type), which bounds the count.
+  PRISM_CHECK(count <= in.left() / 8,
+              where << ": entry count " << count << " cannot fit in " << in.left() << " bytes");
+  Archive archive;
   std::set<std::string> seen;
   for (uint32_t e = 0; e < count; ++e) {
     const auto name_len = in.get<uint32_t>("name length");
-    std::string name = in.get_bytes(name_len, "name");
+    std::string name(in.take(name_len, "name"), name_len);
     PRISM_CHECK(!name.empty() && seen.insert(name).second,
-                "load_tensors: " << path << ": entry " << e << " has an empty or repeated name '"
-                                 << name << "'");
-    const auto ndim = in.get<uint32_t>("ndim");
-    PRISM_CHECK(ndim <= 16, "load_tensors: " << path << ": entry '" << name << "' claims " << ndim
-                                             << " dimensions");
-    Shape shape(ndim);
-    uint64_t numel = 1;
-    for (auto& d : shape) {
-      d = in.get<int64_t>("dimension");
-      PRISM_CHECK(d >= 0 && (d == 0 || numel <= in.left() / 4 / static_cast<uint64_t>(d)),
-                  "load_tensors: " << path << ": entry '" << name << "' has a bad dimension " << d);
-      numel *= static_cast<uint64_t>(d);
-    }
-    in.need(numel * 4, "tensor data");
-    Tensor t(shape);
-    std::string data = in.get_bytes(numel * 4, "tensor data");
-    std::memcpy(t.data(), data.data(), data.size());
-    entries.emplace_back(std::move(name), std::move(t));
+                where << ": entry " << e << " has an empty or repeated name '" << name << "'");
+    const uint8_t type = version == 1 ? uint8_t{kF32Tensor} : in.get<uint8_t>("entry type");
+    if (type == kF32Tensor)
+      archive.tensors.emplace_back(name, read_tensor(in, name));
+    else if (type == kI64Array)
+      archive.integers.emplace_back(name, read_integers(in, name));
+    else
+      PRISM_FAIL(where << ": entry '" << name << "' has an unknown type " << int(type));
   }
-  PRISM_CHECK(in.left() == 0, "load_tensors: " << path << ": " << in.left()
-                                               << " unexpected bytes after the last entry");
-  return entries;
+  PRISM_CHECK(in.left() == 0,
+              where << ": " << in.left() << " unexpected bytes after the last entry");
+  return archive;
+}
+
+void save_archive(const Archive& archive, const std::string& path) {
+  write_file_atomic(path, encode_archive(archive, "save_archive: " + path), "save_archive");
+}
+
+Archive load_archive(const std::string& path) {
+  return decode_archive(read_file(path, "load_archive"), "load_archive: " + path);
+}
+
+void save_tensors(const NamedTensors& entries, const std::string& path) {
+  write_file_atomic(path, encode_archive({entries, {}}, "save_tensors: " + path), "save_tensors");
+}
+
+NamedTensors load_tensors(const std::string& path) {
+  Archive archive = decode_archive(read_file(path, "load_tensors"), "load_tensors: " + path);
+  PRISM_CHECK(archive.integers.empty(), "load_tensors: " << path
+                                                         << " holds integer arrays (a snapshot?): "
+                                                         << "read it with load_archive");
+  return std::move(archive.tensors);
 }
 
 namespace {

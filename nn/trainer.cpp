@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "nn/plot_report.hpp"
 #include "nn/print_report.hpp"
 #include "nn/progress_bar.hpp"
+#include "nn/snapshot.hpp"
 
 namespace prism::nn {
 
@@ -46,6 +48,19 @@ Trainer::Trainer(Classifier& model, Optimizer& optimizer, data::Iterator& train,
       log_(log_path(config_)) {
   PRISM_CHECK(config_.epochs >= 1, "Trainer: epochs must be at least 1, got " << config_.epochs);
   PRISM_CHECK(make_test_ != nullptr, "Trainer: needs a test iterator factory");
+  PRISM_CHECK(config_.snapshot_every >= 0,
+              "Trainer: snapshot_every must be >= 0, got " << config_.snapshot_every);
+  PRISM_CHECK(config_.snapshot_every == 0 || !config_.out.empty(),
+              "Trainer: snapshots need an output folder (config.out)");
+}
+
+void Trainer::resume(const std::string& snapshot) {
+  TrainingProgress progress = load_snapshot(config_.comm, snapshot, model_, optimizer_, train_);
+  PRISM_CHECK(train_.epoch() <= config_.epochs,
+              "Trainer: " << snapshot << " is from epoch " << train_.epoch() << ", past the "
+                          << config_.epochs << " epochs to train");
+  log_.set_entries(std::move(progress.log));
+  elapsed_before_ = progress.elapsed_seconds;
 }
 
 void Trainer::run() {
@@ -72,6 +87,7 @@ void Trainer::run() {
     std::unique_ptr<data::Iterator> test = make_test_();
     const auto [val_loss, val_accuracy] = evaluate(model_, *test);
     const double elapsed =
+        elapsed_before_ +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Observation row{{"epoch", static_cast<double>(train_.epoch())},
                           {"iteration", static_cast<double>(train_.iteration())},
@@ -80,13 +96,27 @@ void Trainer::run() {
                           {"validation/main/loss", val_loss},
                           {"validation/main/accuracy", val_accuracy},
                           {"elapsed_time", elapsed}};
+    log_.add(row);  // on every rank (in memory where not reporting), for the snapshots
     if (config_.report) {
       if (show) bar.clear();
       table.print(row);
-      log_.add(row);
+      if (!config_.out.empty()) {
+        const std::filesystem::path out(config_.out);
+        plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
+                 (out / "loss.png").string());
+        plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
+                 (out / "accuracy.png").string());
+      }
     }
     loss_sum = accuracy_sum = 0;
     steps = 0;
+    const int64_t epoch = train_.epoch();
+    if (config_.snapshot_every > 0 && epoch % config_.snapshot_every == 0) {
+      const std::string path =
+          (std::filesystem::path(config_.out) / ("snapshot_epoch_" + std::to_string(epoch)))
+              .string();
+      save_snapshot(config_.comm, path, model_, optimizer_, train_, {log_.entries(), elapsed});
+    }
   }
 }
 

@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "data/idx.hpp"
+#include "temp_dir.hpp"
 
 using namespace prism;
 using namespace prism::data;
@@ -13,24 +13,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using prism::testing::TempDir;
+
 using Bytes = std::vector<uint8_t>;
 
 // A fresh directory under the system temp directory, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    do
-      path = fs::temp_directory_path() /
-             ("prism_test_data_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    while (!fs::create_directory(path));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 void put_be32(Bytes& b, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)

@@ -250,3 +250,48 @@ TEST_CASE("data: datasets, batches and iterators reject bad input") {
   CHECK_THROWS_WITH_AS(SerialIterator(numbered(0), 2, false), doctest::Contains("dataset is empty"),
                        Error);
 }
+
+TEST_CASE("SerialIterator: set_state continues with exactly the batches it would have given") {
+  for (bool repeat : {true, false})
+    for (int stop : {0, 1, 3, 4}) {  // 10 examples, batch 3: 4 is past the first epoch's end
+      CAPTURE(repeat);
+      CAPTURE(stop);
+      const int more = repeat ? 9 : 3 - std::min(stop, 3);
+      SerialIterator whole(numbered(10), 3, repeat, true, 11);
+      SerialIterator first(numbered(10), 3, repeat, true, 11);
+      if (!repeat && stop > 3) continue;  // a one-pass iterator has 4 batches
+      stream(whole, stop);
+      stream(first, stop);
+      // A different seed and position: set_state must overwrite all of it.
+      SerialIterator resumed(numbered(10), 3, repeat, true, 99);
+      stream(resumed, 2);
+      resumed.set_state(first.state());
+      CHECK(resumed.epoch() == whole.epoch());
+      CHECK(resumed.iteration() == whole.iteration());
+      CHECK(resumed.is_new_epoch() == whole.is_new_epoch());
+      CHECK(resumed.epoch_detail() == whole.epoch_detail());
+      CHECK(resumed.previous_epoch_detail() == whole.previous_epoch_detail());
+      CHECK(stream(resumed, more) == stream(whole, more));
+      CHECK(resumed.state() == whole.state());
+    }
+}
+
+TEST_CASE("SerialIterator: set_state refuses a state for another iterator and changes nothing") {
+  SerialIterator it(numbered(10), 3, true, true, 5);
+  stream(it, 2);
+  const std::vector<int64_t> before = it.state();
+  auto refused = [&](const std::vector<int64_t>& state, const char* why) {
+    CHECK_THROWS_WITH_AS(it.set_state(state), doctest::Contains(why), Error);
+    CHECK(it.state() == before);
+  };
+  refused({}, "not a SerialIterator state");
+  refused(SerialIterator(numbered(11), 3, true, true, 5).state(), "dataset of 11 examples");
+  refused(SerialIterator(numbered(10), 4, true, true, 5).state(), "batch size 4");
+  refused(SerialIterator(numbered(10), 3, false, true, 5).state(), "repeat 0");
+  std::vector<int64_t> bad = before;
+  bad.back() = bad[bad.size() - 2];  // the order repeats an example
+  refused(bad, "not a permutation");
+  bad = before;
+  bad[5] = 10;  // the position, past the end
+  refused(bad, "out of range");
+}

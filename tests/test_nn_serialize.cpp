@@ -1,17 +1,19 @@
 #include <doctest/doctest.h>
 
-#include <unistd.h>
 #include <zlib.h>
-#include <filesystem>
 
+#include <filesystem>
 #include <fstream>
 
 #include "gradcheck.hpp"
+#include "temp_dir.hpp"
 
 using namespace prism;
 namespace fs = std::filesystem;
 
 namespace {
+
+using prism::testing::TempDir;
 
 std::shared_ptr<nn::Sequential> make_net(int64_t hidden, bool with_bn = true) {
   auto net = std::make_shared<nn::Sequential>();
@@ -29,13 +31,6 @@ std::vector<std::vector<float>> snapshot(const nn::Module& m) {
     out.push_back(b.to_vector());
   return out;
 }
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("prism_serialize_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -148,4 +143,54 @@ TEST_CASE("serialize: a header claiming huge tensors never allocates them") {
   write_all(dir.file("huge.prsm"), bytes);
   CHECK_THROWS_WITH_AS(nn::load_tensors(dir.file("huge.prsm")), doctest::Contains("bad dimension"),
                        Error);
+}
+
+TEST_CASE("serialize: archives keep tensors and exact 64-bit integers; load_tensors refuses them") {
+  TempDir dir;
+  nn::Archive a;
+  a.tensors = {{"w", Tensor::from({2, 2}, {1.5f, -2.0f, 0.0f, 3.25f})}, {"s", Tensor::scalar(7)}};
+  const int64_t big = (int64_t{1} << 62) + 3;  // not representable as a float
+  a.integers = {{"state", {big, -1, 0}}, {"empty", {}}};
+  nn::save_archive(a, dir.file("a.prsm"));
+  const nn::Archive b = nn::load_archive(dir.file("a.prsm"));
+  REQUIRE(b.tensors.size() == 2);
+  CHECK(b.tensors[0].first == "w");
+  CHECK(b.tensors[0].second.to_vector() == a.tensors[0].second.to_vector());
+  CHECK(b.tensors[1].second.shape() == Shape{});
+  REQUIRE(b.integers.size() == 2);
+  CHECK(b.integers[0] == a.integers[0]);
+  CHECK(b.integers[1].second.empty());
+  CHECK_THROWS_WITH_AS(nn::load_tensors(dir.file("a.prsm")), doctest::Contains("load_archive"),
+                       Error);
+  // In memory, as snapshots travel between ranks.
+  const std::string bytes = nn::encode_archive(a, "test");
+  CHECK(bytes == read_all(dir.file("a.prsm")));
+  CHECK(nn::decode_archive(bytes, "test").integers[0].second[0] == big);
+
+  nn::Archive twice;
+  twice.tensors = {{"x", Tensor::scalar(1)}};
+  twice.integers = {{"x", {1}}};
+  CHECK_THROWS_WITH_AS(nn::save_archive(twice, dir.file("t.prsm")), doctest::Contains("unique"),
+                       Error);
+  CHECK_FALSE(fs::exists(dir.file("t.prsm")));
+}
+
+TEST_CASE("serialize: an archive's bad entry type or integer length is a clear error") {
+  // count 1, name "n", then the type byte and a length, with a valid CRC of all that.
+  auto file = [](uint8_t type, uint64_t length) {
+    std::string bytes = "PRSM";
+    auto put = [&](const auto& v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(uint32_t{2}), put(uint32_t{1}), put(uint32_t{1});
+    bytes += "n";
+    put(type), put(length);
+    const auto crc = static_cast<uint32_t>(
+        crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+    put(crc);
+    return bytes;
+  };
+  CHECK_THROWS_WITH_AS(nn::decode_archive(file(7, 0), "f"), doctest::Contains("unknown type 7"),
+                       Error);
+  CHECK_THROWS_WITH_AS(nn::decode_archive(file(1, uint64_t{1} << 60), "f"),
+                       doctest::Contains("bad length"), Error);
+  CHECK(nn::decode_archive(file(1, 0), "f").integers.at(0).second.empty());
 }

@@ -1,0 +1,47 @@
+// Training snapshots (Chainer's snapshot extension): everything a run needs to continue exactly
+// where it stopped. A run resumed from the snapshot of epoch N trains on the same batches with
+// the same dropout masks and reaches bitwise the same parameters as one never stopped.
+//
+// A snapshot holds:
+//  - "model/<name>": the model's parameters and buffers (BN running statistics);
+//  - "optimizer/<name>": the optimizer's state (see Optimizer::state());
+//  - "iterator": the training iterator's position and shuffling generator;
+//  - "rng": the global generator (dropout masks);
+//  - "log", "elapsed": the log rows so far and the training time, so both continue.
+//
+// Model-parallel runs (a communicator of P ranks): replicated entries are stored once, rank 0's;
+// each rank's partitioned entries (its ParallelConvolution2D slices and their optimizer slots)
+// are gathered to rank 0 and stored as "rank<r>/model/<name>" and "rank<r>/optimizer/<name>".
+// Only rank 0 writes or reads the file (through a temporary file and a rename, so a crash never
+// leaves half a snapshot); resuming needs the same number of ranks. Both calls are collective:
+// every rank calls them with its own model, optimizer and iterator. `comm` null means a single
+// process without MPI.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/iterator.hpp"
+#include "dist/communicator.hpp"
+#include "nn/module.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/print_report.hpp"
+
+namespace prism::nn {
+
+// What the training loop itself carries across a snapshot.
+struct TrainingProgress {
+  std::vector<Observation> log;  // the log rows so far
+  double elapsed_seconds = 0;    // training time so far
+};
+
+void save_snapshot(const dist::Communicator* comm, const std::string& path, const Module& model,
+                   const Optimizer& optimizer, const data::Iterator& train,
+                   const TrainingProgress& progress);
+
+// Checks everything (rank count, every entry's presence and shape, the iterator's fit) before
+// changing anything; on any error every rank throws and nothing has changed.
+TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string& path,
+                               Module& model, Optimizer& optimizer, data::Iterator& train);
+
+}  // namespace prism::nn

@@ -1,0 +1,125 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "gradcheck.hpp"
+#include "temp_dir.hpp"
+
+using namespace prism;
+using prism::testing::TempDir;
+
+namespace {
+
+// A channel-parallel model with partitioned weights (and their momentum), replicated BN and
+// Linear, and dropout, fed by a multi-node iterator: everything a snapshot gathers and restores.
+struct ParallelRun {
+  std::unique_ptr<nn::Classifier> model;
+  std::unique_ptr<nn::MomentumSGD> optimizer;
+  std::unique_ptr<data::MultiNodeIterator> train;
+
+  ParallelRun(const dist::Communicator& comm, uint64_t seed, int64_t k = 7) {
+    manual_seed(seed);
+    auto net = std::make_shared<nn::Sequential>();
+    net->add(std::make_shared<nn::ParallelConvolution2D>(comm, 5, k, 3, 1, 1));
+    net->add(std::make_shared<nn::BatchNormalization>(k));
+    net->add(relu);
+    net->add(flatten);
+    net->add(std::make_shared<nn::Dropout>(0.2f));
+    net->add(std::make_shared<nn::Linear>(k * 16, 3));
+    model = std::make_unique<nn::Classifier>(net);
+    nn::broadcast_replicated(comm, *model);
+    optimizer = std::make_unique<nn::MomentumSGD>(model->named_parameters(), 0.05f);
+    optimizer->add_hook(nn::WeightDecay(5e-4f));
+    Rng rng(8);  // the same data on every rank; only root's is read
+    Tensor x = prism::testing::random_tensor({10, 5, 4, 4}, rng);
+    Labels t(10);
+    for (int i = 0; i < 10; ++i)
+      t[static_cast<size_t>(i)] = i % 3;
+    auto set = std::make_shared<data::TensorDataset>(x, t);
+    train = std::make_unique<data::MultiNodeIterator>(
+        comm, std::make_unique<data::SerialIterator>(set, 4, true, true, seed));
+  }
+  void steps(int n) {
+    for (int i = 0; i < n; ++i) {
+      const data::Batch b = *train->next();
+      model->zero_grad();
+      (*model)(Variable(b.x), b.labels).backward();
+      optimizer->update();
+    }
+  }
+  std::vector<std::vector<float>> values() const {
+    std::vector<std::vector<float>> out;
+    for (const auto& [name, p] : model->named_parameters())
+      out.push_back(p.data().to_vector());
+    for (const auto& [name, b] : model->named_buffers())
+      out.push_back(b.to_vector());
+    for (const auto& [name, s] : optimizer->state())
+      out.push_back(s.to_vector());
+    return out;
+  }
+};
+
+// True on every rank when `ok` holds on every rank.
+bool everywhere(const dist::Communicator& comm, bool ok) {
+  int mine = ok ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm.handle());
+  return all == 1;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot: every rank's slice is gathered, restored, and training continues bitwise") {
+  const dist::Communicator comm = dist::Communicator::world();
+  TempDir dir;  // rank 0's is the one used
+  ParallelRun whole(comm, 1);
+  whole.steps(4);
+  nn::save_snapshot(&comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
+                    {{{{"epoch", 1}}}, 3.0});
+  whole.steps(4);
+
+  ParallelRun resumed(comm, 2);  // other slices, order and generator: all overwritten
+  resumed.steps(1);
+  const nn::TrainingProgress progress = nn::load_snapshot(&comm, dir.file("snap"), *resumed.model,
+                                                          *resumed.optimizer, *resumed.train);
+  CHECK(progress.elapsed_seconds == 3.0);
+  CHECK(resumed.train->iteration() == 4);
+  resumed.steps(4);
+  CHECK(everywhere(comm, resumed.values() == whole.values()));
+  nn::check_replicated(comm, *resumed.model);
+
+  if (comm.rank() == 0) {
+    const nn::Archive file = nn::load_archive(dir.file("snap"));
+    int slices = 0;
+    for (const auto& [name, t] : file.tensors)
+      slices += name.starts_with("rank" + std::to_string(comm.size() - 1) + "/");
+    CHECK(slices == 6);  // the last rank's weight and bias, with their momentum and counts
+  }
+}
+
+TEST_CASE("snapshot: another rank count or model is refused on every rank, nothing changed") {
+  const dist::Communicator comm = dist::Communicator::world();
+  TempDir dir;
+  {
+    // Each rank alone writes a 1-rank snapshot; rank 0's is the one the world reads.
+    const dist::Communicator self = comm.split(comm.rank(), 0);
+    ParallelRun alone(self, 1);
+    nn::save_snapshot(&self, dir.file("one"), *alone.model, *alone.optimizer, *alone.train, {});
+    ParallelRun all(comm, 1);
+    nn::save_snapshot(&comm, dir.file("all"), *all.model, *all.optimizer, *all.train, {});
+  }
+  ParallelRun run(comm, 3);
+  run.steps(1);
+  const auto before = run.values();
+  if (comm.size() > 1)
+    CHECK_THROWS_WITH_AS(
+        nn::load_snapshot(&comm, dir.file("one"), *run.model, *run.optimizer, *run.train),
+        doctest::Contains("written by 1 ranks, this job has"), Error);
+  ParallelRun wider(comm, 3, /*k=*/8);
+  CHECK_THROWS_WITH_AS(
+      nn::load_snapshot(&comm, dir.file("all"), *wider.model, *wider.optimizer, *wider.train),
+      doctest::Contains("the snapshot has"), Error);
+  CHECK_THROWS_WITH_AS(
+      nn::load_snapshot(&comm, dir.file("missing"), *run.model, *run.optimizer, *run.train),
+      doctest::Contains("cannot open"), Error);
+  CHECK(everywhere(comm, run.values() == before));
+}
