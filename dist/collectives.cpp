@@ -57,6 +57,15 @@ std::vector<Shape> allgather_shapes(const Communicator& comm, const Shape& shape
   return shapes;
 }
 
+// Committed MPI datatypes, freed when it goes (also when an MPI call throws).
+struct Datatypes {
+  std::vector<MPI_Datatype> types;
+  ~Datatypes() {
+    for (MPI_Datatype& t : types)
+      if (t != MPI_FLOAT) MPI_Type_free(&t);
+  }
+};
+
 int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
 }
@@ -132,6 +141,61 @@ Packed allgather_packed(const Communicator& comm, const Tensor& t) {
 
 std::vector<Tensor> allgather(const Communicator& comm, const Tensor& t) {
   return allgather_packed(comm, t).pieces();
+}
+
+Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
+                        std::vector<int64_t>* extents) {
+  PRISM_CHECK(t.defined(), "allgather_concat: tensor is undefined");
+  PRISM_CHECK(axis >= 0 && axis < t.dim(), "allgather_concat: axis " << axis << " is out of range for "
+                                                                     << to_string(t.shape()));
+  const int p = comm.size();
+  const std::vector<Shape> shapes = allgather_shapes(comm, t.shape());
+  Shape out_shape = t.shape();
+  out_shape[axis] = 0;
+  for (int r = 0; r < p; ++r) {
+    Shape off_axis = shapes[r];
+    if (static_cast<int64_t>(off_axis.size()) == t.dim()) off_axis[axis] = t.size(axis);
+    PRISM_CHECK(off_axis == t.shape(), "allgather_concat: rank " << r << "'s piece "
+                                                                 << to_string(shapes[r])
+                                                                 << " does not match this rank's "
+                                                                 << to_string(t.shape())
+                                                                 << " off axis " << axis);
+    out_shape[axis] += shapes[r][axis];
+  }
+  if (extents) {
+    extents->clear();
+    for (const Shape& s : shapes)
+      extents->push_back(s[axis]);
+  }
+  // The result is `outer` rows; each holds every rank's block of extent * `inner` floats.
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= t.size(d);
+  for (int64_t d = axis + 1; d < t.dim(); ++d)
+    inner *= t.size(d);
+  const int64_t row = out_shape[axis] * inner;
+  Tensor out(out_shape);
+  // Every rank sends its whole tensor to everyone; rank r's piece lands in column block r.
+  std::vector<int> scounts(p, mpi_count(t.numel(), "allgather_concat")), sdispls(p, 0),
+      rcounts(p, 1), rdispls(p);
+  Datatypes stypes{std::vector<MPI_Datatype>(p, MPI_FLOAT)}, rtypes{{}};
+  int64_t offset = 0;
+  for (int r = 0; r < p; ++r) {
+    const int64_t block = shapes[r][axis] * inner;
+    MPI_Datatype type;
+    check_mpi(MPI_Type_vector(mpi_count(outer, "allgather_concat"),
+                              mpi_count(block, "allgather_concat"),
+                              mpi_count(row, "allgather_concat"), MPI_FLOAT, &type),
+              "MPI_Type_vector");
+    rtypes.types.push_back(type);
+    check_mpi(MPI_Type_commit(&rtypes.types.back()), "MPI_Type_commit");
+    rdispls[r] = mpi_count(offset * static_cast<int64_t>(sizeof(float)), "allgather_concat bytes");
+    offset += block;
+  }
+  check_mpi(MPI_Alltoallw(t.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
+                          rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
+            "MPI_Alltoallw");
+  return out;
 }
 
 Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send) {

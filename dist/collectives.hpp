@@ -44,6 +44,12 @@ struct Packed {
 };
 Packed allgather_packed(const Communicator& comm, const Tensor& t);
 
+// concat(allgather(comm, t), axis) without a copy: one MPI_Alltoallw receives every rank's
+// piece straight into its place in the result through a strided datatype. The pieces must agree
+// off `axis` (checked). `extents`, when given, receives each rank's size along axis.
+Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
+                        std::vector<int64_t>* extents = nullptr);
+
 // send[j] goes to rank j; returns recv[j], what rank j sent here. Shapes may differ.
 std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send);
 Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send);

@@ -31,6 +31,13 @@ enum class GatherGrad {
 std::vector<Variable> allgather(const Communicator& comm, const Variable& x,
                                 GatherGrad mode = GatherGrad::sum_over_ranks);
 
+// concat(allgather(comm, x, mode), axis), fused: the pieces arrive straight in their places in
+// the result (no copy), and backward packs the gradient once into the reduce-scatter's buffer
+// (sum_over_ranks) or copies this rank's block out (local). The pieces must agree off `axis`.
+// This is the channel-parallel convolution's hot path: allgather_concat(comm, y_local, 1).
+Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis,
+                          GatherGrad mode = GatherGrad::sum_over_ranks);
+
 // Identity forward; backward sums the gradient over ranks (one MPI_Allreduce). Put it where a
 // tensor that is the same on every rank enters computation that differs by rank (a model-
 // parallel layer's channel slice): each rank's gradient then covers only its own slice's

@@ -64,7 +64,7 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
   const Variable shared = exact ? dist::sum_gradients(comm_, x) : x;
   const Variable local_out = Convolution2D::forward(select_channels(shared, inputs_));
   const auto mode = exact ? dist::GatherGrad::local : dist::GatherGrad::sum_over_ranks;
-  return concat(dist::allgather(comm_, local_out, mode), 1);
+  return dist::allgather_concat(comm_, local_out, 1, mode);
 }
 
 }  // namespace prism::nn

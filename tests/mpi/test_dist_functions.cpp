@@ -88,3 +88,44 @@ TEST_CASE("dist functions: sum_gradients makes a replicated input's gradient who
                          },
                          {x}, {.replicated_input = true});
 }
+
+TEST_CASE("dist functions: allgather_concat equals concat(allgather) on every axis") {
+  const Communicator comm = Communicator::world();
+  Rng rng(40 + comm.rank());
+  for (int64_t axis = 0; axis < 3; ++axis) {
+    CAPTURE(axis);
+    Shape shape{2, 3, 2};
+    shape[static_cast<size_t>(axis)] = comm.rank() % 3;  // uneven, and empty on some ranks
+    const Tensor x = random_tensor(shape, rng);
+    std::vector<int64_t> extents;
+    const Tensor fused = dist::allgather_concat(comm, x, axis, &extents);
+    const Tensor reference = concat(allgather(comm, Variable(x)), axis).data();
+    CHECK(fused.shape() == reference.shape());
+    CHECK(fused.to_vector() == reference.to_vector());
+    REQUIRE(extents.size() == static_cast<size_t>(comm.size()));
+    CHECK(extents.back() == (comm.size() - 1) % 3);
+  }
+  if (comm.size() > 1)  // every rank sees the mismatch, so every rank throws
+    CHECK_THROWS_WITH_AS(dist::allgather_concat(comm, Tensor({2, comm.rank() + 1}), 0),
+                         doctest::Contains("does not match"), Error);
+  CHECK_THROWS_WITH_AS(dist::allgather_concat(comm, Tensor({2}), 1),
+                       doctest::Contains("out of range"), Error);
+}
+
+TEST_CASE("dist functions: allgather_concat gradient, both modes") {
+  const Communicator comm = Communicator::world();
+  Rng rng(50 + comm.rank());
+  Tensor x = random_tensor({2, comm.rank() + 1, 3}, rng);
+  check_gradients_across(comm,
+                         [&](auto& v) {
+                           Variable y = allgather_concat(comm, v[0], 1);
+                           return mul(y, y);
+                         },
+                         {x});
+  check_gradients_across(comm,
+                         [&](auto& v) {
+                           Variable y = allgather_concat(comm, v[0], 1, GatherGrad::local);
+                           return mul(y, y);
+                         },
+                         {x}, {.same_projection = true, .per_rank_loss = true});
+}
