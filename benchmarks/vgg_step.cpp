@@ -5,9 +5,8 @@
 //
 //   vgg_step [--benchmark_repetitions=3]          # one process
 //   mpiexec -n 2 vgg_step                          # 2 ranks
-#include <benchmark/benchmark.h>
-
 #include "core/rng.hpp"
+#include "mpi_bench.hpp"
 #include "dist/communicator.hpp"
 #include "nn/classifier.hpp"
 #include "nn/momentum_sgd.hpp"
@@ -40,13 +39,6 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator* comm) {
       benchmark::Counter(double(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Ranks other than 0 run the benchmarks silently.
-class Silent : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,12 +50,7 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->Iterations(5);
-  if (comm.rank() == 0) {
-    benchmark::RunSpecifiedBenchmarks();
-  } else {
-    Silent silent;
-    benchmark::RunSpecifiedBenchmarks(&silent);
-  }
+  bench::run_on_every_rank(comm);
   benchmark::Shutdown();
   return 0;
 }

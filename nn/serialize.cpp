@@ -103,7 +103,8 @@ std::vector<int64_t> read_integers(Reader& in, const std::string& name) {
   PRISM_CHECK(length <= in.left() / 8,
               in.where() << ": entry '" << name << "' has a bad length " << length);
   std::vector<int64_t> values(length);
-  std::memcpy(values.data(), in.take(length * 8, "array data"), length * 8);
+  const char* data = in.take(length * 8, "array data");
+  if (length > 0) std::memcpy(values.data(), data, length * 8);  // data() may be null when empty
   return values;
 }
 
