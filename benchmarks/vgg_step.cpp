@@ -6,8 +6,8 @@
 //   vgg_step [--benchmark_repetitions=3]          # one process
 //   mpiexec -n 2 vgg_step                          # 2 ranks
 #include "core/rng.hpp"
-#include "mpi_bench.hpp"
 #include "dist/communicator.hpp"
+#include "mpi_bench.hpp"
 #include "nn/classifier.hpp"
 #include "nn/momentum_sgd.hpp"
 #include "nn/replicated.hpp"

@@ -146,8 +146,8 @@ std::vector<Tensor> allgather(const Communicator& comm, const Tensor& t) {
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
                         std::vector<int64_t>* extents) {
   PRISM_CHECK(t.defined(), "allgather_concat: tensor is undefined");
-  PRISM_CHECK(axis >= 0 && axis < t.dim(), "allgather_concat: axis " << axis << " is out of range for "
-                                                                     << to_string(t.shape()));
+  PRISM_CHECK(axis >= 0 && axis < t.dim(),
+              "allgather_concat: axis " << axis << " is out of range for " << to_string(t.shape()));
   const int p = comm.size();
   const std::vector<Shape> shapes = allgather_shapes(comm, t.shape());
   Shape out_shape = t.shape();
@@ -155,11 +155,10 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   for (int r = 0; r < p; ++r) {
     Shape off_axis = shapes[r];
     if (static_cast<int64_t>(off_axis.size()) == t.dim()) off_axis[axis] = t.size(axis);
-    PRISM_CHECK(off_axis == t.shape(), "allgather_concat: rank " << r << "'s piece "
-                                                                 << to_string(shapes[r])
-                                                                 << " does not match this rank's "
-                                                                 << to_string(t.shape())
-                                                                 << " off axis " << axis);
+    PRISM_CHECK(off_axis == t.shape(), "allgather_concat: rank "
+                                           << r << "'s piece " << to_string(shapes[r])
+                                           << " does not match this rank's " << to_string(t.shape())
+                                           << " off axis " << axis);
     out_shape[axis] += shapes[r][axis];
   }
   if (extents) {
@@ -183,10 +182,10 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   for (int r = 0; r < p; ++r) {
     const int64_t block = shapes[r][axis] * inner;
     MPI_Datatype type;
-    check_mpi(MPI_Type_vector(mpi_count(outer, "allgather_concat"),
-                              mpi_count(block, "allgather_concat"),
-                              mpi_count(row, "allgather_concat"), MPI_FLOAT, &type),
-              "MPI_Type_vector");
+    check_mpi(
+        MPI_Type_vector(mpi_count(outer, "allgather_concat"), mpi_count(block, "allgather_concat"),
+                        mpi_count(row, "allgather_concat"), MPI_FLOAT, &type),
+        "MPI_Type_vector");
     rtypes.types.push_back(type);
     check_mpi(MPI_Type_commit(&rtypes.types.back()), "MPI_Type_commit");
     rdispls[r] = mpi_count(offset * static_cast<int64_t>(sizeof(float)), "allgather_concat bytes");

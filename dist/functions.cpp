@@ -67,42 +67,43 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
   Tensor y = allgather_concat(comm, x.data(), axis, &extents);
   const int rank = comm.rank();
   const Shape xshape = x.shape();
-  return Variable::make(y, {x}, [comm, mode, axis, extents, rank, xshape](
-                                    std::vector<Variable>& in, const Tensor& gy) {
-    // gy is `outer` rows, each the ranks' blocks of extent * inner floats side by side.
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d)
-      outer *= gy.size(d);
-    for (int64_t d = axis + 1; d < gy.dim(); ++d)
-      inner *= gy.size(d);
-    const int64_t row = gy.size(axis) * inner;
-    // Rank r's block of every row, contiguous at `to`.
-    auto gather_block = [&](int r, int64_t offset, float* to) {
-      const int64_t block = extents[static_cast<size_t>(r)] * inner;
-      for (int64_t o = 0; o < outer; ++o)
-        std::copy_n(gy.data() + o * row + offset, block, to + o * block);
-    };
-    int64_t offset = 0;
-    for (int r = 0; r < rank; ++r)
-      offset += extents[static_cast<size_t>(r)] * inner;
-    Tensor g(xshape);
-    if (mode == GatherGrad::local) {
-      gather_block(rank, offset, g.data());
-    } else {
-      // Rank-major, so reduce-scatter hands rank r the sum over ranks of its block.
-      Tensor packed({gy.numel()});
-      std::vector<int64_t> counts;
-      int64_t at = 0, col = 0;
-      for (int r = 0; r < comm.size(); ++r) {
-        gather_block(r, col, packed.data() + at);
-        counts.push_back(outer * extents[static_cast<size_t>(r)] * inner);
-        at += counts.back();
-        col += extents[static_cast<size_t>(r)] * inner;
-      }
-      g = reduce_scatter(comm, packed, counts).view(0, xshape);
-    }
-    in[0].add_grad(g);
-  });
+  return Variable::make(
+      y, {x},
+      [comm, mode, axis, extents, rank, xshape](std::vector<Variable>& in, const Tensor& gy) {
+        // gy is `outer` rows, each the ranks' blocks of extent * inner floats side by side.
+        int64_t outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= gy.size(d);
+        for (int64_t d = axis + 1; d < gy.dim(); ++d)
+          inner *= gy.size(d);
+        const int64_t row = gy.size(axis) * inner;
+        // Rank r's block of every row, contiguous at `to`.
+        auto gather_block = [&](int r, int64_t offset, float* to) {
+          const int64_t block = extents[static_cast<size_t>(r)] * inner;
+          for (int64_t o = 0; o < outer; ++o)
+            std::copy_n(gy.data() + o * row + offset, block, to + o * block);
+        };
+        int64_t offset = 0;
+        for (int r = 0; r < rank; ++r)
+          offset += extents[static_cast<size_t>(r)] * inner;
+        Tensor g(xshape);
+        if (mode == GatherGrad::local) {
+          gather_block(rank, offset, g.data());
+        } else {
+          // Rank-major, so reduce-scatter hands rank r the sum over ranks of its block.
+          Tensor packed({gy.numel()});
+          std::vector<int64_t> counts;
+          int64_t at = 0, col = 0;
+          for (int r = 0; r < comm.size(); ++r) {
+            gather_block(r, col, packed.data() + at);
+            counts.push_back(outer * extents[static_cast<size_t>(r)] * inner);
+            at += counts.back();
+            col += extents[static_cast<size_t>(r)] * inner;
+          }
+          g = reduce_scatter(comm, packed, counts).view(0, xshape);
+        }
+        in[0].add_grad(g);
+      });
 }
 
 Variable sum_gradients(const Communicator& comm, const Variable& x) {

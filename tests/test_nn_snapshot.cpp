@@ -8,6 +8,7 @@
 #include "gradcheck.hpp"
 #include "nn/snapshot.hpp"
 #include "temp_dir.hpp"
+#include "training_steps.hpp"
 
 using namespace prism;
 using prism::testing::TempDir;
@@ -33,23 +34,9 @@ struct Run {
     optimizer->add_hook(nn::WeightDecay(5e-4f));
     train = std::make_unique<data::SerialIterator>(set, 6, true, true, seed);
   }
-  void steps(int n) {
-    for (int i = 0; i < n; ++i) {
-      const data::Batch b = *train->next();
-      model->zero_grad();
-      (*model)(Variable(b.x), b.labels).backward();
-      optimizer->update();
-    }
-  }
+  void steps(int n) { prism::testing::train_steps(*model, *optimizer, *train, n); }
   std::vector<std::vector<float>> values() const {
-    std::vector<std::vector<float>> out;
-    for (const auto& [name, p] : model->named_parameters())
-      out.push_back(p.data().to_vector());
-    for (const auto& [name, b] : model->named_buffers())
-      out.push_back(b.to_vector());
-    for (const auto& [name, s] : optimizer->state())
-      out.push_back(s.to_vector());
-    return out;
+    return prism::testing::training_values(*model, *optimizer);
   }
 };
 
