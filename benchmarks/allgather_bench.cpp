@@ -4,8 +4,10 @@
 //
 //   mpiexec -n 2 build/benchmarks/allgather_bench
 //
-// Names: allgather/<raw|prism|prism_concat>/K<k>_HW<hw>_N64.
+// Names: allgather/<raw|raw_concat|prism|prism_concat>/K<k>_HW<hw>_N64.
 //   raw           MPI_Allgatherv into a buffer allocated once, counts computed once;
+//   raw_concat    the same, then one copy into the [N, K, H, W] layout (the other way to build
+//                 the layer's output);
 //   prism         dist::allgather: the pieces as views of one buffer (shape exchange and
 //                 allocation included);
 //   prism_concat  dist::allgather_concat(..., 1): the layer's [N, K, H, W] result, assembled by
@@ -14,6 +16,7 @@
 // with each prism variant's time over raw's.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -35,7 +38,7 @@ struct Layer {
 };
 constexpr Layer kLayers[] = {{64, 32}, {128, 16}, {256, 8}, {512, 4}, {512, 2}};
 constexpr int64_t kBatch = 64;
-const char* const kImpls[] = {"raw", "prism", "prism_concat"};
+const char* const kImpls[] = {"raw", "raw_concat", "prism", "prism_concat"};
 
 std::map<std::string, double> g_seconds;  // name -> mean seconds per iteration
 
@@ -54,16 +57,25 @@ void bm_gather(benchmark::State& state, const dist::Communicator* comm, int impl
     counts[r] = static_cast<int>(kBatch * channels(r) * l.hw * l.hw);
     displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
   }
-  Tensor raw_out({kBatch, l.k, l.hw, l.hw});
+  Tensor raw_out({kBatch, l.k, l.hw, l.hw}), assembled(raw_out.shape());
+  const int64_t plane = l.hw * l.hw;
+  // Rank-major pieces [N, K_r, H, W] into [N, K, H, W]: per image, each rank's block of planes.
+  auto assemble = [&] {
+    for (int64_t n = 0; n < kBatch; ++n)
+      for (int r = 0, k0 = 0; r < p; k0 += channels(r), ++r)
+        std::copy_n(raw_out.data() + displs[r] + n * channels(r) * plane, channels(r) * plane,
+                    assembled.data() + (n * l.k + k0) * plane);
+  };
   double total = 0;
   for (auto _ : state) {
     MPI_Barrier(comm->handle());
     const auto t0 = std::chrono::steady_clock::now();
-    if (impl == 0)
+    if (impl <= 1)
       MPI_Allgatherv(x.data(), counts[comm->rank()], MPI_FLOAT, raw_out.data(), counts.data(),
                      displs.data(), MPI_FLOAT, comm->handle());
-    if (impl == 1) benchmark::DoNotOptimize(dist::allgather(*comm, Variable(x)));
-    if (impl == 2) benchmark::DoNotOptimize(dist::allgather_concat(*comm, Variable(x), 1));
+    if (impl == 1) assemble();
+    if (impl == 2) benchmark::DoNotOptimize(dist::allgather(*comm, Variable(x)));
+    if (impl == 3) benchmark::DoNotOptimize(dist::allgather_concat(*comm, Variable(x), 1));
     double mine = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
            slowest = 0;
     MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm->handle());
@@ -84,19 +96,20 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // Interleaved by shape, so the ratios compare neighbours in time.
   for (const Layer& l : kLayers)
-    for (int impl = 0; impl < 3; ++impl)
+    for (int impl = 0; impl < 4; ++impl)
       benchmark::RegisterBenchmark(bench_name(kImpls[impl], l).c_str(), bm_gather, &comm, impl, l)
           ->Unit(benchmark::kMicrosecond)
           ->UseManualTime()
           ->Iterations(l.hw >= 16 ? 100 : 400);
   bench::run_on_every_rank(comm);
   if (comm.rank() == 0) {
-    std::printf("\nTime over raw MPI_Allgatherv (%d ranks):\n%-12s %8s %14s\n", comm.size(),
-                "shape", "prism", "prism_concat");
+    std::printf("\nTime over raw MPI_Allgatherv (%d ranks):\n%-12s %11s %8s %14s\n", comm.size(),
+                "shape", "raw_concat", "prism", "prism_concat");
     for (const Layer& l : kLayers) {
       const double raw = g_seconds[bench_name("raw", l)];
-      std::printf("K%-4lld HW%-3lld %8.3f %14.3f\n", static_cast<long long>(l.k),
-                  static_cast<long long>(l.hw), g_seconds[bench_name("prism", l)] / raw,
+      std::printf("K%-4lld HW%-3lld %11.3f %8.3f %14.3f\n", static_cast<long long>(l.k),
+                  static_cast<long long>(l.hw), g_seconds[bench_name("raw_concat", l)] / raw,
+                  g_seconds[bench_name("prism", l)] / raw,
                   g_seconds[bench_name("prism_concat", l)] / raw);
     }
   }

@@ -35,25 +35,26 @@ void check_root(const Communicator& comm, int root, const char* op) {
                                                   << comm.size());
 }
 
-// Every rank's shape, in rank order (ndims first, then the dimensions).
+// Every rank's shape, in rank order, in one MPI_Allgather of fixed-size records (ndim, then up
+// to kMaxDims dimensions): a gather's only extra latency. A rank with more dimensions sends its
+// count anyway, so every rank sees it and throws, and none is left waiting.
+constexpr int kMaxDims = 8;
 std::vector<Shape> allgather_shapes(const Communicator& comm, const Shape& shape) {
   const int p = comm.size();
-  std::vector<int64_t> ndims(p);
-  const int64_t ndim = static_cast<int64_t>(shape.size());
-  check_mpi(MPI_Allgather(&ndim, 1, MPI_INT64_T, ndims.data(), 1, MPI_INT64_T, comm.handle()),
+  std::vector<int64_t> mine(kMaxDims + 1, 0), all(static_cast<size_t>(p) * (kMaxDims + 1));
+  mine[0] = static_cast<int64_t>(shape.size());
+  std::copy_n(shape.begin(), std::min<size_t>(shape.size(), kMaxDims), mine.begin() + 1);
+  check_mpi(MPI_Allgather(mine.data(), kMaxDims + 1, MPI_INT64_T, all.data(), kMaxDims + 1,
+                          MPI_INT64_T, comm.handle()),
             "MPI_Allgather");
-  std::vector<int> counts(p), displs(p);
-  for (int r = 0; r < p; ++r) {
-    counts[r] = static_cast<int>(ndims[r]);
-    displs[r] = r == 0 ? 0 : displs[r - 1] + counts[r - 1];
-  }
-  std::vector<int64_t> dims(static_cast<size_t>(displs[p - 1] + counts[p - 1]));
-  check_mpi(MPI_Allgatherv(shape.data(), static_cast<int>(ndim), MPI_INT64_T, dims.data(),
-                           counts.data(), displs.data(), MPI_INT64_T, comm.handle()),
-            "MPI_Allgatherv");
   std::vector<Shape> shapes(p);
-  for (int r = 0; r < p; ++r)
-    shapes[r].assign(dims.begin() + displs[r], dims.begin() + displs[r] + counts[r]);
+  for (int r = 0; r < p; ++r) {
+    const int64_t* record = all.data() + static_cast<size_t>(r) * (kMaxDims + 1);
+    PRISM_CHECK(record[0] <= kMaxDims, "collectives: rank " << r << "'s tensor has " << record[0]
+                                                            << " dimensions; at most " << kMaxDims
+                                                            << " travel");
+    shapes[r].assign(record + 1, record + 1 + record[0]);
+  }
   return shapes;
 }
 

@@ -1,6 +1,8 @@
 // Collectives on tensors. Every rank of the communicator must make the same calls in the same
 // order (MPI's rule); shapes that must agree are checked and a mismatch is an error.
 // Counts are MPI ints: a message above 2^31 - 1 elements is an error, not a silent wrap.
+// Shapes travel with the data (one small MPI_Allgather of fixed records); tensors may have at
+// most 8 dimensions.
 #pragma once
 
 #include <cstdint>

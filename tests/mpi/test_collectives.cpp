@@ -27,6 +27,12 @@ TEST_CASE("collectives: allgather with a different shape on every rank") {
     CHECK(all[r].to_vector() == rank_tensor(r).to_vector());
     CHECK(reinterpret_cast<uintptr_t>(all[r].data()) % 64 == 0);
   }
+  // Ranks of different dimension counts, up to 8; one rank with 9 makes every rank throw.
+  const Shape mine(static_cast<size_t>(comm.rank() % 8 + 1), 1);
+  const std::vector<Tensor> ones = allgather(comm, Tensor::full(mine, 2.0f));
+  CHECK(ones.back().dim() == (comm.size() - 1) % 8 + 1);
+  const Shape nine(static_cast<size_t>(comm.rank() == comm.size() - 1 ? 9 : 2), 1);
+  CHECK_THROWS_WITH_AS(allgather(comm, Tensor(nine)), doctest::Contains("at most 8 travel"), Error);
 }
 
 TEST_CASE("collectives: bcast of tensors and of labels in their own type") {
