@@ -12,6 +12,8 @@
 #include "data/idx.hpp"
 #include "data/iterator.hpp"
 #include "data/multi_node_iterator.hpp"
+#include "data/scatter_dataset.hpp"
+#include "data/synchronized_iterator.hpp"
 #include "data/transforms.hpp"
 #include "dist/collectives.hpp"
 #include "dist/communicator.hpp"

@@ -1,6 +1,7 @@
 #include "core/rng.hpp"
 
 #include <cmath>
+#include <numeric>
 
 namespace prism {
 
@@ -68,6 +69,14 @@ void Rng::fill_uniform(const Tensor& t, float lo, float hi) {
 void Rng::fill_normal(const Tensor& t, float mean, float stddev) {
   for (int64_t i = 0; i < t.numel(); ++i)
     t[i] = mean + stddev * normal();
+}
+
+std::vector<int64_t> random_permutation(int64_t n, Rng& rng) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(order[static_cast<size_t>(i)], order[rng.below(static_cast<uint64_t>(i) + 1)]);
+  return order;
 }
 
 Rng& global_rng() {

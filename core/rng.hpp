@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.hpp"
 
@@ -30,6 +31,10 @@ class Rng {
  private:
   State s_;
 };
+
+// 0, 1, ..., n-1 in a uniformly random order (Fisher-Yates, as Chainer's shuffled orders): the
+// same generator state gives the same permutation everywhere.
+std::vector<int64_t> random_permutation(int64_t n, Rng& rng);
 
 // The process-wide generator that layers draw their initial weights and dropout masks from,
 // unless given another. manual_seed makes a whole run reproducible.

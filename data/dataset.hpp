@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "core/tensor.hpp"
 #include "ops/loss.hpp"  // prism::Labels
@@ -47,5 +49,32 @@ class TensorDataset : public Dataset {
   Labels labels_;
   Shape example_shape_;  // images' shape without the leading N
 };
+
+// Chainer's SubDataset: examples `indices` of `base`, in that order (an index may repeat).
+// Shares the base; get(i) is base->get(indices[i]).
+class SubDataset : public Dataset {
+ public:
+  SubDataset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices);
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  const std::vector<int64_t>& indices() const { return indices_; }
+
+ protected:
+  Example get_example(int64_t i) const override;
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  std::vector<int64_t> indices_;
+};
+
+struct Split {
+  std::shared_ptr<SubDataset> first, second;
+};
+// Chainer's split_dataset: examples [0, first_size) and [first_size, size), 0 <= first_size <=
+// size.
+Split split_dataset(std::shared_ptr<const Dataset> dataset, int64_t first_size);
+// split_dataset_random: the same sizes, over a permutation drawn from `seed` (a validation split
+// that one seed reproduces everywhere).
+Split split_dataset_random(std::shared_ptr<const Dataset> dataset, int64_t first_size,
+                           uint64_t seed);
 
 }  // namespace prism::data

@@ -46,12 +46,12 @@ SerialIterator::SerialIterator(std::shared_ptr<const Dataset> dataset, int64_t b
 
 void SerialIterator::new_order() {
   const int64_t n = dataset_->size();
+  if (shuffle_) {  // a fresh permutation each epoch, as Chainer's ShuffleOrderSampler
+    order_ = random_permutation(n, rng_);
+    return;
+  }
   order_.resize(n);
   std::iota(order_.begin(), order_.end(), 0);
-  if (!shuffle_) return;
-  // Fisher-Yates: a fresh uniform permutation each epoch, as Chainer's ShuffleOrderSampler.
-  for (int64_t i = n - 1; i > 0; --i)
-    std::swap(order_[i], order_[rng_.below(static_cast<uint64_t>(i) + 1)]);
 }
 
 void SerialIterator::reset() {

@@ -295,3 +295,29 @@ TEST_CASE("SerialIterator: set_state refuses a state for another iterator and ch
   bad[5] = 10;  // the position, past the end
   refused(bad, "out of range");
 }
+
+TEST_CASE("datasets: SubDataset and splits, in order and at random") {
+  auto all = numbered(10);
+  const Split in_order = split_dataset(all, 3);
+  CHECK(in_order.first->indices() == std::vector<int64_t>{0, 1, 2});
+  CHECK(in_order.second->size() == 7);
+  CHECK(in_order.second->get(0).label == 3);
+
+  const Split a = split_dataset_random(all, 4, 9), b = split_dataset_random(all, 4, 9);
+  CHECK(a.first->indices() == b.first->indices());  // one seed, one split
+  std::vector<int64_t> both = a.first->indices();
+  both.insert(both.end(), a.second->indices().begin(), a.second->indices().end());
+  std::vector<int32_t> ids(both.begin(), both.end());
+  CHECK(is_permutation_of_range(ids));
+  CHECK(both != std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(split_dataset_random(all, 4, 10).first->indices() != a.first->indices());
+  // A split of a split, and repeated indices.
+  SubDataset twice(a.second, {0, 0, 5});
+  CHECK(twice.get(1).label == a.second->get(0).label);
+  CHECK(split_dataset(all, 0).first->size() == 0);
+  CHECK(split_dataset(all, 10).second->size() == 0);
+
+  CHECK_THROWS_WITH_AS(split_dataset(all, 11), doctest::Contains("outside [0, 10]"), Error);
+  CHECK_THROWS_WITH_AS(SubDataset(all, {3, 10}), doctest::Contains("index 10 (position 1)"), Error);
+  CHECK_THROWS_WITH_AS(twice.get(3), doctest::Contains("out of range"), Error);
+}
