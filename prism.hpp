@@ -10,6 +10,7 @@
 #include "data/cifar.hpp"
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
+#include "data/image_folder.hpp"
 #include "data/iterator.hpp"
 #include "data/multi_node_iterator.hpp"
 #include "data/scatter_dataset.hpp"

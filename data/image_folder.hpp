@@ -1,0 +1,45 @@
+// Image folders: root/<class>/<image>, the layout most people already have their images in.
+//
+//   auto set = data::load_image_folder("flowers/train", {.channels = 3, .height = 32, .width =
+//   32});
+//
+// Classes are the sub-folders sorted by name (label = position in that order); the images of a
+// class are its files ending in .png, .jpg, .jpeg, .bmp, .tga or .gif (any case), sorted by
+// name; other files are skipped. stb_image decodes them (a GIF's first frame) into [C, H, W]
+// floats in [0, 1], converted to gray (C = 1) or RGB (C = 3) as asked, then resized
+// (bilinear) when a size is given; without one, every image must have the first one's size.
+//
+// Errors name the file: a corrupt or truncated image (with stb_image's reason), an image above
+// kMaxImagePixels (checked from its header before anything is decoded), a class without images,
+// a root without classes.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+
+namespace prism::data {
+
+struct ImageFolderOptions {
+  int channels = 3;    // 1 (gray) or 3 (RGB)
+  int64_t height = 0;  // with width: resize every image to height x width; 0: keep sizes
+  int64_t width = 0;
+};
+
+// The largest image accepted, in pixels: its header is trusted only below this bound.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+struct ImageFolder {
+  std::shared_ptr<TensorDataset> dataset;
+  std::vector<std::string> classes;  // label i is classes[i]
+};
+
+ImageFolder load_image_folder(const std::filesystem::path& root, ImageFolderOptions options = {});
+
+// One image file, decoded as above: [channels, H, W] (resized when height and width are set).
+Tensor read_image(const std::filesystem::path& path, ImageFolderOptions options = {});
+
+}  // namespace prism::data

@@ -1,0 +1,110 @@
+#include <doctest/doctest.h>
+#include <stb_image_write.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/file.hpp"
+#include "data/image_folder.hpp"
+#include "temp_dir.hpp"
+
+using namespace prism;
+using namespace prism::data;
+using prism::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A w x h RGB image whose pixel (x, y) is (10 x + seed, 20 y, 200 - seed).
+std::vector<unsigned char> pattern(int w, int h, int seed) {
+  std::vector<unsigned char> rgb(static_cast<size_t>(w * h * 3));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      unsigned char* p = &rgb[static_cast<size_t>((y * w + x) * 3)];
+      p[0] = static_cast<unsigned char>(10 * x + seed);
+      p[1] = static_cast<unsigned char>(20 * y);
+      p[2] = static_cast<unsigned char>(200 - seed);
+    }
+  return rgb;
+}
+
+void write_png(const fs::path& path, int w, int h, int seed) {
+  fs::create_directories(path.parent_path());
+  REQUIRE(stbi_write_png(path.c_str(), w, h, 3, pattern(w, h, seed).data(), w * 3));
+}
+
+}  // namespace
+
+TEST_CASE("image folder: classes sorted by name, images decoded exactly into CHW") {
+  TempDir dir;
+  write_png(dir / "dog" / "b.png", 4, 3, 2);
+  write_png(dir / "dog" / "a.PNG", 4, 3, 1);
+  write_png(dir / "cat" / "x.png", 4, 3, 5);
+  write_file_atomic(dir.file("cat/notes.txt"), "not an image", "test");  // skipped
+  fs::create_directories(dir / ".hidden");
+  const ImageFolder f = load_image_folder(dir.path);
+  CHECK(f.classes == std::vector<std::string>{"cat", "dog"});
+  CHECK(f.dataset->labels() == Labels{0, 1, 1});
+  REQUIRE(f.dataset->images().shape() == Shape{3, 3, 3, 4});
+  const Example a = f.dataset->get(1);                                      // dog/a.PNG, seed 1
+  CHECK(a.x[0 * 12 + 1 * 4 + 2] == doctest::Approx((10 * 2 + 1) / 255.0));  // red at x 2, y 1
+  CHECK(a.x[1 * 12 + 2 * 4 + 0] == doctest::Approx(40 / 255.0));            // green at y 2
+  CHECK(a.x[2 * 12 + 0] == doctest::Approx(199 / 255.0));                   // blue
+
+  // Gray, and resized.
+  const ImageFolder g = load_image_folder(dir.path, {.channels = 1, .height = 6, .width = 8});
+  CHECK(g.dataset->images().shape() == Shape{3, 1, 6, 8});
+  const Tensor& gray = g.dataset->images();
+  for (int64_t i = 0; i < gray.numel(); ++i) {
+    REQUIRE(gray[i] >= 0.0f);
+    REQUIRE(gray[i] <= 1.0f);
+  }
+}
+
+TEST_CASE("image folder: JPEG, BMP and TGA decode too; a resize of a flat image stays flat") {
+  TempDir dir;
+  std::vector<unsigned char> flat(16 * 16 * 3, 90);
+  fs::create_directories(dir / "a");
+  REQUIRE(stbi_write_jpg((dir / "a" / "1.jpg").c_str(), 16, 16, 3, flat.data(), 95));
+  REQUIRE(stbi_write_bmp((dir / "a" / "2.bmp").c_str(), 16, 16, 3, flat.data()));
+  REQUIRE(stbi_write_tga((dir / "a" / "3.tga").c_str(), 16, 16, 3, flat.data()));
+  const ImageFolder f = load_image_folder(dir.path, {.channels = 3, .height = 5, .width = 7});
+  CHECK(f.dataset->size() == 3);
+  const Tensor& x = f.dataset->images();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    REQUIRE(x[i] == doctest::Approx(90 / 255.0).epsilon(0.02));
+}
+
+TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are clear errors") {
+  TempDir dir;
+  write_png(dir / "a" / "1.png", 4, 4, 0);
+  write_png(dir / "a" / "2.png", 5, 4, 0);
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png is [3, 4, 5]"), Error);
+  CHECK(load_image_folder(dir.path, {.height = 4, .width = 4}).dataset->size() == 2);
+
+  const std::string png = read_file(dir.file("a/1.png"), "test");
+  write_file_atomic(dir.file("a/2.png"), png.substr(0, png.size() / 2), "test");
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png is corrupt"), Error);
+  write_file_atomic(dir.file("a/2.png"), "GIF89a garbage", "test");
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png"), Error);
+  // A PNG header claiming 2^14 x 2^13 pixels (stb_image itself would allocate that much):
+  // refused before any decoding.
+  std::string huge = png;
+  for (auto [at, high] : {std::pair{16, 0x40}, std::pair{20, 0x20}}) {  // IHDR width, height
+    huge[static_cast<size_t>(at)] = 0, huge[static_cast<size_t>(at) + 1] = 0;
+    huge[static_cast<size_t>(at) + 2] = static_cast<char>(high);
+    huge[static_cast<size_t>(at) + 3] = 0;
+  }
+  write_file_atomic(dir.file("a/2.png"), huge, "test");
+  CHECK_THROWS_WITH_AS(read_image(dir / "a" / "2.png"), doctest::Contains("above the limit"),
+                       Error);
+
+  fs::remove(dir / "a" / "2.png");
+  fs::create_directories(dir / "empty");
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("has no .png"), Error);
+  CHECK_THROWS_WITH_AS(load_image_folder(dir / "nowhere"), doctest::Contains("is not a folder"),
+                       Error);
+  CHECK_THROWS_WITH_AS(read_image(dir / "a" / "1.png", {.channels = 2}),
+                       doctest::Contains("channels is 1 or 3"), Error);
+}
