@@ -10,10 +10,10 @@
 //                 the layer's output);
 //   prism         dist::allgather: the pieces as views of one buffer (shape exchange and
 //                 allocation included);
-//   prism_concat  dist::allgather_concat(..., 1): the layer's [N, K, H, W] result, assembled by
-//                 the gather itself.
+//   prism_concat  dist::allgather_concat(..., 1) with the partition's extents: the layer's
+//                 [N, K, H, W] result, assembled by the gather itself.
 // Every iteration starts at a barrier and counts the slowest rank's time. A console run ends
-// with each prism variant's time over raw's.
+// with each variant's time over raw's (medians when --benchmark_repetitions is given).
 #include <mpi.h>
 
 #include <algorithm>
@@ -40,7 +40,15 @@ constexpr Layer kLayers[] = {{64, 32}, {128, 16}, {256, 8}, {512, 4}, {512, 2}};
 constexpr int64_t kBatch = 64;
 const char* const kImpls[] = {"raw", "raw_concat", "prism", "prism_concat"};
 
-std::map<std::string, double> g_seconds;  // name -> mean seconds per iteration
+// name -> mean seconds per iteration of each repetition; the summary takes their median.
+std::map<std::string, std::vector<double>> g_seconds;
+
+double median_seconds(const std::string& name) {
+  std::vector<double> v = g_seconds[name];
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 std::string bench_name(const char* impl, const Layer& l) {
   return std::string("allgather/") + impl + "/K" + std::to_string(l.k) + "_HW" +
@@ -57,6 +65,9 @@ void bm_gather(benchmark::State& state, const dist::Communicator* comm, int impl
     counts[r] = static_cast<int>(kBatch * channels(r) * l.hw * l.hw);
     displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
   }
+  std::vector<int64_t> extents;  // as ParallelConvolution2D knows them
+  for (int r = 0; r < p; ++r)
+    extents.push_back(channels(r));
   Tensor raw_out({kBatch, l.k, l.hw, l.hw}), assembled(raw_out.shape());
   const int64_t plane = l.hw * l.hw;
   // Rank-major pieces [N, K_r, H, W] into [N, K, H, W]: per image, each rank's block of planes.
@@ -75,14 +86,16 @@ void bm_gather(benchmark::State& state, const dist::Communicator* comm, int impl
                      displs.data(), MPI_FLOAT, comm->handle());
     if (impl == 1) assemble();
     if (impl == 2) benchmark::DoNotOptimize(dist::allgather(*comm, Variable(x)));
-    if (impl == 3) benchmark::DoNotOptimize(dist::allgather_concat(*comm, Variable(x), 1));
+    if (impl == 3)
+      benchmark::DoNotOptimize(
+          dist::allgather_concat(*comm, Variable(x), 1, dist::GatherGrad::local, extents));
     double mine = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
            slowest = 0;
     MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm->handle());
     state.SetIterationTime(slowest);
     total += slowest;
   }
-  g_seconds[bench_name(kImpls[impl], l)] = total / double(state.iterations());
+  g_seconds[bench_name(kImpls[impl], l)].push_back(total / double(state.iterations()));
   state.counters["ranks"] = p;
   state.counters["MB"] = double(raw_out.numel()) * 4 / 1e6;
 }
@@ -106,11 +119,11 @@ int main(int argc, char** argv) {
     std::printf("\nTime over raw MPI_Allgatherv (%d ranks):\n%-12s %11s %8s %14s\n", comm.size(),
                 "shape", "raw_concat", "prism", "prism_concat");
     for (const Layer& l : kLayers) {
-      const double raw = g_seconds[bench_name("raw", l)];
+      const double raw = median_seconds(bench_name("raw", l));
       std::printf("K%-4lld HW%-3lld %11.3f %8.3f %14.3f\n", static_cast<long long>(l.k),
-                  static_cast<long long>(l.hw), g_seconds[bench_name("raw_concat", l)] / raw,
-                  g_seconds[bench_name("prism", l)] / raw,
-                  g_seconds[bench_name("prism_concat", l)] / raw);
+                  static_cast<long long>(l.hw), median_seconds(bench_name("raw_concat", l)) / raw,
+                  median_seconds(bench_name("prism", l)) / raw,
+                  median_seconds(bench_name("prism_concat", l)) / raw);
     }
   }
   benchmark::Shutdown();

@@ -135,4 +135,15 @@ ImageFolder load_image_folder(const fs::path& root, ImageFolderOptions opt) {
   return out;
 }
 
+ImageFolderSplits load_image_folder_splits(const fs::path& root, ImageFolderOptions opt) {
+  ImageFolder train = load_image_folder(root / "train", opt);
+  ImageFolder test = load_image_folder(root / "test", opt);
+  PRISM_CHECK(train.classes == test.classes,
+              "load_image_folder_splits: " << root.string() << ": train has "
+                                           << train.classes.size() << " classes and test "
+                                           << test.classes.size()
+                                           << "; both need the same class folders");
+  return {{train.dataset, test.dataset}, train.classes};
+}
+
 }  // namespace prism::data

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "data/idx.hpp"  // TrainTest
 
 namespace prism::data {
 
@@ -38,6 +39,15 @@ struct ImageFolder {
 };
 
 ImageFolder load_image_folder(const std::filesystem::path& root, ImageFolderOptions options = {});
+
+// root/train/<class>/... and root/test/<class>/...: both splits, which must have the same
+// classes (checked), as the trainers' --dataset imagefolder reads them.
+struct ImageFolderSplits {
+  TrainTest data;
+  std::vector<std::string> classes;
+};
+ImageFolderSplits load_image_folder_splits(const std::filesystem::path& root,
+                                           ImageFolderOptions options = {});
 
 // One image file, decoded as above: [channels, H, W] (resized when height and width are set).
 Tensor read_image(const std::filesystem::path& path, ImageFolderOptions options = {});

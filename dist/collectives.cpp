@@ -144,29 +144,34 @@ std::vector<Tensor> allgather(const Communicator& comm, const Tensor& t) {
   return allgather_packed(comm, t).pieces();
 }
 
+std::vector<int64_t> gather_extents(const Communicator& comm, const Tensor& t, int64_t axis) {
+  // Checked after the exchange, against rank 0's shape, so every rank reaches the same verdict.
+  const std::vector<Shape> shapes = allgather_shapes(comm, t.defined() ? t.shape() : Shape{});
+  std::vector<int64_t> extents;
+  for (int r = 0; r < comm.size(); ++r) {
+    Shape off_axis = shapes[r], first = shapes[0];
+    const bool has_axis = axis >= 0 && axis < static_cast<int64_t>(off_axis.size());
+    if (has_axis && off_axis.size() == first.size()) off_axis[axis] = first[axis] = 0;
+    PRISM_CHECK(has_axis && off_axis == first, "allgather_concat: rank "
+                                                   << r << "'s piece " << to_string(shapes[r])
+                                                   << " does not match rank 0's "
+                                                   << to_string(shapes[0]) << " off axis " << axis
+                                                   << " (or has no such axis; undefined is [])");
+    extents.push_back(shapes[r][axis]);
+  }
+  return extents;
+}
+
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
-                        std::vector<int64_t>* extents) {
-  PRISM_CHECK(t.defined(), "allgather_concat: tensor is undefined");
-  PRISM_CHECK(axis >= 0 && axis < t.dim(),
-              "allgather_concat: axis " << axis << " is out of range for " << to_string(t.shape()));
+                        const std::vector<int64_t>& extents) {
   const int p = comm.size();
-  const std::vector<Shape> shapes = allgather_shapes(comm, t.shape());
+  PRISM_CHECK(t.defined() && axis >= 0 && axis < t.dim(),
+              "allgather_concat: axis " << axis << " is out of range for " << shape_string(t));
+  PRISM_CHECK(static_cast<int>(extents.size()) == p && extents[comm.rank()] == t.size(axis),
+              "allgather_concat: extents must hold every rank's size along axis "
+                  << axis << ", this rank's " << t.size(axis) << " at position " << comm.rank());
   Shape out_shape = t.shape();
-  out_shape[axis] = 0;
-  for (int r = 0; r < p; ++r) {
-    Shape off_axis = shapes[r];
-    if (static_cast<int64_t>(off_axis.size()) == t.dim()) off_axis[axis] = t.size(axis);
-    PRISM_CHECK(off_axis == t.shape(), "allgather_concat: rank "
-                                           << r << "'s piece " << to_string(shapes[r])
-                                           << " does not match this rank's " << to_string(t.shape())
-                                           << " off axis " << axis);
-    out_shape[axis] += shapes[r][axis];
-  }
-  if (extents) {
-    extents->clear();
-    for (const Shape& s : shapes)
-      extents->push_back(s[axis]);
-  }
+  out_shape[axis] = std::accumulate(extents.begin(), extents.end(), int64_t{0});
   // The result is `outer` rows; each holds every rank's block of extent * `inner` floats.
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d)
@@ -181,7 +186,7 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   Datatypes stypes{std::vector<MPI_Datatype>(p, MPI_FLOAT)}, rtypes{{}};
   int64_t offset = 0;
   for (int r = 0; r < p; ++r) {
-    const int64_t block = shapes[r][axis] * inner;
+    const int64_t block = extents[r] * inner;
     MPI_Datatype type;
     check_mpi(
         MPI_Type_vector(mpi_count(outer, "allgather_concat"), mpi_count(block, "allgather_concat"),

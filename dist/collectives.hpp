@@ -47,10 +47,15 @@ struct Packed {
 Packed allgather_packed(const Communicator& comm, const Tensor& t);
 
 // concat(allgather(comm, t), axis) without a copy: one MPI_Alltoallw receives every rank's
-// piece straight into its place in the result through a strided datatype. The pieces must agree
-// off `axis` (checked). `extents`, when given, receives each rank's size along axis.
+// piece straight into its place in the result through a strided datatype. `extents` holds each
+// rank's size along axis, as gather_extents returns them or as a caller that knows its partition
+// computes them (then no shapes travel); every rank must pass the same, and the pieces must
+// agree off axis.
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
-                        std::vector<int64_t>* extents = nullptr);
+                        const std::vector<int64_t>& extents);
+// Every rank's size along axis (one small MPI_Allgather of shapes); the pieces must agree off
+// axis (checked on every rank, so a mismatch is an error everywhere).
+std::vector<int64_t> gather_extents(const Communicator& comm, const Tensor& t, int64_t axis);
 
 // send[j] goes to rank j; returns recv[j], what rank j sent here. Shapes may differ.
 std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send);

@@ -61,10 +61,10 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gat
 }
 
 Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis,
-                          GatherGrad mode) {
-  PRISM_CHECK(x.defined(), "allgather_concat: input is undefined on rank " << comm.rank());
-  std::vector<int64_t> extents;
-  Tensor y = allgather_concat(comm, x.data(), axis, &extents);
+                          GatherGrad mode, std::vector<int64_t> extents) {
+  const Tensor xt = x.defined() ? x.data() : Tensor();
+  if (extents.empty()) extents = gather_extents(comm, xt, axis);
+  Tensor y = allgather_concat(comm, xt, axis, extents);
   const int rank = comm.rank();
   const Shape xshape = x.shape();
   return Variable::make(

@@ -35,8 +35,11 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x,
 // the result (no copy), and backward packs the gradient once into the reduce-scatter's buffer
 // (sum_over_ranks) or copies this rank's block out (local). The pieces must agree off `axis`.
 // This is the channel-parallel convolution's hot path: allgather_concat(comm, y_local, 1).
+// `extents`: every rank's size along axis when the caller knows them (ParallelConvolution2D
+// knows its partition), saving the shape exchange; empty: exchanged and checked.
 Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis,
-                          GatherGrad mode = GatherGrad::sum_over_ranks);
+                          GatherGrad mode = GatherGrad::sum_over_ranks,
+                          std::vector<int64_t> extents = {});
 
 // Identity forward; backward sums the gradient over ranks (one MPI_Allreduce). Put it where a
 // tensor that is the same on every rank enters computation that differs by rank (a model-

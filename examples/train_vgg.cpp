@@ -1,6 +1,6 @@
 // The seed's train.py in C++: VGG16 with channel-parallel convolutions over MPI.
 //
-//   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100]
+//   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100|imagefolder]
 //       [--data-dir D] [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--frequency N]
 //       [--out result] [--resume FILE] [--seed 0]
 //
@@ -9,7 +9,8 @@
 // WeightDecay(5e-4), the test set evaluated after each epoch. Rank 0 prints and writes
 // <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency epochs
 // (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly.
-// Fashion-MNIST's 28x28 images are padded to 32x32; CIFAR reads the binary version's files.
+// Fashion-MNIST's 28x28 images are padded to 32x32; CIFAR reads the binary version's files; an
+// image folder D holds D/train/<class>/* and D/test/<class>/*, read as RGB resized to 32x32.
 #include <iostream>
 #include <memory>
 
@@ -34,13 +35,20 @@ struct Options {
   int64_t test_size = 0;
 };
 
-data::TrainTest load(const Options& opt) {
+// The splits and the number of classes.
+std::pair<data::TrainTest, int64_t> load(const Options& opt) {
   data::TrainTest data;
+  int64_t classes = opt.dataset == "cifar100" ? 100 : 10;
   if (opt.dataset == "fashion-mnist") {
     data = data::load_mnist_like(opt.data_dir.empty() ? std::string(data::kDebianFashionMnistDir)
                                                       : opt.data_dir);
     data.train = data::pad_images(*data.train, 2);  // 28x28 -> 32x32
     data.test = data::pad_images(*data.test, 2);
+  } else if (opt.dataset == "imagefolder") {
+    data::ImageFolderSplits folder =
+        data::load_image_folder_splits(opt.data_dir, {.channels = 3, .height = 32, .width = 32});
+    data = folder.data;
+    classes = static_cast<int64_t>(folder.classes.size());
   } else {
     data = opt.dataset == "cifar10" ? data::load_cifar10(opt.data_dir)
                                     : data::load_cifar100(opt.data_dir);
@@ -48,7 +56,7 @@ data::TrainTest load(const Options& opt) {
   auto [train, test] = data;
   if (opt.train_size > 0) train = data::first_examples(*train, opt.train_size);
   if (opt.test_size > 0) test = data::first_examples(*test, opt.test_size);
-  return {train, test};
+  return {{train, test}, classes};
 }
 
 int run(const Options& opt, const dist::Communicator& comm) {
@@ -57,13 +65,14 @@ int run(const Options& opt, const dist::Communicator& comm) {
 
   // Rank 0 holds the data; the others keep empty datasets of the same lengths.
   std::shared_ptr<const data::Dataset> train, test;
-  int64_t channels = 0;
+  int64_t channels = 0, classes = 0;
   if (root) {
-    auto [tr, te] = load(opt);
-    channels = tr->images().size(1);
-    train = tr, test = te;
+    auto [data, n] = load(opt);
+    channels = data.train->images().size(1);
+    classes = n;
+    train = data.train, test = data.test;
   }
-  std::vector<int64_t> sizes{root ? train->size() : 0, root ? test->size() : 0, channels};
+  std::vector<int64_t> sizes{root ? train->size() : 0, root ? test->size() : 0, channels, classes};
   dist::bcast_values(comm, sizes, 0);
   if (!root) {
     train = std::make_shared<data::EmptyDataset>(sizes[0]);
@@ -74,8 +83,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
               << " test examples; " << comm.size() << " ranks x " << num_threads()
               << " threads; batch " << opt.batchsize << "\n";
 
-  const int64_t classes = opt.dataset == "cifar100" ? 100 : 10;
-  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], classes));
+  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3]));
   nn::broadcast_replicated(comm, model);
   nn::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
   optimizer.add_hook(nn::WeightDecay(5e-4f));
@@ -115,10 +123,11 @@ int main(int argc, char** argv) {
   examples::ArgParser args("train_vgg",
                            "Trains VGG16 with channel-parallel convolutions; run it under "
                            "mpiexec -n P.");
-  args.add("dataset", &opt.dataset, "fashion-mnist, cifar10 or cifar100");
+  args.add("dataset", &opt.dataset, "fashion-mnist, cifar10, cifar100 or imagefolder");
   args.add("data-dir", &opt.data_dir,
            "folder of the dataset's files (Fashion-MNIST: Debian's by default; CIFAR: the "
-           "unpacked binary version, required)");
+           "unpacked binary version, required; imagefolder: holds train/<class>/* and "
+           "test/<class>/*, required)");
   args.add("batchsize", &opt.batchsize, "examples per step");
   args.add("epoch", &opt.epoch, "number of passes over the training set");
   args.add("learnrate", &opt.learnrate, "MomentumSGD's learning rate");
@@ -133,12 +142,12 @@ int main(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     PRISM_CHECK(opt.epoch >= 1 && opt.batchsize >= 1,
                 "train_vgg: --epoch and --batchsize must be at least 1");
-    PRISM_CHECK(
-        opt.dataset == "fashion-mnist" || opt.dataset == "cifar10" || opt.dataset == "cifar100",
-        "train_vgg: --dataset is fashion-mnist, cifar10 or cifar100, not " << opt.dataset);
+    PRISM_CHECK(opt.dataset == "fashion-mnist" || opt.dataset == "cifar10" ||
+                    opt.dataset == "cifar100" || opt.dataset == "imagefolder",
+                "train_vgg: --dataset is fashion-mnist, cifar10, cifar100 or imagefolder, not "
+                    << opt.dataset);
     PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
-                "train_vgg: --dataset " << opt.dataset
-                                        << " needs --data-dir (the unpacked binary version)");
+                "train_vgg: --dataset " << opt.dataset << " needs --data-dir");
     PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,
                 "train_vgg: --frequency is -1 or at least 1, got " << opt.frequency);
   } catch (const std::exception& e) {

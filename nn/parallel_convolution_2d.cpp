@@ -64,7 +64,10 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
   const Variable shared = exact ? dist::sum_gradients(comm_, x) : x;
   const Variable local_out = Convolution2D::forward(select_channels(shared, inputs_));
   const auto mode = exact ? dist::GatherGrad::local : dist::GatherGrad::sum_over_ranks;
-  return dist::allgather_concat(comm_, local_out, 1, mode);
+  std::vector<int64_t> extents;  // the partition: every rank's output channels
+  for (int r = 0; r < comm_.size(); ++r)
+    extents.push_back(channel_count(out_channels_, comm_.size(), r));
+  return dist::allgather_concat(comm_, local_out, 1, mode, std::move(extents));
 }
 
 }  // namespace prism::nn

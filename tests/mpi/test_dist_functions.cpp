@@ -97,8 +97,8 @@ TEST_CASE("dist functions: allgather_concat equals concat(allgather) on every ax
     Shape shape{2, 3, 2};
     shape[static_cast<size_t>(axis)] = comm.rank() % 3;  // uneven, and empty on some ranks
     const Tensor x = random_tensor(shape, rng);
-    std::vector<int64_t> extents;
-    const Tensor fused = dist::allgather_concat(comm, x, axis, &extents);
+    const std::vector<int64_t> extents = dist::gather_extents(comm, x, axis);
+    const Tensor fused = dist::allgather_concat(comm, x, axis, extents);
     const Tensor reference = concat(allgather(comm, Variable(x)), axis).data();
     CHECK(fused.shape() == reference.shape());
     CHECK(fused.to_vector() == reference.to_vector());
@@ -106,10 +106,12 @@ TEST_CASE("dist functions: allgather_concat equals concat(allgather) on every ax
     CHECK(extents.back() == (comm.size() - 1) % 3);
   }
   if (comm.size() > 1)  // every rank sees the mismatch, so every rank throws
-    CHECK_THROWS_WITH_AS(dist::allgather_concat(comm, Tensor({2, comm.rank() + 1}), 0),
+    CHECK_THROWS_WITH_AS(dist::gather_extents(comm, Tensor({2, comm.rank() + 1}), 0),
                          doctest::Contains("does not match"), Error);
-  CHECK_THROWS_WITH_AS(dist::allgather_concat(comm, Tensor({2}), 1),
-                       doctest::Contains("out of range"), Error);
+  CHECK_THROWS_WITH_AS(dist::gather_extents(comm, Tensor({2}), 1),
+                       doctest::Contains("no such axis"), Error);
+  CHECK_THROWS_WITH_AS(dist::allgather_concat(comm, Tensor({2}), 0, {}),
+                       doctest::Contains("extents must hold every rank's size"), Error);
 }
 
 TEST_CASE("dist functions: allgather_concat gradient, both modes") {
@@ -122,9 +124,12 @@ TEST_CASE("dist functions: allgather_concat gradient, both modes") {
                            return mul(y, y);
                          },
                          {x});
+  std::vector<int64_t> known;  // the extents the caller knows: no shape exchange
+  for (int r = 0; r < comm.size(); ++r)
+    known.push_back(r + 1);
   check_gradients_across(comm,
                          [&](auto& v) {
-                           Variable y = allgather_concat(comm, v[0], 1, GatherGrad::local);
+                           Variable y = allgather_concat(comm, v[0], 1, GatherGrad::local, known);
                            return mul(y, y);
                          },
                          {x}, {.same_projection = true, .per_rank_loss = true});
