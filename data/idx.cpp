@@ -37,9 +37,10 @@ bool is_gzip(const uint8_t* p, size_t n) {
   return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
 }
 
-// Decompresses a whole gzip file (one member or several concatenated, as gzip allows).
-// Offsets in errors count bytes of the compressed file.
-Bytes gunzip(const std::string& where, const Bytes& gz) {
+}  // namespace
+
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& where,
+                            size_t max_bytes) {
   z_stream zs{};
   PRISM_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, where << ": zlib inflateInit2 failed");
   struct End {
@@ -49,10 +50,14 @@ Bytes gunzip(const std::string& where, const Bytes& gz) {
 
   // zlib counts in 32-bit uInt: feed it at most 1 GiB at a time.
   constexpr size_t kChunk = size_t{1} << 30;
-  Bytes out(std::max<size_t>(2 * gz.size(), 1 << 16));
+  Bytes out(std::min(max_bytes, std::max<size_t>(2 * gz.size(), 1 << 16)));
   size_t in_pos = 0, out_pos = 0;
   for (;;) {
-    if (out_pos == out.size()) out.resize(2 * out.size());
+    if (out_pos == out.size()) {
+      PRISM_CHECK(out.size() < max_bytes, where << ": decompresses to more than " << max_bytes
+                                                << " bytes, the limit (a gzip bomb?)");
+      out.resize(std::min(max_bytes, 2 * out.size()));
+    }
     zs.next_in = const_cast<Bytef*>(gz.data() + in_pos);
     zs.avail_in = static_cast<uInt>(std::min(gz.size() - in_pos, kChunk));
     zs.next_out = out.data() + out_pos;
@@ -82,12 +87,14 @@ Bytes gunzip(const std::string& where, const Bytes& gz) {
   return out;
 }
 
+namespace {
+
 // The file's bytes, decompressed if it is gzip; then `where` says that later offsets count
 // decompressed bytes.
 Bytes read_maybe_gzip(std::string& where, const fs::path& path) {
   Bytes bytes = read_file(where, path);
   if (!is_gzip(bytes.data(), bytes.size())) return bytes;
-  Bytes out = gunzip(where, bytes);
+  Bytes out = gunzip(bytes, where);
   where += " (decompressed)";
   return out;
 }

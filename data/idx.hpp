@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "data/dataset.hpp"
 
@@ -17,6 +19,13 @@ namespace prism::data {
 Tensor read_idx_images(const std::filesystem::path& path);
 // Unsigned-byte labels (magic 0x00000801, dim N).
 Labels read_idx_labels(const std::filesystem::path& path);
+
+// A whole gzip buffer (one member or several concatenated, as gzip allows), decompressed.
+// Output beyond max_bytes is an error: a small file can claim gigabytes. Errors start with
+// `where` and count offsets in the compressed bytes.
+inline constexpr size_t kMaxGunzipBytes = size_t{4} << 30;
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& where,
+                            size_t max_bytes = kMaxGunzipBytes);
 
 struct TrainTest {
   std::shared_ptr<TensorDataset> train;

@@ -269,3 +269,13 @@ TEST_CASE("data: Debian's Fashion-MNIST loads as 60000 + 10000 examples") {
   }
   CHECK(data.train->get(59999).x.shape() == Shape{1, 28, 28});
 }
+
+TEST_CASE("data: gunzip refuses output beyond its bound (a small file can claim gigabytes)") {
+  TempDir dir;
+  const Bytes zeros(1 << 20, 0);  // 1 MiB of zeros compresses to about 1 KiB
+  const Bytes gz = gzip_bytes(zeros, dir / "scratch");
+  CHECK(gz.size() < 8192);
+  CHECK(gunzip(gz, "z", 1 << 20) == zeros);  // exactly at the bound is fine
+  CHECK_THROWS_WITH_AS(gunzip(gz, "z", (1 << 20) - 1),
+                       doctest::Contains("z: decompresses to more than 1048575 bytes"), Error);
+}
