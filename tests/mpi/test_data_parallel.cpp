@@ -5,22 +5,13 @@
 #include "data/scatter_dataset.hpp"
 #include "data/synchronized_iterator.hpp"
 #include "dist/collectives.hpp"
+#include "numbered_dataset.hpp"
 
 using namespace prism;
 
-namespace {
+using prism::testing::numbered;
 
-// Example i: a [2] tensor (i, -i) with label i, the last one 2^24 + 1 (no float has it).
-std::shared_ptr<data::TensorDataset> numbered(int64_t n) {
-  Tensor x({n, 2});
-  Labels t(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    x[2 * i] = static_cast<float>(i);
-    x[2 * i + 1] = -static_cast<float>(i);
-    t[static_cast<size_t>(i)] = i + 1 == n ? 16777217 : static_cast<int32_t>(i);
-  }
-  return std::make_shared<data::TensorDataset>(x, t);
-}
+namespace {
 
 // Every rank's labels, in rank order.
 std::vector<int32_t> gather_labels(const dist::Communicator& comm, const Labels& mine) {
