@@ -13,6 +13,7 @@
 #include "data/image_folder.hpp"
 #include "data/iterator.hpp"
 #include "data/multi_node_iterator.hpp"
+#include "data/prefetch_iterator.hpp"
 #include "data/scatter_dataset.hpp"
 #include "data/synchronized_iterator.hpp"
 #include "data/transforms.hpp"

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "data/iterator.hpp"
+#include "data/prefetch_iterator.hpp"
 
 using namespace prism;
 using namespace prism::data;
@@ -320,4 +321,72 @@ TEST_CASE("datasets: SubDataset and splits, in order and at random") {
   CHECK_THROWS_WITH_AS(split_dataset(all, 11), doctest::Contains("outside [0, 10]"), Error);
   CHECK_THROWS_WITH_AS(SubDataset(all, {3, 10}), doctest::Contains("index 10 (position 1)"), Error);
   CHECK_THROWS_WITH_AS(twice.get(3), doctest::Contains("out of range"), Error);
+}
+
+namespace {
+
+// Example i is numbered(n)'s, except that reading example `bad` throws.
+class Faulty : public Dataset {
+ public:
+  Faulty(int64_t n, int64_t bad) : base_(numbered(n)), bad_(bad) {}
+  int64_t size() const override { return base_->size(); }
+
+ protected:
+  Example get_example(int64_t i) const override {
+    PRISM_CHECK(i != bad_, "Faulty: example " << i << " is unreadable");
+    return base_->get(i);
+  }
+
+ private:
+  std::shared_ptr<TensorDataset> base_;
+  int64_t bad_;
+};
+
+}  // namespace
+
+TEST_CASE("PrefetchIterator: the inner iterator's batches and bookkeeping, in order") {
+  for (bool repeat : {true, false})
+    for (int64_t depth : {1, 3}) {
+      CAPTURE(repeat);
+      CAPTURE(depth);
+      SerialIterator serial(numbered(10), 3, repeat, true, 4);
+      PrefetchIterator ahead(std::make_unique<SerialIterator>(numbered(10), 3, repeat, true, 4),
+                             depth);
+      for (int step = 0; step < (repeat ? 12 : 6); ++step) {
+        const std::optional<Batch> a = serial.next(), b = ahead.next();
+        REQUIRE(a.has_value() == b.has_value());
+        if (a) CHECK(ids(*a) == ids(*b));
+        CHECK(ahead.epoch() == serial.epoch());
+        CHECK(ahead.iteration() == serial.iteration());
+        CHECK(ahead.is_new_epoch() == serial.is_new_epoch());
+        CHECK(ahead.epoch_detail() == serial.epoch_detail());
+        CHECK(ahead.state() == serial.state());  // the caller's position, not the thread's
+      }
+    }
+}
+
+TEST_CASE("PrefetchIterator: loader errors surface in the caller; reset and set_state work") {
+  PrefetchIterator it(
+      std::make_unique<SerialIterator>(std::make_shared<Faulty>(10, 7), 2, true, false), 3);
+  CHECK(stream(it, 3) == std::vector<int32_t>{0, 1, 2, 3, 4, 5});
+  CHECK_THROWS_WITH_AS(it.next(), doctest::Contains("example 7 is unreadable"), Error);
+  CHECK_THROWS_WITH_AS(it.next(), doctest::Contains("example 7 is unreadable"), Error);
+  CHECK(it.iteration() == 3);
+  it.reset();
+  CHECK(next_ids(it) == std::vector<int32_t>{0, 1});
+
+  // Resume from a state taken while batches were prepared ahead.
+  PrefetchIterator a(std::make_unique<SerialIterator>(numbered(10), 3, true, true, 8), 2);
+  stream(a, 2);
+  const std::vector<int64_t> saved = a.state();
+  const std::vector<int32_t> expected = stream(a, 5);
+  PrefetchIterator b(std::make_unique<SerialIterator>(numbered(10), 3, true, true, 1), 2);
+  stream(b, 1);
+  b.set_state(saved);
+  CHECK(stream(b, 5) == expected);
+  const std::vector<int64_t> before = b.state();
+  CHECK_THROWS_WITH_AS(b.set_state({1, 2}), doctest::Contains("not a SerialIterator state"), Error);
+  CHECK(b.state() == before);
+  CHECK(stream(b, 2) == stream(a, 2));  // still in step after the refusal
+  CHECK_THROWS_WITH_AS(PrefetchIterator(nullptr), doctest::Contains("null"), Error);
 }
