@@ -47,6 +47,16 @@ Example SubDataset::get_example(int64_t i) const {
   return base_->get(indices_[static_cast<size_t>(i)]);
 }
 
+TransformDataset::TransformDataset(std::shared_ptr<const Dataset> base, Transform transform)
+    : base_(std::move(base)), transform_(std::move(transform)) {
+  PRISM_CHECK(base_ != nullptr && transform_ != nullptr,
+              "TransformDataset: the base dataset and the transform must be given");
+}
+
+Example TransformDataset::get_example(int64_t i) const {
+  return transform_(base_->get(i));
+}
+
 namespace {
 
 Split split_order(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> order,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -64,6 +65,24 @@ class SubDataset : public Dataset {
  private:
   std::shared_ptr<const Dataset> base_;
   std::vector<int64_t> indices_;
+};
+
+// Chainer's TransformDataset: get(i) is transform(base->get(i)), computed on each get. For
+// random augmentation, the transform draws from a generator it owns (see data/transforms.hpp);
+// it is then called in the order examples are read, so keep one reader (e.g. a
+// PrefetchIterator's thread) per TransformDataset.
+class TransformDataset : public Dataset {
+ public:
+  using Transform = std::function<Example(Example)>;
+  TransformDataset(std::shared_ptr<const Dataset> base, Transform transform);
+  int64_t size() const override { return base_->size(); }
+
+ protected:
+  Example get_example(int64_t i) const override;
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  Transform transform_;
 };
 
 struct Split {

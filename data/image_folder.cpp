@@ -139,10 +139,9 @@ ImageFolderSplits load_image_folder_splits(const fs::path& root, ImageFolderOpti
   ImageFolder train = load_image_folder(root / "train", opt);
   ImageFolder test = load_image_folder(root / "test", opt);
   PRISM_CHECK(train.classes == test.classes,
-              "load_image_folder_splits: " << root.string() << ": train has "
-                                           << train.classes.size() << " classes and test "
-                                           << test.classes.size()
-                                           << "; both need the same class folders");
+              "load_image_folder_splits: "
+                  << root.string() << ": train has " << train.classes.size() << " classes and test "
+                  << test.classes.size() << "; both need the same class folders");
   return {{train.dataset, test.dataset}, train.classes};
 }
 

@@ -1,7 +1,12 @@
-// Whole-dataset transforms on in-memory image tensors.
+// Transforms: whole in-memory datasets (pad_images, first_examples), and one image [C, H, W] at a
+// time (normalize, pad_image, random_crop, random_flip), e.g. inside a TransformDataset. The
+// random ones draw from the generator they are given, so one seed reproduces them.
 #pragma once
 
 #include <memory>
+#include <vector>
+
+#include "core/rng.hpp"
 
 #include "data/dataset.hpp"
 
@@ -15,5 +20,16 @@ std::shared_ptr<TensorDataset> pad_images(const TensorDataset& dataset, int64_t 
 
 // The first n examples (n <= size), sharing the images' storage: a quick smaller run.
 std::shared_ptr<TensorDataset> first_examples(const TensorDataset& dataset, int64_t n);
+
+// (x - mean[c]) / stddev[c] for each channel c; one value each, or one per channel.
+Tensor normalize(const Tensor& image, const std::vector<float>& mean,
+                 const std::vector<float>& stddev);
+// [C, H, W] -> [C, H + 2 pad, W + 2 pad], the border filled with `value`.
+Tensor pad_image(const Tensor& image, int64_t pad, float value = 0.0f);
+// A height x width window at a uniformly drawn position (e.g. after pad_image(x, 4): CIFAR's
+// usual augmentation). height <= H and width <= W.
+Tensor random_crop(const Tensor& image, int64_t height, int64_t width, Rng& rng);
+// Mirrored left to right with probability 1/2, else a copy.
+Tensor random_flip(const Tensor& image, Rng& rng);
 
 }  // namespace prism::data
