@@ -82,7 +82,7 @@ void MultiNodeIterator::set_state(const std::vector<int64_t>& state) {
   std::string why;
   if (comm_.rank() == root_) try {
       actual_->set_state(state);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       ok[0] = 0;
       why = e.what();
     }

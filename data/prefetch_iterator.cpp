@@ -89,6 +89,9 @@ std::optional<Batch> PrefetchIterator::next() {
 void PrefetchIterator::reset() {
   stop();
   failed_ = nullptr;
+  // The thread ran ahead, perhaps into a new epoch whose shuffle advanced the generator: take
+  // the inner iterator back to the caller's position, so reset() draws what it would have.
+  inner_->set_state(now_.state);
   inner_->reset();
   now_ = position_of_inner();
   start();

@@ -49,8 +49,9 @@ Packed allgather_packed(const Communicator& comm, const Tensor& t);
 // concat(allgather(comm, t), axis) without a copy: one MPI_Alltoallw receives every rank's
 // piece straight into its place in the result through a strided datatype. `extents` holds each
 // rank's size along axis, as gather_extents returns them or as a caller that knows its partition
-// computes them (then no shapes travel); every rank must pass the same, and the pieces must
-// agree off axis.
+// computes them (then no shapes travel). Known extents are trusted: nothing checks across ranks
+// that every rank passed the same or that the pieces agree off axis, and a mismatch makes MPI
+// fail or the result wrong. Pass gather_extents' result when unsure.
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
                         const std::vector<int64_t>& extents);
 // Every rank's size along axis (one small MPI_Allgather of shapes); the pieces must agree off

@@ -93,7 +93,7 @@ std::optional<double> lookup(const Observation& row, const std::string& key) {
   return std::nullopt;
 }
 
-// Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten.
+// Round tick positions covering [lo, hi] (about 5): steps of 1, 2 or 5 times a power of ten.
 std::vector<double> ticks(double lo, double hi) {
   const double raw = (hi - lo) / 5, magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   double step = magnitude * 10;
@@ -103,8 +103,12 @@ std::vector<double> ticks(double lo, double hi) {
       break;
     }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+  const double first = std::ceil(lo / step) * step;
+  for (int i = 0; i < 20; ++i) {  // counted, not accumulated: a step below an ulp cannot stall
+    const double t = first + i * step;
+    if (t > hi + step * 1e-9) break;
     out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
   return out;
 }
 
@@ -114,9 +118,10 @@ std::string label(double v) {
   return buf;
 }
 
-// [lo, hi] widened so a flat series or a single point still spans the axis.
+// [lo, hi] widened so a flat series or a single point still spans the axis ("flat" relative to
+// the values' size, so ticks never get finer than the doubles can tell apart).
 void widen(double& lo, double& hi, double margin) {
-  if (hi - lo < 1e-12) {
+  if (hi - lo <= 1e-9 * std::max({std::abs(lo), std::abs(hi), 1.0})) {
     const double pad = std::max(std::abs(lo) * 0.1, 0.5);
     lo -= pad, hi += pad;
   } else {

@@ -48,11 +48,20 @@ std::vector<Entry> local_entries(const Module& model, const NamedTensors& optimi
     out.push_back({"model/" + name, p.data(), partitioned.count(name) > 0});
   for (const auto& [name, b] : model.named_buffers())
     out.push_back({"model/" + name, b, partitioned.count(name) > 0});
-  // "<param>/<slot>" belongs to its parameter; "t" is the optimizer's own.
+  // "<param>/<slot>" belongs to its parameter, which must be the model's (an optimizer built
+  // from a submodule names them differently, and could not tell slices from replicas); "t" is
+  // the optimizer's own.
+  std::set<std::string> params;
+  for (const auto& [name, p] : model.named_parameters())
+    params.insert(name);
   for (const auto& [name, t] : optimizer_state) {
     const size_t slash = name.rfind('/');
-    const bool sliced = slash != std::string::npos && partitioned.count(name.substr(0, slash));
-    out.push_back({"optimizer/" + name, t, sliced});
+    const std::string owner = slash == std::string::npos ? "" : name.substr(0, slash);
+    PRISM_CHECK(owner.empty() || params.count(owner),
+                "snapshot: the optimizer's parameter '"
+                    << owner << "' is not a parameter of the model (build the optimizer from "
+                    << "the model the snapshot is given)");
+    out.push_back({"optimizer/" + name, t, partitioned.count(owner) > 0});
   }
   return out;
 }
@@ -65,7 +74,8 @@ std::vector<int64_t> encode_log(const std::vector<Observation>& log) {
     out.push_back(static_cast<int64_t>(row.size()));
     for (const auto& [key, value] : row) {
       out.push_back(static_cast<int64_t>(key.size()));
-      out.insert(out.end(), key.begin(), key.end());
+      for (unsigned char c : key)  // bytes as 0..255, so UTF-8 keys survive
+        out.push_back(c);
       out.push_back(std::bit_cast<int64_t>(value));
     }
   }
@@ -86,7 +96,7 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
     for (auto& [key, value] : row) {
       key.resize(static_cast<size_t>(next(bound)));
       for (char& c : key)
-        c = static_cast<char>(next(255));
+        c = static_cast<char>(static_cast<unsigned char>(next(255)));
       PRISM_CHECK(pos < in.size(), where << ": the log entry is truncated");
       value = std::bit_cast<double>(in[pos++]);
     }
@@ -136,18 +146,29 @@ void save_snapshot(const dist::Communicator* comm, const std::string& path, cons
       for (int r = 0; r < size; ++r)
         archive.tensors.emplace_back(rank_key(r, e.key), pieces[static_cast<size_t>(r)]);
   }
-  if (rank != 0) return;
-  std::vector<int64_t> rng;
-  for (uint64_t word : global_rng().state())
-    rng.push_back(static_cast<int64_t>(word));
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  archive.integers = {{"ranks", {size}},
-                      {"iterator", train.state()},
-                      {"rng", rng},
-                      {"log", encode_log(progress.log)},
-                      {"elapsed", {std::bit_cast<int64_t>(progress.elapsed_seconds)}}};
-  save_archive(archive, path);
+  // Rank 0 writes; whether it could is every rank's business, so nobody walks on into the next
+  // collective while rank 0 throws.
+  std::string error;
+  if (rank == 0) try {
+      std::vector<int64_t> rng;
+      for (uint64_t word : global_rng().state())
+        rng.push_back(static_cast<int64_t>(word));
+      const std::vector<int64_t> iterator = train.state();
+      PRISM_CHECK(!iterator.empty(),
+                  "save_snapshot: the training iterator has no state on rank "
+                  "0 (a multi-node iterator must have its root there)");
+      const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      archive.integers = {{"ranks", {size}},
+                          {"iterator", iterator},
+                          {"rng", rng},
+                          {"log", encode_log(progress.log)},
+                          {"elapsed", {std::bit_cast<int64_t>(progress.elapsed_seconds)}}};
+      save_archive(archive, path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  agree(comm, error);
 }
 
 TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string& path,
@@ -159,7 +180,7 @@ TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string
   std::string error, bytes;
   if (rank == 0) try {
       bytes = read_file(path, "load_snapshot");
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       error = e.what();
     }
   agree(comm, error);
@@ -204,17 +225,30 @@ TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string
     const std::vector<int64_t>& elapsed = *find(archive.integers, std::string("elapsed"));
     PRISM_CHECK(elapsed.size() == 1, where << ": elapsed holds " << elapsed.size() << " words");
     progress.elapsed_seconds = std::bit_cast<double>(elapsed[0]);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     error = e.what();
   }
   agree(comm, error);
 
-  // The iterator checks its state first and throws on every rank without changing (collective
-  // under MPI); nothing else can fail after it.
-  train.set_state(iterator);
+  // The optimizer and the iterator check their states before they change; if either refuses
+  // (on any rank), the optimizer goes back to what it was. Nothing can fail after them.
+  const NamedTensors optimizer_before = optimizer.state();
+  bool loaded = false;
+  try {
+    optimizer.load_state(optimizer_state);
+    loaded = true;
+  } catch (const std::exception& e) {
+    error = where + ": " + e.what();
+  }
+  try {
+    agree(comm, error);
+    train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
+  } catch (...) {
+    if (loaded) optimizer.load_state(optimizer_before);
+    throw;
+  }
   for (auto& [to, from] : copies)
     to.copy_from(from);
-  optimizer.load_state(optimizer_state);
   Rng::State words;
   for (size_t i = 0; i < words.size(); ++i)
     words[i] = static_cast<uint64_t>(rng[i]);

@@ -11,11 +11,14 @@
 //
 // Model-parallel runs (a communicator of P ranks): replicated entries are stored once, rank 0's;
 // each rank's partitioned entries (its ParallelConvolution2D slices and their optimizer slots)
-// are gathered to rank 0 and stored as "rank<r>/model/<name>" and "rank<r>/optimizer/<name>".
-// Only rank 0 writes or reads the file (through a temporary file and a rename, so a crash never
-// leaves half a snapshot); resuming needs the same number of ranks. Both calls are collective:
-// every rank calls them with its own model, optimizer and iterator. `comm` null means a single
-// process without MPI.
+// travel to rank 0 and are stored as "rank<r>/model/<name>" and "rank<r>/optimizer/<name>".
+// (They travel by allgather, one tensor at a time, and loading broadcasts the whole file, so
+// every rank briefly holds every slice: fine for VGG16's 61 MB, not for models near 2 GiB, the
+// broadcast's limit.) Only rank 0 writes or reads the file (through a temporary file and a
+// rename, so a crash never leaves half a snapshot); an error there is thrown on every rank.
+// Resuming needs the same number of ranks. Both calls are collective: every rank calls them with
+// its own model, optimizer (built from that model's parameters) and iterator (a multi-node
+// iterator must have its root on rank 0). `comm` null means a single process without MPI.
 #pragma once
 
 #include <string>

@@ -102,10 +102,16 @@ void Trainer::run() {
       table.print(row);
       if (!config_.out.empty()) {
         const std::filesystem::path out(config_.out);
-        plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
-                 (out / "loss.png").string());
-        plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
-                 (out / "accuracy.png").string());
+        // A plot that cannot be written is worth a warning, not the run (and under MPI an
+        // error here, on this rank alone, would leave the others waiting).
+        try {
+          plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
+                   (out / "loss.png").string());
+          plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
+                   (out / "accuracy.png").string());
+        } catch (const std::exception& e) {
+          std::cerr << "warning: " << e.what() << "\n";
+        }
       }
     }
     loss_sum = accuracy_sum = 0;

@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
+#include <thread>
 
 #include "data/iterator.hpp"
 #include "data/prefetch_iterator.hpp"
@@ -389,4 +391,15 @@ TEST_CASE("PrefetchIterator: loader errors surface in the caller; reset and set_
   CHECK(b.state() == before);
   CHECK(stream(b, 2) == stream(a, 2));  // still in step after the refusal
   CHECK_THROWS_WITH_AS(PrefetchIterator(nullptr), doctest::Contains("null"), Error);
+
+  // reset() after the thread ran into the next epoch (4 examples, batch 3: its second batch
+  // crosses the end and draws a new order) gives what the bare iterator's reset() gives.
+  SerialIterator bare(numbered(4), 3, true, true, 7);
+  PrefetchIterator ahead(std::make_unique<SerialIterator>(numbered(4), 3, true, true, 7), 3);
+  CHECK(next_ids(bare) == next_ids(ahead));
+  // Let the thread run ahead (the result must not depend on whether it did).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bare.reset();
+  ahead.reset();
+  CHECK(stream(ahead, 3) == stream(bare, 3));
 }

@@ -68,6 +68,10 @@ TEST_CASE("plot_png: an empty log still draws axes; bad arguments are clear erro
   nn::plot_png({{{"epoch", 1}, {"main/loss", 0.5}}}, {"main/loss"}, "epoch",
                dir.file("one.png"));  // a single point
   CHECK(decode(dir.file("one.png")).count(31, 119, 180) > 40);
+  // Values a few ulps apart at a large magnitude: a flat line, not ticks finer than an ulp.
+  nn::plot_png({{{"epoch", 1}, {"main/loss", 1e5}}, {{"epoch", 2}, {"main/loss", 1e5 + 1e-10}}},
+               {"main/loss"}, "epoch", dir.file("flat.png"));
+  CHECK(decode(dir.file("flat.png")).count(31, 119, 180) > 100);
   CHECK_THROWS_WITH_AS(nn::plot_png({}, {}, "epoch", dir.file("x.png")),
                        doctest::Contains("between 1 and 4 keys"), Error);
   CHECK_THROWS_WITH_AS(nn::plot_png({}, {"a"}, "epoch", dir.file("no/such/dir/x.png")),

@@ -54,7 +54,7 @@ TEST_CASE("snapshot: a resumed run continues bitwise like one never stopped") {
   Run whole(set, 1);
   whole.steps(5);  // crosses an epoch end (20 examples, batch 6)
   nn::save_snapshot(nullptr, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
-                    {{{{"epoch", 1}, {"main/loss", 0.25}}}, 12.5});
+                    {{{{"epoch", 1}, {"main/loss", 0.25}, {"\xc2\xb5/loss", -1}}}, 12.5});
   whole.steps(7);
 
   Run resumed(set, 99);  // other initial weights, order and generator: all overwritten
@@ -64,6 +64,7 @@ TEST_CASE("snapshot: a resumed run continues bitwise like one never stopped") {
   CHECK(progress.elapsed_seconds == 12.5);
   REQUIRE(progress.log.size() == 1);
   CHECK(progress.log[0][1] == std::pair<std::string, double>{"main/loss", 0.25});
+  CHECK(progress.log[0][2].first == "\xc2\xb5/loss");  // UTF-8 keys survive
   resumed.steps(7);
   CHECK(resumed.values() == whole.values());
   CHECK(resumed.train->state() == whole.train->state());
@@ -103,6 +104,11 @@ TEST_CASE("snapshot: a snapshot that does not fit is refused and nothing changes
                                          *same_shape.optimizer, *same_shape.train),
                        doctest::Contains("batch size 6"), Error);
   CHECK(same_shape.values() == same_before);
+  // An optimizer over the predictor names its parameters without "predictor.".
+  nn::MomentumSGD of_predictor(same_shape.net->named_parameters(), 0.1f);
+  CHECK_THROWS_WITH_AS(nn::save_snapshot(nullptr, dir.file("x"), *same_shape.model, of_predictor,
+                                         *same_shape.train, {}),
+                       doctest::Contains("is not a parameter of the model"), Error);
   CHECK(other.values() == before);
   CHECK(other.train->state() == iterator_before);
 }

@@ -109,4 +109,9 @@ TEST_CASE("snapshot: another rank count or model is refused on every rank, nothi
       nn::load_snapshot(&comm, dir.file("missing"), *run.model, *run.optimizer, *run.train),
       doctest::Contains("cannot open"), Error);
   CHECK(everywhere(comm, run.values() == before));
+  // Rank 0 cannot write: every rank hears it (none walks on into the next collective).
+  CHECK_THROWS_AS(
+      nn::save_snapshot(&comm, "/proc/prism/snap", *run.model, *run.optimizer, *run.train, {}),
+      std::exception);
+  run.steps(1);  // and the ranks are still in step
 }
