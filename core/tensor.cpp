@@ -16,9 +16,15 @@ std::string to_string(const Shape& shape) {
 }
 
 int64_t numel_of(const Shape& shape) {
+  for (int64_t d : shape)
+    PRISM_CHECK(d >= 0, "tensor: negative dimension in shape " << to_string(shape));
+  // A zero anywhere makes the product 0, however large the other dimensions are.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   int64_t n = 1;
   for (int64_t d : shape) {
-    PRISM_CHECK(d >= 0, "tensor: negative dimension in shape " << to_string(shape));
+    PRISM_CHECK(d <= kMaxTensorElements / n, "tensor: shape " << to_string(shape)
+                                                              << " has more than "
+                                                              << kMaxTensorElements << " elements");
     n *= d;
   }
   return n;

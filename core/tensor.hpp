@@ -11,6 +11,10 @@
 
 namespace prism {
 
+// The most elements a tensor may have: its bytes must be addressable (2^61 floats).
+inline constexpr int64_t kMaxTensorElements = PTRDIFF_MAX / sizeof(float);
+// The product of the dimensions; a negative dimension or a product above kMaxTensorElements is
+// an error.
 int64_t numel_of(const Shape& shape);
 
 class Tensor {

@@ -182,6 +182,10 @@ Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, Bytes& bytes) 
 Tensor read_idx_images(const fs::path& path) {
   Bytes bytes;
   const Idx idx = load_idx("read_idx_images", path, 3, bytes);
+  // Images without pixels: the header is corrupt, whatever count it claims.
+  PRISM_CHECK(idx.dims[0] == 0 || (idx.dims[1] > 0 && idx.dims[2] > 0),
+              "read_idx_images: " << path.string() << ": " << idx.dims[0] << " images of "
+                                  << idx.dims[1] << " x " << idx.dims[2] << " pixels");
   Tensor images({idx.dims[0], 1, idx.dims[1], idx.dims[2]});
   // A table keeps the exact byte / 255 at the cost of a lookup.
   std::array<float, 256> scale;

@@ -1,7 +1,5 @@
 #include "data/image_folder.hpp"
 
-#include <stb_image.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -76,27 +74,9 @@ Tensor read_image(const fs::path& path, ImageFolderOptions opt) {
   PRISM_CHECK((opt.height == 0) == (opt.width == 0) && opt.height >= 0 && opt.width >= 0,
               "read_image: give both height and width (positive) or neither, got "
                   << opt.height << " x " << opt.width);
-  const std::string bytes = read_file(path.string(), "read_image");
-  PRISM_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX),
-              "read_image: " << path.string() << " is larger than 2 GiB");
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int size = static_cast<int>(bytes.size());
-  int w = 0, h = 0, comp = 0;
-  PRISM_CHECK(stbi_info_from_memory(data, size, &w, &h, &comp),
-              "read_image: " << path.string() << " is not an image stb_image can read ("
-                             << stbi_failure_reason() << ")");
-  PRISM_CHECK(w > 0 && h > 0 && int64_t{w} * h <= kMaxImagePixels,
-              "read_image: " << path.string() << " claims " << w << " x " << h
-                             << " pixels, above the limit of " << kMaxImagePixels);
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(data, size, &w, &h, &comp, opt.channels), stbi_image_free);
-  PRISM_CHECK(pixels != nullptr, "read_image: " << path.string() << " is corrupt or truncated ("
-                                                << stbi_failure_reason() << ")");
-  // stb_image gives H x W x C bytes; the tensor is C x H x W.
-  Tensor img({opt.channels, h, w});
-  for (int64_t k = 0; k < opt.channels; ++k)
-    for (int64_t i = 0; i < int64_t{h} * w; ++i)
-      img.data()[k * h * w + i] = static_cast<float>(pixels.get()[i * opt.channels + k]) / 255.0f;
+  const Tensor img = decode_image(read_file(path.string(), "read_image"), opt.channels,
+                                  "read_image: " + path.string());
+  const int64_t h = img.size(1), w = img.size(2);
   if (opt.height > 0 && (opt.height != h || opt.width != w))
     return resize(img, opt.height, opt.width);
   return img;

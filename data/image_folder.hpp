@@ -32,6 +32,10 @@ struct ImageFolderOptions {
 
 // The largest image accepted, in pixels: its header is trusted only below this bound.
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+// And only up to this many pixels per byte of the file: above the best the formats compress to
+// (deflate's 1032:1 on 1-bit PNG rows is about 8256; GIF's LZW about 2730; JPEG a few hundred),
+// so a small file cannot make the decoder allocate much.
+inline constexpr int64_t kMaxPixelsPerByte = int64_t{1} << 14;
 
 struct ImageFolder {
   std::shared_ptr<TensorDataset> dataset;
@@ -51,5 +55,9 @@ ImageFolderSplits load_image_folder_splits(const std::filesystem::path& root,
 
 // One image file, decoded as above: [channels, H, W] (resized when height and width are set).
 Tensor read_image(const std::filesystem::path& path, ImageFolderOptions options = {});
+
+// An image file's bytes, decoded into [channels, H, W] floats in [0, 1] (channels 1 or 3); errors
+// start with `where`. stb_image is compiled into prism with only these five formats.
+Tensor decode_image(const std::string& bytes, int channels, const std::string& where);
 
 }  // namespace prism::data

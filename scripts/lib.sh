@@ -22,14 +22,21 @@ ensure_packages() {
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# build_dir DIR [meson options...]: configure once (reconfigure if options change), then build.
+# build_dir DIR [meson options...] [-- targets...]: configure once (reconfigure if options
+# change), then build the targets given, or everything.
 build_dir() {
   local dir=$1
   shift
+  local options=()
+  while (($# > 0)) && [[ $1 != -- ]]; do
+    options+=("$1")
+    shift
+  done
+  (($# > 0)) && shift
   if [[ -f $dir/build.ninja ]]; then
-    meson configure "$dir" "$@" >/dev/null
+    meson configure "$dir" "${options[@]}" >/dev/null
   else
-    meson setup "$dir" "$@" >/dev/null
+    meson setup "$dir" "${options[@]}" >/dev/null
   fi
-  ninja -C "$dir" >/dev/null
+  ninja -C "$dir" "$@" >/dev/null
 }

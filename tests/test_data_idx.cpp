@@ -174,6 +174,10 @@ TEST_CASE("data: IDX header and length errors name the file and the problem") {
   // 2^22 * 2^21 * 2^21 = 2^64 wraps to 0 in 64 bits, which would match an empty payload.
   e = images_error("wraps", idx_file(0x803, {1u << 22, 1u << 21, 1u << 21}, {}));
   CHECK_MESSAGE(contains(e, "claims 4194304 x 2097152 x 2097152 bytes of data but only 0"), e);
+  // Zero pixels make the data empty, but 4 billion such images are still a corrupt header (and
+  // their count times the other dimension must not overflow on the way to the tensor's size).
+  e = images_error("no-pixels", idx_file(0x803, {0xFEFFFFFF, 0xFFFFFF7F, 0}, {}));
+  CHECK_MESSAGE(contains(e, "4278190079 images of 4294967167 x 0 pixels"), e);
   e = labels_error("huge-labels", idx_file(0x801, {0xFFFFFFFF}, Bytes(92, 0)));
   CHECK_MESSAGE(contains(e, "claims 4294967295 bytes of data but only 92"), e);
 }

@@ -100,6 +100,18 @@ TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are cl
   CHECK_THROWS_WITH_AS(read_image(dir / "a" / "2.png"), doctest::Contains("above the limit"),
                        Error);
 
+  // Formats other than the five an image folder holds are not compiled in: a PPM stb_image
+  // could read is refused as unknown.
+  write_file_atomic(dir.file("a/2.png"), "P6\n2 2\n255\n" + std::string(12, '\x7f'), "test");
+  CHECK_THROWS_WITH_AS(read_image(dir / "a" / "2.png"),
+                       doctest::Contains("is not a PNG, JPEG, BMP, TGA or GIF image"), Error);
+  // From memory, the same decoding as from the file.
+  const Tensor from_file = read_image(dir / "a" / "1.png", {.channels = 1});
+  const Tensor from_memory = decode_image(png, 1, "test");
+  REQUIRE(from_memory.shape() == from_file.shape());
+  for (int64_t i = 0; i < from_file.numel(); ++i)
+    REQUIRE(from_memory[i] == from_file[i]);
+
   fs::remove(dir / "a" / "2.png");
   fs::create_directories(dir / "empty");
   CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("has no .png"), Error);
@@ -107,4 +119,59 @@ TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are cl
                        Error);
   CHECK_THROWS_WITH_AS(read_image(dir / "a" / "1.png", {.channels = 2}),
                        doctest::Contains("channels is 1 or 3"), Error);
+}
+
+TEST_CASE("image decode: headers that would make stb_image overrun or over-allocate are refused") {
+  TempDir dir;
+  std::vector<unsigned char> flat(16 * 16 * 3, 90);
+  const fs::path jpg = dir / "1.jpg", bmp = dir / "2.bmp";
+  REQUIRE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, flat.data(), 95));
+  REQUIRE(stbi_write_bmp(bmp.c_str(), 16, 16, 3, flat.data()));
+
+  // A Huffman table (DHT segment) whose 16 code counts add up to 16 x 255 = 4080: stb_image 2.27
+  // would write past its 257-entry table.
+  std::string bytes = read_file(jpg.string(), "test");
+  const size_t dht = bytes.find("\xFF\xC4");
+  REQUIRE(dht != std::string::npos);
+  for (size_t k = 1; k <= 16; ++k)
+    bytes[dht + 4 + k] = '\xFF';
+  const std::string expected = "1.jpg is a corrupt JPEG: the Huffman table at byte offset " +
+                               std::to_string(dht + 4) + " lists 4080 codes";
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "1.jpg"), doctest::Contains(expected.c_str()), Error);
+
+  // A 54-byte BMP header (no pixels) claiming 8000 x 8000: under kMaxImagePixels, but far more
+  // pixels than 54 bytes can hold.
+  bytes = read_file(bmp.string(), "test").substr(0, 54);
+  for (size_t at : {18u, 22u}) {  // biWidth, biHeight: 8000 = 0x1F40, little-endian
+    bytes[at] = '\x40', bytes[at + 1] = '\x1F', bytes[at + 2] = 0, bytes[at + 3] = 0;
+  }
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "2.bmp"),
+                       doctest::Contains("2.bmp claims 8000 x 8000 pixels from 54 bytes"), Error);
+}
+
+TEST_CASE("image decode: a truncated BMP or TGA is an error, not an image with black rows") {
+  TempDir dir;
+  const std::vector<unsigned char> rgb = pattern(7, 5, 1);
+  const fs::path bmp = dir / "a.bmp", rle = dir / "rle.tga", raw = dir / "raw.tga";
+  REQUIRE(stbi_write_bmp(bmp.c_str(), 7, 5, 3, rgb.data()));
+  REQUIRE(stbi_write_tga(rle.c_str(), 7, 5, 3, rgb.data()));  // run-length packets
+  stbi_write_tga_with_rle = 0;
+  REQUIRE(stbi_write_tga(raw.c_str(), 7, 5, 3, rgb.data()));
+  stbi_write_tga_with_rle = 1;
+  for (const fs::path& path : {bmp, rle, raw}) {
+    CAPTURE(path);
+    const std::string whole = read_file(path.string(), "test");
+    const Tensor image = decode_image(whole, 3, "whole");
+    REQUIRE(image.shape() == Shape{3, 5, 7});
+    for (int64_t k = 0; k < 3; ++k)
+      for (int64_t i = 0; i < 35; ++i)
+        REQUIRE(image[k * 35 + i] ==
+                static_cast<float>(rgb[static_cast<size_t>(i * 3 + k)]) / 255.0f);
+    // Cutting into the pixels (a BMP's last row may lose its padding: stb_image does not read it).
+    for (size_t cut : {size_t{4}, size_t{10}, whole.size() / 2}) {
+      CAPTURE(cut);
+      CHECK_THROWS_WITH_AS(decode_image(whole.substr(0, whole.size() - cut), 3, "cut"),
+                           doctest::Contains("cut is truncated"), Error);
+    }
+  }
 }

@@ -40,6 +40,11 @@ TEST_CASE("tensor: reshape infers -1 and names bad shapes") {
   CHECK_THROWS_WITH_AS(Tensor::from({2, 2}, {1, 2, 3}),
                        doctest::Contains("3 values given for shape [2, 2]"), Error);
   CHECK_THROWS_AS(Tensor({2, -3}), Error);
+  // Sizes that overflow 64 bits, or exceed what memory can address, are errors, not wrap-arounds.
+  CHECK_THROWS_WITH_AS(Tensor({int64_t{1} << 40, int64_t{1} << 30}),
+                       doctest::Contains("has more than 2305843009213693951 elements"), Error);
+  CHECK_THROWS_AS(Tensor({int64_t{1} << 62, 4, 4}), Error);
+  CHECK(numel_of({int64_t{1} << 62, int64_t{1} << 62, 0}) == 0);
 }
 
 TEST_CASE("tensor: empty and scalar tensors") {
