@@ -1,14 +1,13 @@
-// stb_image compiled into prism rather than taken from Debian's libstb: the decoder then gets
-// the build's flags, so the sanitizer builds and the fuzz targets (fuzz/fuzz_image) check it
-// too. Only the formats an image folder holds are compiled in; the rest of stb_image is attack
-// surface nobody asked for.
+// decode_image: JPEG to libjpeg-turbo (data/jpeg_decode.cpp), the other formats to stb_image.
+// stb_image is compiled into prism rather than taken from Debian's libstb, so the decoder gets the
+// build's flags: the sanitizer builds and the fuzz target (fuzz/fuzz_image) check it too. Only
+// PNG, BMP, TGA and GIF are compiled in; the rest of stb_image is attack surface nobody asked for.
 #include "data/image_folder.hpp"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // prism reads the file itself (read_file), with its own errors
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_TGA
 #define STBI_ONLY_GIF
@@ -24,6 +23,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "data/image_decode.hpp"
 
 namespace prism::data {
 
@@ -37,50 +37,9 @@ struct Bytes {
   uint32_t u32(size_t i) const { return u16(i) | uint32_t{u16(i + 2)} << 16; }
 };
 
-// Debian 12's stb_image (2.27) writes past its Huffman tables when a JPEG's DHT segment lists
-// more than 256 codes (upstream fixed it in 2.28), already while reading the header for
-// stbi_info. This walks the JPEG's segments the way stb_image reads them and refuses such a table
-// first. A valid JPEG never has one: a table holds at most 256 symbols.
-void check_jpeg_huffman_tables(const std::string& b, const std::string& where) {
-  const Bytes byte{b};
-  // stb_image's JPEG starts with 0xFF, any more 0xFF fill bytes, then 0xD8 (start of image).
-  if (byte(0) != 0xFF) return;
-  size_t i = 1;
-  while (i < b.size() && byte(i) == 0xFF)
-    ++i;
-  if (byte(i) != 0xD8) return;
-  ++i;
-  while (i + 1 < b.size()) {
-    const unsigned marker = byte(i + 1);
-    // Entropy-coded data, fill bytes, stuffed zeros, restart markers: no segment to read.
-    if (byte(i) != 0xFF || marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) {
-      i += byte(i) == 0xFF && marker != 0xFF ? 2 : 1;
-      continue;
-    }
-    if (marker == 0xD9) return;                            // end of image
-    const size_t length = byte(i + 2) << 8 | byte(i + 3);  // counts its own two bytes
-    if (marker == 0xC4) {
-      // Tables follow one another: a class/id byte, 16 code counts, then that many symbols.
-      int64_t left = static_cast<int64_t>(length) - 2;
-      size_t p = i + 4;
-      while (left > 0) {
-        unsigned n = 0;
-        for (size_t k = 1; k <= 16; ++k)
-          n += byte(p + k);
-        PRISM_CHECK(n <= 256, where << " is a corrupt JPEG: the Huffman table at byte offset " << p
-                                    << " lists " << n << " codes, at most 256 are possible");
-        p += 17 + n;
-        left -= 17 + static_cast<int64_t>(n);
-      }
-      if (left != 0) return;  // stb_image stops here with an error of its own
-    }
-    i += 2 + length;
-  }
-}
-
 // stb_image reads zeros past the end of a BMP or TGA rather than failing, so a truncated one
 // would decode with black rows. These give the bytes its pixels need, from the header read the
-// way stb_image reads it (w x h as stbi_info found, below kMaxImagePixels).
+// way stb_image reads it (w x h as stbi_info found, within check_image_size).
 bool is_bmp(const Bytes& byte) {
   const uint32_t header = byte.u32(14);
   return byte(0) == 'B' && byte(1) == 'M' &&
@@ -111,47 +70,75 @@ int64_t tga_bytes_needed(const Bytes& byte, int64_t w, int64_t h) {
   return at;
 }
 
-void check_size(const std::string& b, int64_t w, int64_t h, const std::string& where) {
+// stb_image allocates a PNG's IDAT chunk at the length its header gives (up to 2 GiB) before it
+// reads any of it. Every chunk (length, type, data, CRC) must fit in the file, up to IEND.
+void check_png_chunks(const std::string& b, const std::string& where) {
   const Bytes byte{b};
-  const bool png = b.starts_with("\x89PNG"), gif = b.starts_with("GIF8"),
-             jpeg = byte(0) == 0xFF;  // the three compressed formats check their own ends
-  if (png || gif || jpeg) return;
-  const bool bmp = is_bmp(byte);  // otherwise stb_image found a TGA, the one format left
+  size_t at = 8;  // past the signature
+  while (at < b.size()) {
+    const uint64_t length =
+        uint64_t{byte(at)} << 24 | byte(at + 1) << 16 | byte(at + 2) << 8 | byte(at + 3);
+    PRISM_CHECK(at + 12 + length <= b.size(),
+                where << " is truncated or corrupt: the PNG chunk at byte offset " << at
+                      << " claims " << length << " bytes of data, " << b.size() - at
+                      << " bytes are left for it with its 12 bytes of length, type and CRC");
+    if (b.compare(at + 4, 4, "IEND") == 0) return;
+    at += 12 + length;
+  }
+}
+
+void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::string& where) {
+  const Bytes byte{b};
+  if (b.starts_with("\x89PNG")) return check_png_chunks(b, where);
+  if (b.starts_with("GIF8")) return;  // stb_image finds the end of GIF's data itself
+  const bool bmp = is_bmp(byte);      // otherwise stb_image found a TGA, the one format left
   const int64_t needed = bmp ? bmp_bytes_needed(byte, w, h) : tga_bytes_needed(byte, w, h);
   PRISM_CHECK(needed <= static_cast<int64_t>(b.size()),
               where << " is truncated: its " << (bmp ? "BMP" : "TGA") << " header (" << w << " x "
                     << h << " pixels) needs " << needed << " bytes, the file has " << b.size());
 }
 
+Pixels decode_with_stb(const std::string& bytes, int channels, const std::string& where) {
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
+  int w = 0, h = 0, comp = 0;
+  PRISM_CHECK(stbi_info_from_memory(data, size, &w, &h, &comp),
+              where << " is not a PNG, JPEG, BMP, TGA or GIF image (stb_image: "
+                    << stbi_failure_reason() << ")");
+  check_image_size(w, h, bytes.size(), where);
+  check_not_truncated(bytes, w, h, where);
+  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+      stbi_load_from_memory(data, size, &w, &h, &comp, channels), stbi_image_free);
+  PRISM_CHECK(decoded != nullptr,
+              where << " is corrupt or truncated (stb_image: " << stbi_failure_reason() << ")");
+  Pixels pixels{.hwc = {}, .height = h, .width = w};
+  pixels.hwc.assign(decoded.get(), decoded.get() + int64_t{h} * w * channels);
+  return pixels;
+}
+
 }  // namespace
+
+void check_image_size(int64_t w, int64_t h, size_t file_bytes, const std::string& where) {
+  PRISM_CHECK(w > 0 && h > 0 && w * h <= kMaxImagePixels, where << " claims " << w << " x " << h
+                                                                << " pixels, above the limit of "
+                                                                << kMaxImagePixels);
+  PRISM_CHECK(w * h <= kMaxPixelsPerByte * static_cast<int64_t>(file_bytes),
+              where << " claims " << w << " x " << h << " pixels from " << file_bytes
+                    << " bytes, more than any of its formats can compress to (" << kMaxPixelsPerByte
+                    << " pixels per byte)");
+}
 
 Tensor decode_image(const std::string& bytes, int channels, const std::string& where) {
   PRISM_CHECK(channels == 1 || channels == 3, "decode_image: channels is 1 or 3, got " << channels);
   PRISM_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), where << " is larger than 2 GiB");
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int size = static_cast<int>(bytes.size());
-  check_jpeg_huffman_tables(bytes, where);
-  int w = 0, h = 0, comp = 0;
-  PRISM_CHECK(stbi_info_from_memory(data, size, &w, &h, &comp),
-              where << " is not a PNG, JPEG, BMP, TGA or GIF image stb_image can read ("
-                    << stbi_failure_reason() << ")");
-  PRISM_CHECK(
-      w > 0 && h > 0 && int64_t{w} * h <= kMaxImagePixels,
-      where << " claims " << w << " x " << h << " pixels, above the limit of " << kMaxImagePixels);
-  PRISM_CHECK(int64_t{w} * h <= kMaxPixelsPerByte * static_cast<int64_t>(bytes.size()),
-              where << " claims " << w << " x " << h << " pixels from " << bytes.size()
-                    << " bytes, more than any of its formats can compress to (" << kMaxPixelsPerByte
-                    << " pixels per byte)");
-  check_size(bytes, w, h, where);
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(data, size, &w, &h, &comp, channels), stbi_image_free);
-  PRISM_CHECK(pixels != nullptr,
-              where << " is corrupt or truncated (" << stbi_failure_reason() << ")");
-  // stb_image gives H x W x C bytes; the tensor is C x H x W.
+  const Pixels pixels = is_jpeg(bytes) ? decode_jpeg(bytes, channels, where)
+                                       : decode_with_stb(bytes, channels, where);
+  // H x W x C bytes to a C x H x W tensor.
+  const int64_t h = pixels.height, w = pixels.width;
   Tensor img({channels, h, w});
   for (int64_t k = 0; k < channels; ++k)
-    for (int64_t i = 0; i < int64_t{h} * w; ++i)
-      img.data()[k * h * w + i] = static_cast<float>(pixels.get()[i * channels + k]) / 255.0f;
+    for (int64_t i = 0; i < h * w; ++i)
+      img.data()[k * h * w + i] = static_cast<float>(pixels.hwc[i * channels + k]) / 255.0f;
   return img;
 }
 

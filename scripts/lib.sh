@@ -4,7 +4,7 @@
 PRISM_PACKAGES=(
   g++ meson ninja-build pkg-config
   mpich libmpich-dev
-  libbenchmark-dev doctest-dev libstb-dev zlib1g-dev
+  libbenchmark-dev doctest-dev libstb-dev libjpeg62-turbo-dev zlib1g-dev
   dataset-fashion-mnist
 )
 

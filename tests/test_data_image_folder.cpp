@@ -85,7 +85,7 @@ TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are cl
 
   const std::string png = read_file(dir.file("a/1.png"), "test");
   write_file_atomic(dir.file("a/2.png"), png.substr(0, png.size() / 2), "test");
-  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png is corrupt"), Error);
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png is truncated or corrupt"), Error);
   write_file_atomic(dir.file("a/2.png"), "GIF89a garbage", "test");
   CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png"), Error);
   // A PNG header claiming 2^14 x 2^13 pixels (stb_image itself would allocate that much):
@@ -104,7 +104,8 @@ TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are cl
   // could read is refused as unknown.
   write_file_atomic(dir.file("a/2.png"), "P6\n2 2\n255\n" + std::string(12, '\x7f'), "test");
   CHECK_THROWS_WITH_AS(read_image(dir / "a" / "2.png"),
-                       doctest::Contains("is not a PNG, JPEG, BMP, TGA or GIF image"), Error);
+                       doctest::Contains("is not a PNG, JPEG, BMP, TGA or GIF image (stb_image"),
+                       Error);
   // From memory, the same decoding as from the file.
   const Tensor from_file = read_image(dir / "a" / "1.png", {.channels = 1});
   const Tensor from_memory = decode_image(png, 1, "test");
@@ -128,16 +129,40 @@ TEST_CASE("image decode: headers that would make stb_image overrun or over-alloc
   REQUIRE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, flat.data(), 95));
   REQUIRE(stbi_write_bmp(bmp.c_str(), 16, 16, 3, flat.data()));
 
-  // A Huffman table (DHT segment) whose 16 code counts add up to 16 x 255 = 4080: stb_image 2.27
-  // would write past its 257-entry table.
+  // A Huffman table (DHT segment) whose 16 code counts add up to 16 x 255 = 4080 (at most 256
+  // are possible): stb_image 2.27 wrote past its tables; libjpeg-turbo refuses it.
   std::string bytes = read_file(jpg.string(), "test");
   const size_t dht = bytes.find("\xFF\xC4");
   REQUIRE(dht != std::string::npos);
   for (size_t k = 1; k <= 16; ++k)
     bytes[dht + 4 + k] = '\xFF';
-  const std::string expected = "1.jpg is a corrupt JPEG: the Huffman table at byte offset " +
-                               std::to_string(dht + 4) + " lists 4080 codes";
-  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "1.jpg"), doctest::Contains(expected.c_str()), Error);
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "1.jpg"),
+                       doctest::Contains("1.jpg is a corrupt, truncated or unsupported JPEG "
+                                         "(libjpeg: Bogus Huffman table definition)"),
+                       Error);
+  // Truncated: libjpeg-turbo would only warn and fill the rest with gray.
+  bytes = read_file(jpg.string(), "test");
+  CHECK_THROWS_WITH_AS(decode_image(bytes.substr(0, bytes.size() / 2), 3, "1.jpg"),
+                       doctest::Contains("Premature end of JPEG file"), Error);
+  // A JPEG header claiming 60000 x 60000 pixels: above kMaxImagePixels, refused before decoding.
+  const size_t sof = bytes.find("\xFF\xC0");
+  REQUIRE(sof != std::string::npos);
+  for (size_t at : {sof + 5, sof + 7})  // height, width: 60000 = 0xEA60, big-endian
+    bytes[at] = '\xEA', bytes[at + 1] = '\x60';
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "1.jpg"),
+                       doctest::Contains("claims 60000 x 60000 pixels, above the limit"), Error);
+
+  // A PNG whose IDAT chunk claims 2^31 - 1 bytes: stb_image would allocate them before reading.
+  write_png(dir / "3.png", 4, 4, 0);
+  bytes = read_file((dir / "3.png").string(), "test");
+  const size_t idat = bytes.find("IDAT") - 4;
+  bytes.replace(idat, 4, "\x7F\xFF\xFF\xFF");
+  const std::string claims = "the PNG chunk at byte offset " + std::to_string(idat) + " claims";
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "3.png"), doctest::Contains(claims.c_str()), Error);
+  // And one cut inside its final IEND chunk is truncated too.
+  bytes = read_file((dir / "3.png").string(), "test");
+  CHECK_THROWS_WITH_AS(decode_image(bytes.substr(0, bytes.size() - 2), 3, "3.png"),
+                       doctest::Contains("3.png is truncated or corrupt"), Error);
 
   // A 54-byte BMP header (no pixels) claiming 8000 x 8000: under kMaxImagePixels, but far more
   // pixels than 54 bytes can hold.
