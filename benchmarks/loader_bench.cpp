@@ -54,15 +54,19 @@ struct Scratch {
   ~Scratch() { fs::remove_all(dir); }
 };
 
-void bm_decode_png(benchmark::State& state) {
+// A 32x32 RGB image written as PNG (stb_image decodes it) or JPEG (libjpeg-turbo), read back.
+void bm_decode(benchmark::State& state, const std::string& format) {
   Scratch scratch;
   std::vector<unsigned char> rgb(32 * 32 * 3);
   for (size_t i = 0; i < rgb.size(); ++i)
     rgb[i] = static_cast<unsigned char>(i * 7);
-  const fs::path png = scratch.dir / "x.png";
-  stbi_write_png(png.c_str(), 32, 32, 3, rgb.data(), 32 * 3);
+  const fs::path file = scratch.dir / ("x." + format);
+  if (format == "png")
+    stbi_write_png(file.c_str(), 32, 32, 3, rgb.data(), 32 * 3);
+  else
+    stbi_write_jpg(file.c_str(), 32, 32, 3, rgb.data(), 90);
   for (auto _ : state)
-    benchmark::DoNotOptimize(data::read_image(png));
+    benchmark::DoNotOptimize(data::read_image(file));
   set_rate(state, 1);
 }
 
@@ -83,6 +87,7 @@ BENCHMARK_CAPTURE(bm_batches, serial_batches, false)->Name("loader/serial_batche
 BENCHMARK_CAPTURE(bm_batches, prefetch_batches, true)
     ->Name("loader/prefetch_batches")
     ->UseRealTime();
-BENCHMARK(bm_decode_png)->Name("loader/decode_png_32x32")->UseRealTime();
+BENCHMARK_CAPTURE(bm_decode, png, "png")->Name("loader/decode_png_32x32")->UseRealTime();
+BENCHMARK_CAPTURE(bm_decode, jpeg, "jpg")->Name("loader/decode_jpeg_32x32")->UseRealTime();
 BENCHMARK(bm_cifar)->Name("loader/cifar_records")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_MAIN();

@@ -5,13 +5,14 @@
 //
 // Classes are the sub-folders sorted by name (label = position in that order); the images of a
 // class are its files ending in .png, .jpg, .jpeg, .bmp, .tga or .gif (any case), sorted by
-// name; other files are skipped. stb_image decodes them (a GIF's first frame) into [C, H, W]
-// floats in [0, 1], converted to gray (C = 1) or RGB (C = 3) as asked, then resized
-// (bilinear) when a size is given; without one, every image must have the first one's size.
+// name; other files are skipped. libjpeg-turbo decodes JPEG, stb_image the others (a GIF's first
+// frame), into [C, H, W] floats in [0, 1], converted to gray (C = 1) or RGB (C = 3) as asked,
+// then resized (bilinear) when a size is given; without one, every image must have the first
+// one's size.
 //
-// Errors name the file: a corrupt or truncated image (with stb_image's reason), an image above
-// kMaxImagePixels (checked from its header before anything is decoded), a class without images,
-// a root without classes.
+// Errors name the file: a corrupt or truncated image (with the decoder's reason), an image whose
+// header claims more than kMaxImagePixels or more than kMaxPixelsPerByte per byte of the file
+// (checked before anything is decoded), a class without images, a root without classes.
 #pragma once
 
 #include <filesystem>
@@ -56,8 +57,8 @@ ImageFolderSplits load_image_folder_splits(const std::filesystem::path& root,
 // One image file, decoded as above: [channels, H, W] (resized when height and width are set).
 Tensor read_image(const std::filesystem::path& path, ImageFolderOptions options = {});
 
-// An image file's bytes, decoded into [channels, H, W] floats in [0, 1] (channels 1 or 3); errors
-// start with `where`. stb_image is compiled into prism with only these five formats.
+// An image file's bytes (PNG, JPEG, BMP, TGA or GIF), decoded into [channels, H, W] floats in
+// [0, 1] (channels 1 or 3); errors start with `where`.
 Tensor decode_image(const std::string& bytes, int channels, const std::string& where);
 
 }  // namespace prism::data
