@@ -85,7 +85,8 @@ TEST_CASE("image folder: corrupt, oversized, mixed-size and missing input are cl
 
   const std::string png = read_file(dir.file("a/1.png"), "test");
   write_file_atomic(dir.file("a/2.png"), png.substr(0, png.size() / 2), "test");
-  CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png is truncated or corrupt"), Error);
+  CHECK_THROWS_WITH_AS(load_image_folder(dir.path),
+                       doctest::Contains("2.png is truncated or corrupt"), Error);
   write_file_atomic(dir.file("a/2.png"), "GIF89a garbage", "test");
   CHECK_THROWS_WITH_AS(load_image_folder(dir.path), doctest::Contains("2.png"), Error);
   // A PNG header claiming 2^14 x 2^13 pixels (stb_image itself would allocate that much):
