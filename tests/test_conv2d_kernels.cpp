@@ -86,22 +86,27 @@ TEST_CASE("conv2d kernels: edge shapes") {
 
 TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
   Rng rng(11);
-  const ConvShape s = make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1);
-  Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, 3, 3}, rng);
-  Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
-  const int saved = num_threads();
-  for (Isa isa : fast_isas()) {
-    CAPTURE(isa_name(isa));
-    IsaScope scope(isa);
-    set_num_threads(1);
-    const Passes one = run_passes(s, x, w, b, dy);
-    for (int threads : {2, 3}) {
-      set_num_threads(threads);
-      const Passes many = run_passes(s, x, w, b, dy);
-      CHECK(many.y.to_vector() == one.y.to_vector());
-      CHECK(many.dx.to_vector() == one.dx.to_vector());
-      CHECK(many.dw.to_vector() == one.dw.to_vector());
+  // One chunk of images (threads share it), and 5 chunks of one 32x32 image each: 2 threads
+  // take whole chunks of their own, 3 share each chunk (backward-weights' two schedules).
+  for (const ConvShape& s : {make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1),
+                             make_conv_shape(5, 5, 32, 32, 20, 3, 3, 1, 1)}) {
+    CAPTURE(s.n);
+    Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, 3, 3}, rng);
+    Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
+    const int saved = num_threads();
+    for (Isa isa : fast_isas()) {
+      CAPTURE(isa_name(isa));
+      IsaScope scope(isa);
+      set_num_threads(1);
+      const Passes one = run_passes(s, x, w, b, dy);
+      for (int threads : {2, 3}) {
+        set_num_threads(threads);
+        const Passes many = run_passes(s, x, w, b, dy);
+        CHECK(many.y.to_vector() == one.y.to_vector());
+        CHECK(many.dx.to_vector() == one.dx.to_vector());
+        CHECK(many.dw.to_vector() == one.dw.to_vector());
+      }
     }
+    set_num_threads(saved);
   }
-  set_num_threads(saved);
 }

@@ -13,9 +13,9 @@ bool conv2d_direct_avx2(const DirectPlan& p, const float* src, const float* w, c
 }
 
 bool conv2d_weight_grad_avx2(const WeightGradPlan& p, const float* x, const float* dy,
-                             const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
-  return weight_grad_if<Avx2, 2, 6>(p, x, dy, pixel, acc, xbuf, dybuf) ||
-         weight_grad_if<Avx2, 1, 9>(p, x, dy, pixel, acc, xbuf, dybuf);
+                             const int64_t* pixel, float* acc, float* scratch) {
+  return weight_grad_if<Avx2, 2, 6>(p, x, dy, pixel, acc, scratch) ||
+         weight_grad_if<Avx2, 1, 9>(p, x, dy, pixel, acc, scratch);
 }
 
 }  // namespace prism::kernels

@@ -14,10 +14,10 @@ bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w,
 }
 
 bool conv2d_weight_grad_avx512(const WeightGradPlan& p, const float* x, const float* dy,
-                               const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
-  return weight_grad_if<Avx512, 4, 6>(p, x, dy, pixel, acc, xbuf, dybuf) ||
-         weight_grad_if<Avx512, 2, 9>(p, x, dy, pixel, acc, xbuf, dybuf) ||
-         weight_grad_if<Avx512, 1, 9>(p, x, dy, pixel, acc, xbuf, dybuf);
+                               const int64_t* pixel, float* acc, float* scratch) {
+  return weight_grad_if<Avx512, 4, 6>(p, x, dy, pixel, acc, scratch) ||
+         weight_grad_if<Avx512, 2, 9>(p, x, dy, pixel, acc, scratch) ||
+         weight_grad_if<Avx512, 1, 9>(p, x, dy, pixel, acc, scratch);
 }
 
 }  // namespace prism::kernels

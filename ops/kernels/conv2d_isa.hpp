@@ -15,11 +15,13 @@ bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w,
 bool conv2d_direct_avx2(const DirectPlan& p, const float* src, const float* w, const float* bias,
                         float* out, float* scratch);
 
-// acc (zeroed, [k_groups][tap_groups][taps][group_width]) += the backward-weights sums.
-// pixel: weight_grad_pixels(p); xbuf: p.src.chunk_floats; dybuf: p.dy_floats.
+// acc ([k_groups][tap_groups][taps][group_width], every element written) = the backward-weights
+// sums.
+// pixel: weight_grad_pixels(p); scratch: p.thread_floats per thread when p.own_chunks, else
+// p.thread_floats.
 bool conv2d_weight_grad_avx512(const WeightGradPlan& p, const float* x, const float* dy,
-                               const int64_t* pixel, float* acc, float* xbuf, float* dybuf);
+                               const int64_t* pixel, float* acc, float* scratch);
 bool conv2d_weight_grad_avx2(const WeightGradPlan& p, const float* x, const float* dy,
-                             const int64_t* pixel, float* acc, float* xbuf, float* dybuf);
+                             const int64_t* pixel, float* acc, float* scratch);
 
 }  // namespace prism::kernels

@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <algorithm>
 
 #include "core/error.hpp"
 #include "core/isa.hpp"
@@ -55,15 +54,13 @@ void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, f
 void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw) {
   const Isa isa = active_isa();
   if (isa == Isa::scalar) return conv2d_backward_weights_reference(s, x, dy, dw);
-  const WeightGradPlan p = make_weight_grad_plan(s, lanes_of(isa));
+  const WeightGradPlan p = make_weight_grad_plan(s, lanes_of(isa), omp_get_max_threads());
   const std::vector<int64_t> pixel = weight_grad_pixels(p);
-  const int64_t acc_floats = p.k_groups * p.tap_groups * p.tile.taps * p.group_width;
-  Scratch acc(acc_floats), xbuf(p.src.chunk_floats), dybuf(p.dy_floats);
-  std::fill(acc.get(), acc.get() + acc_floats, 0.0f);
-  const bool ran =
-      isa == Isa::avx512
-          ? conv2d_weight_grad_avx512(p, x, dy, pixel.data(), acc.get(), xbuf.get(), dybuf.get())
-          : conv2d_weight_grad_avx2(p, x, dy, pixel.data(), acc.get(), xbuf.get(), dybuf.get());
+  Scratch acc(p.acc_floats),
+      scratch(p.own_chunks ? omp_get_max_threads() * p.thread_floats : p.thread_floats);
+  const bool ran = isa == Isa::avx512
+                       ? conv2d_weight_grad_avx512(p, x, dy, pixel.data(), acc.get(), scratch.get())
+                       : conv2d_weight_grad_avx2(p, x, dy, pixel.data(), acc.get(), scratch.get());
   PRISM_CHECK(ran, "conv2d: the " << isa_name(isa) << " kernels have no weight tile of "
                                   << p.tile.vecs << "x" << p.tile.taps);
   unpack_weight_grad(p, acc.get(), dw);

@@ -135,7 +135,7 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   }
 }
 
-WeightGradPlan make_weight_grad_plan(const ConvShape& s, int lanes) {
+WeightGradPlan make_weight_grad_plan(const ConvShape& s, int lanes, int threads) {
   const WeightTile tile = choose_weight_tile(lanes, s.k);
   WeightGradPlan p;
   p.s = s;
@@ -150,11 +150,14 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, int lanes) {
   p.images_per_chunk = std::clamp<int64_t>(ceil_div(1024, s.ho * s.wo), 1, s.n);
   p.chunks = ceil_div(s.n, p.images_per_chunk);
   p.chunk_pixels = p.images_per_chunk * s.ho * s.wo;
-  p.dy_floats = p.k_groups * p.chunk_pixels * p.group_width;
+  p.dy_floats = round_up(p.k_groups * p.chunk_pixels * p.group_width, 16);
+  p.acc_floats = p.k_groups * p.tap_groups * tile.taps * p.group_width;
   // x is packed as the forward packs it, a chunk of this plan's size at a time.
   p.src.images_per_chunk = p.images_per_chunk;
   p.src.chunks = p.chunks;
   p.src.chunk_floats = round_up(p.images_per_chunk * s.c * p.src.plane() + 16, 16);
+  p.thread_floats = p.src.chunk_floats + p.dy_floats + round_up(p.acc_floats, 16);
+  p.own_chunks = threads > 1 && p.chunks >= 2 * threads;
   p.tap_offset.assign(p.tap_groups * tile.taps, 0);  // tail taps read tap 0, and are dropped
   for (int64_t i = 0; i < s.c; ++i)
     for (int64_t a = 0; a < s.kh; ++a)

@@ -77,12 +77,18 @@ struct WeightGradPlan {
   int64_t group_width;                 // output channels per tile: vecs * lanes
   int64_t k_groups, tap_groups, taps;  // taps = c * kh * kw
   int64_t images_per_chunk, chunks, chunk_pixels;
-  int64_t dy_floats;                // one packed chunk of dy: [k_group][pixel][group_width]
+  int64_t dy_floats;      // one packed chunk of dy: [k_group][pixel][group_width]
+  int64_t acc_floats;     // the sums: [k_group][tap_group][tap][group_width]
+  int64_t thread_floats;  // a packed chunk of x and of dy, and one chunk's sums
+  // Threads take whole chunks when there are at least two each (no thread then reads what
+  // another core packed); else they share each chunk. Either way dw is the same, bit for bit.
+  bool own_chunks;
   std::vector<int64_t> tap_offset;  // [taps rounded up to the tile]
 };
 
 WeightTile choose_weight_tile(int lanes, int64_t k);
-WeightGradPlan make_weight_grad_plan(const ConvShape& s, int lanes);
+// For `threads` OpenMP threads (own_chunks depends on it, nothing else does).
+WeightGradPlan make_weight_grad_plan(const ConvShape& s, int lanes, int threads);
 // Packs chunk `chunk` of dy[N, K, Ho, Wo] into dst, rows [first, last) of the
 // k_groups * images_per_chunk * group_width rows (one channel of one image each).
 void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,

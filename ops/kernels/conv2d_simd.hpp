@@ -206,40 +206,82 @@ void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const flo
       I::store(acc + (t * VECS + j) * L, sum[t][j]);
 }
 
-// The whole backward-weights pass, chunk by chunk: all threads pack the chunk together, then
-// split the tiles, a channel group at a time so its dy stays in cache. Each tile sums its pixels in
-// order and chunks in order, so dw does not depend on the thread count. acc starts at zero.
+// Tiles [first, last) of one chunk's sums, each from zero, into part (laid out as acc).
+template <class I, int VECS, int T>
+void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbuf,
+                        const float* dybuf, const int64_t* pixel, int64_t first, int64_t last,
+                        float* part) {
+  const int64_t gw = p.group_width, tile_floats = T * gw;
+  const int64_t images = min64(p.images_per_chunk, p.s.n - chunk * p.images_per_chunk);
+  const int64_t pixels = images * p.s.ho * p.s.wo;
+  for (int64_t q = first; q < last; ++q) {
+    const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
+    float* sums = part + q * tile_floats;      // q = g * tap_groups + tg
+    for (int64_t i = 0; i < tile_floats; ++i)  // not std::fill: see direct_strided
+      sums[i] = 0.0f;
+    weight_tile<I, VECS, T>(xbuf, pixel, pixels, dybuf + g * p.chunk_pixels * gw,
+                            p.tap_offset.data() + tg * T, sums);
+  }
+}
+
+// The whole backward-weights pass. Each chunk's sums start from zero and are added to acc in
+// chunk order, however the work is split, so dw does not depend on the thread count:
+// - own_chunks: each thread packs and sums whole chunks in its own buffers (nothing it reads
+//   was written by another core), then adds them to acc in chunk order;
+// - otherwise all threads pack a chunk together and split its tiles, then its sums.
+// scratch: p.thread_floats per thread (own_chunks) or one block. Chunk 0 writes all of acc.
 template <class I, int VECS, int T>
 void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
-                      const int64_t* pixel, float* acc, float* xbuf, float* dybuf) {
+                      const int64_t* pixel, float* acc, float* scratch) {
   const int64_t tiles = p.k_groups * p.tap_groups, planes = p.images_per_chunk * p.s.c;
-  const int64_t gw = p.group_width;
+  const int64_t rows = p.k_groups * p.images_per_chunk * p.group_width;
+  const int64_t acc_floats = p.acc_floats;
+  auto add = [](float* to, const float* from, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      to[i] += from[i];
+  };
+  if (p.own_chunks) {
+#pragma omp parallel
+    {
+      float* xbuf = scratch + omp_get_thread_num() * p.thread_floats;
+      float* dybuf = xbuf + p.src.chunk_floats;
+      float* part = dybuf + p.dy_floats;
+#pragma omp for schedule(static, 1) ordered
+      for (int64_t c = 0; c < p.chunks; ++c) {
+        pack_direct_source(p.src, x, c, 0, planes, xbuf);
+        pack_weight_grad_dy(p, dy, c, 0, rows, dybuf);
+        // Chunk 0 goes straight to acc: 0 + its sums is its sums, and it is added first.
+        weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, 0, tiles, c == 0 ? acc : part);
+#pragma omp ordered
+        if (c > 0) add(acc, part, acc_floats);
+      }
+    }
+    return;
+  }
+  float* xbuf = scratch;
+  float* dybuf = xbuf + p.src.chunk_floats;
+  float* part = dybuf + p.dy_floats;
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     for (int64_t c = 0; c < p.chunks; ++c) {
       pack_direct_source(p.src, x, c, planes * t / nt, planes * (t + 1) / nt, xbuf);
-      const int64_t rows = p.k_groups * p.images_per_chunk * p.group_width;
       pack_weight_grad_dy(p, dy, c, rows * t / nt, rows * (t + 1) / nt, dybuf);
 #pragma omp barrier
-      const int64_t images = min64(p.images_per_chunk, p.s.n - c * p.images_per_chunk);
-      const int64_t pixels = images * p.s.ho * p.s.wo;
-      for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
-        const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
-        weight_tile<I, VECS, T>(xbuf, pixel, pixels, dybuf + g * p.chunk_pixels * gw,
-                                p.tap_offset.data() + tg * T,
-                                acc + (g * p.tap_groups + tg) * T * gw);
-      }
+      weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, tiles * t / nt, tiles * (t + 1) / nt,
+                                     c == 0 ? acc : part);
 #pragma omp barrier
+      const int64_t lo = acc_floats * t / nt, hi = acc_floats * (t + 1) / nt;
+      if (c > 0) add(acc + lo, part + lo, hi - lo);  // done before this thread's next barrier
     }
   }
 }
 
 template <class I, int VECS, int T>
 bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
-                    float* acc, float* xbuf, float* dybuf) {
+                    float* acc, float* scratch) {
   if (p.tile.vecs != VECS || p.tile.taps != T) return false;
-  weight_grad_pass<I, VECS, T>(p, x, dy, pixel, acc, xbuf, dybuf);
+  weight_grad_pass<I, VECS, T>(p, x, dy, pixel, acc, scratch);
   return true;
 }
 
