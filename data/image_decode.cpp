@@ -98,7 +98,7 @@ void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::
                     << h << " pixels) needs " << needed << " bytes, the file has " << b.size());
 }
 
-Pixels decode_with_stb(const std::string& bytes, int channels, const std::string& where) {
+Tensor decode_with_stb(const std::string& bytes, int channels, const std::string& where) {
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;
@@ -111,9 +111,7 @@ Pixels decode_with_stb(const std::string& bytes, int channels, const std::string
       stbi_load_from_memory(data, size, &w, &h, &comp, channels), stbi_image_free);
   PRISM_CHECK(decoded != nullptr,
               where << " is corrupt or truncated (stb_image: " << stbi_failure_reason() << ")");
-  Pixels pixels{.hwc = {}, .height = h, .width = w};
-  pixels.hwc.assign(decoded.get(), decoded.get() + int64_t{h} * w * channels);
-  return pixels;
+  return hwc_to_tensor(decoded.get(), h, w, channels);
 }
 
 }  // namespace
@@ -131,14 +129,15 @@ void check_image_size(int64_t w, int64_t h, size_t file_bytes, const std::string
 Tensor decode_image(const std::string& bytes, int channels, const std::string& where) {
   PRISM_CHECK(channels == 1 || channels == 3, "decode_image: channels is 1 or 3, got " << channels);
   PRISM_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), where << " is larger than 2 GiB");
-  const Pixels pixels = is_jpeg(bytes) ? decode_jpeg(bytes, channels, where)
-                                       : decode_with_stb(bytes, channels, where);
-  // H x W x C bytes to a C x H x W tensor.
-  const int64_t h = pixels.height, w = pixels.width;
+  return is_jpeg(bytes) ? decode_jpeg(bytes, channels, where)
+                        : decode_with_stb(bytes, channels, where);
+}
+
+Tensor hwc_to_tensor(const uint8_t* hwc, int64_t h, int64_t w, int channels) {
   Tensor img({channels, h, w});
   for (int64_t k = 0; k < channels; ++k)
     for (int64_t i = 0; i < h * w; ++i)
-      img.data()[k * h * w + i] = static_cast<float>(pixels.hwc[i * channels + k]) / 255.0f;
+      img.data()[k * h * w + i] = static_cast<float>(hwc[i * channels + k]) / 255.0f;
   return img;
 }
 

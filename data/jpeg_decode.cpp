@@ -8,6 +8,7 @@
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h uses FILE and size_t without including them
 #include <memory>
+#include <vector>
 
 #include <jpeglib.h>
 
@@ -55,11 +56,11 @@ bool is_jpeg(const std::string& bytes) {
          static_cast<uint8_t>(bytes[1]) == 0xD8;
 }
 
-Pixels decode_jpeg(const std::string& bytes, int channels, const std::string& where) {
+Tensor decode_jpeg(const std::string& bytes, int channels, const std::string& where) {
   jpeg_decompress_struct info{};
   ErrorManager err{};
   jpeg_progress_mgr progress{};
-  auto pixels = std::make_unique<Pixels>();
+  auto pixels = std::make_unique<std::vector<uint8_t>>();  // H x W x C
   // Destroys the decoder on every way out: return, an error thrown below, or after the longjmp.
   auto destroy = [](jpeg_decompress_struct* d) { jpeg_destroy_decompress(d); };
   std::unique_ptr<jpeg_decompress_struct, decltype(destroy)> guard(&info, destroy);
@@ -79,15 +80,14 @@ Pixels decode_jpeg(const std::string& bytes, int channels, const std::string& wh
   check_image_size(info.image_width, info.image_height, bytes.size(), where);
   info.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&info);
-  pixels->width = info.output_width;
-  pixels->height = info.output_height;
-  pixels->hwc.resize(static_cast<size_t>(pixels->height * pixels->width * channels));
+  const size_t row_bytes = size_t{info.output_width} * channels;
+  pixels->resize(info.output_height * row_bytes);
   while (info.output_scanline < info.output_height) {
-    JSAMPROW row = pixels->hwc.data() + size_t{info.output_scanline} * pixels->width * channels;
+    JSAMPROW row = pixels->data() + info.output_scanline * row_bytes;
     jpeg_read_scanlines(&info, &row, 1);
   }
   jpeg_finish_decompress(&info);
-  return std::move(*pixels);
+  return hwc_to_tensor(pixels->data(), info.output_height, info.output_width, channels);
 }
 
 }  // namespace prism::data

@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-
 #include "core/error.hpp"
 #include "core/isa.hpp"
 #include "ops/kernels/conv2d_isa.hpp"
@@ -54,10 +53,10 @@ void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, f
 void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw) {
   const Isa isa = active_isa();
   if (isa == Isa::scalar) return conv2d_backward_weights_reference(s, x, dy, dw);
-  const WeightGradPlan p = make_weight_grad_plan(s, lanes_of(isa), omp_get_max_threads());
+  const int threads = omp_get_max_threads();
+  const WeightGradPlan p = make_weight_grad_plan(s, lanes_of(isa), threads);
   const std::vector<int64_t> pixel = weight_grad_pixels(p);
-  Scratch acc(p.acc_floats),
-      scratch(p.own_chunks ? omp_get_max_threads() * p.thread_floats : p.thread_floats);
+  Scratch acc(p.acc_floats), scratch((p.own_chunks ? threads : 1) * p.thread_floats);
   const bool ran = isa == Isa::avx512
                        ? conv2d_weight_grad_avx512(p, x, dy, pixel.data(), acc.get(), scratch.get())
                        : conv2d_weight_grad_avx2(p, x, dy, pixel.data(), acc.get(), scratch.get());
