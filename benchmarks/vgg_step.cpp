@@ -9,9 +9,9 @@
 #include "dist/communicator.hpp"
 #include "mpi_bench.hpp"
 #include "nn/classifier.hpp"
-#include "nn/momentum_sgd.hpp"
 #include "nn/replicated.hpp"
 #include "nn/vgg16.hpp"
+#include "optim/momentum_sgd.hpp"
 
 namespace {
 
@@ -28,7 +28,7 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator* comm) {
     t[i] = static_cast<int32_t>(rng.below(10));
   nn::Classifier model(std::make_shared<nn::VGG16>(*comm, 3, 10));
   nn::broadcast_replicated(*comm, model);
-  nn::MomentumSGD optimizer(model.named_parameters(), 0.01f);
+  optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
   for (auto _ : state) {
     model.zero_grad();
     model(Variable(x), t).backward();

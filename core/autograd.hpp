@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -56,6 +57,9 @@ class Variable {
   struct Node;
   std::shared_ptr<Node> node_;
 };
+
+// Parameters by name ("conv1.W", ...): what a module exposes and an optimizer updates.
+using NamedParameters = std::vector<std::pair<std::string, Variable>>;
 
 // "[2, 3]" for error messages, or "undefined" for an undefined variable.
 inline std::string shape_string(const Variable& v) {

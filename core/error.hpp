@@ -1,11 +1,8 @@
 // Errors: every misuse throws prism::Error with a message naming the op and the shapes.
 #pragma once
 
-#include <cstdint>
 #include <sstream>
 #include <stdexcept>
-#include <string>
-#include <vector>
 
 namespace prism {
 
@@ -13,11 +10,6 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-using Shape = std::vector<int64_t>;
-
-// "[2, 3, 4]"
-std::string to_string(const Shape& shape);
 
 }  // namespace prism
 

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "core/error.hpp"
 
@@ -34,10 +33,20 @@ void write_file_atomic(const std::string& path, std::string_view bytes, const st
 }
 
 std::string read_file(const std::string& path, const std::string& who) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  PRISM_CHECK(fs::is_regular_file(path, ec),
+              who << ": cannot open " << path << ": "
+                  << (fs::exists(path, ec) ? "not a regular file" : "no such file"));
+  const uintmax_t size = fs::file_size(path, ec);
+  PRISM_CHECK(!ec, who << ": cannot get the size of " << path << " (" << ec.message() << ")");
   std::ifstream f(path, std::ios::binary);
   PRISM_CHECK(f, who << ": cannot open " << path << ": " << std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  PRISM_CHECK(!f.bad(), who << ": reading " << path << " failed");
+  std::string bytes(size, '\0');
+  f.read(bytes.data(), static_cast<std::streamsize>(size));
+  PRISM_CHECK(static_cast<uintmax_t>(f.gcount()) == size, who << ": reading " << path
+                                                              << " failed after " << f.gcount()
+                                                              << " of " << size << " bytes");
   return bytes;
 }
 

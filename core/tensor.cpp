@@ -6,15 +6,6 @@
 
 namespace prism {
 
-std::string to_string(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 int64_t numel_of(const Shape& shape) {
   for (int64_t d : shape)
     PRISM_CHECK(d >= 0, "tensor: negative dimension in shape " << to_string(shape));

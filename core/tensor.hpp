@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/types.hpp"
 
 namespace prism {
 
@@ -55,6 +57,9 @@ class Tensor {
   int64_t numel_ = 0;
   std::shared_ptr<float> storage_;
 };
+
+// Tensors by name: a module's buffers, optimizer state, the entries of a parameter file.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // In-place dst += src (same shape); used for gradient accumulation.
 void add_inplace(const Tensor& dst, const Tensor& src);

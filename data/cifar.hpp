@@ -14,7 +14,7 @@
 
 #include <filesystem>
 
-#include "data/idx.hpp"  // TrainTest
+#include "data/dataset.hpp"
 
 namespace prism::data {
 

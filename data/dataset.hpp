@@ -1,5 +1,5 @@
 // Datasets: a random-access collection of (input tensor, integer label) examples.
-// Loaders (IDX today; CIFAR binary and image folders later) produce Datasets, and iterators
+// Loaders (IDX files, CIFAR binaries, image folders) produce Datasets, and iterators
 // (data/iterator.hpp) turn a Dataset into batches.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
-#include "ops/loss.hpp"  // prism::Labels
+#include "core/types.hpp"
 
 namespace prism::data {
 
@@ -95,5 +95,11 @@ Split split_dataset(std::shared_ptr<const Dataset> dataset, int64_t first_size);
 // that one seed reproduces everywhere).
 Split split_dataset_random(std::shared_ptr<const Dataset> dataset, int64_t first_size,
                            uint64_t seed);
+
+// A dataset's two splits, as the loaders return them (load_mnist_like, load_cifar10, ...).
+struct TrainTest {
+  std::shared_ptr<TensorDataset> train;
+  std::shared_ptr<TensorDataset> test;
+};
 
 }  // namespace prism::data

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 #include <iomanip>
+#include <string_view>
 #include <system_error>
+
+#include "core/file.hpp"
 
 namespace prism::data {
 
@@ -14,33 +16,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-// The whole file, its size checked against what was read.
-Bytes read_file(const std::string& where, const fs::path& path) {
-  std::error_code ec;
-  const bool regular = fs::is_regular_file(path, ec);
-  PRISM_CHECK(regular,
-              where << ": " << (fs::exists(path, ec) ? "not a regular file" : "no such file"));
-  const uintmax_t size = fs::file_size(path, ec);
-  PRISM_CHECK(!ec, where << ": cannot get the file size (" << ec.message() << ")");
-  std::ifstream in(path, std::ios::binary);
-  PRISM_CHECK(in, where << ": cannot open the file");
-  Bytes bytes(size);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-  PRISM_CHECK(static_cast<uintmax_t>(in.gcount()) == size,
-              where << ": read " << in.gcount() << " of " << size << " bytes");
-  return bytes;
-}
-
-bool is_gzip(const uint8_t* p, size_t n) {
-  return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+bool is_gzip(std::string_view b) {
+  return b.size() >= 2 && uint8_t(b[0]) == 0x1f && uint8_t(b[1]) == 0x8b;
 }
 
 }  // namespace
 
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& where,
-                            size_t max_bytes) {
+std::string gunzip(std::string_view gz, const std::string& where, size_t max_bytes) {
   z_stream zs{};
   PRISM_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, where << ": zlib inflateInit2 failed");
   struct End {
@@ -50,7 +32,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& w
 
   // zlib counts in 32-bit uInt: feed it at most 1 GiB at a time.
   constexpr size_t kChunk = size_t{1} << 30;
-  Bytes out(std::min(max_bytes, std::max<size_t>(2 * gz.size(), 1 << 16)));
+  std::string out(std::min(max_bytes, std::max<size_t>(2 * gz.size(), 1 << 16)), '\0');
   size_t in_pos = 0, out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
@@ -58,9 +40,9 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& w
                                                 << " bytes, the limit (a gzip bomb?)");
       out.resize(std::min(max_bytes, 2 * out.size()));
     }
-    zs.next_in = const_cast<Bytef*>(gz.data() + in_pos);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data() + in_pos));
     zs.avail_in = static_cast<uInt>(std::min(gz.size() - in_pos, kChunk));
-    zs.next_out = out.data() + out_pos;
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
     zs.avail_out = static_cast<uInt>(std::min(out.size() - out_pos, kChunk));
     const uInt avail_in = zs.avail_in, avail_out = zs.avail_out;
     const int ret = inflate(&zs, Z_NO_FLUSH);
@@ -69,7 +51,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& w
     if (ret == Z_STREAM_END) {
       if (in_pos == gz.size()) break;
       // Another member may follow; anything else is garbage.
-      PRISM_CHECK(is_gzip(gz.data() + in_pos, gz.size() - in_pos),
+      PRISM_CHECK(is_gzip(gz.substr(in_pos)),
                   where << ": " << gz.size() - in_pos
                         << " trailing bytes after the gzip stream at byte offset " << in_pos);
       inflateReset(&zs);
@@ -91,10 +73,10 @@ namespace {
 
 // The file's bytes, decompressed if it is gzip; then `where` says that later offsets count
 // decompressed bytes.
-Bytes read_maybe_gzip(std::string& where, const fs::path& path) {
-  Bytes bytes = read_file(where, path);
-  if (!is_gzip(bytes.data(), bytes.size())) return bytes;
-  Bytes out = gunzip(bytes, where);
+std::string read_maybe_gzip(const char* fn, std::string& where, const fs::path& path) {
+  std::string bytes = read_file(path.string(), fn);
+  if (!is_gzip(bytes)) return bytes;
+  std::string out = gunzip(bytes, where);
   where += " (decompressed)";
   return out;
 }
@@ -124,7 +106,9 @@ struct Idx {
 // Checks the header of an unsigned-byte IDX file with `ndims` dimensions and that the data that
 // follows holds exactly product(dims) bytes. Every size is bounded by the real data size before
 // anything is allocated from it.
-Idx parse_idx(const std::string& where, const Bytes& b, uint8_t ndims) {
+Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims) {
+  const std::basic_string_view<uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size());
   constexpr uint8_t kUnsignedByte = 0x08;
   const uint32_t expected = uint32_t{kUnsignedByte} << 8 | ndims;
   PRISM_CHECK(b.size() >= 4, where << ": too short for an IDX header: " << b.size() << " bytes");
@@ -171,16 +155,16 @@ Idx parse_idx(const std::string& where, const Bytes& b, uint8_t ndims) {
 }
 
 // Reads and checks one IDX file; idx.data points into `bytes`.
-Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, Bytes& bytes) {
+Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, std::string& bytes) {
   std::string where = std::string(fn) + ": " + path.string();
-  bytes = read_maybe_gzip(where, path);
+  bytes = read_maybe_gzip(fn, where, path);
   return parse_idx(where, bytes, ndims);
 }
 
 }  // namespace
 
 Tensor read_idx_images(const fs::path& path) {
-  Bytes bytes;
+  std::string bytes;
   const Idx idx = load_idx("read_idx_images", path, 3, bytes);
   // Images without pixels: the header is corrupt, whatever count it claims.
   PRISM_CHECK(idx.dims[0] == 0 || (idx.dims[1] > 0 && idx.dims[2] > 0),
@@ -198,7 +182,7 @@ Tensor read_idx_images(const fs::path& path) {
 }
 
 Labels read_idx_labels(const fs::path& path) {
-  Bytes bytes;
+  std::string bytes;
   const Idx idx = load_idx("read_idx_labels", path, 1, bytes);
   return Labels(idx.data, idx.data + idx.dims[0]);
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/dataset.hpp"
@@ -24,13 +25,8 @@ Labels read_idx_labels(const std::filesystem::path& path);
 // Output beyond max_bytes is an error: a small file can claim gigabytes. Errors start with
 // `where` and count offsets in the compressed bytes.
 inline constexpr size_t kMaxGunzipBytes = size_t{4} << 30;
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& where,
-                            size_t max_bytes = kMaxGunzipBytes);
-
-struct TrainTest {
-  std::shared_ptr<TensorDataset> train;
-  std::shared_ptr<TensorDataset> test;
-};
+std::string gunzip(std::string_view gz, const std::string& where,
+                   size_t max_bytes = kMaxGunzipBytes);
 
 // Loads train-{images-idx3,labels-idx1}-ubyte and t10k-{images-idx3,labels-idx1}-ubyte from
 // `dir`, each either plain or with a .gz suffix (plain is tried first). Checks that each split

@@ -29,8 +29,8 @@ namespace prism::data {
 
 namespace {
 
-// The file's bytes as stb_image reads them: little-endian fields, zeros past the end.
-struct Bytes {
+// Reads a file's bytes as stb_image does: little-endian fields, zeros past the end.
+struct LittleEndian {
   const std::string& b;
   unsigned operator()(size_t i) const { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0u; }
   unsigned u16(size_t i) const { return (*this)(i) | (*this)(i + 1) << 8; }
@@ -40,19 +40,19 @@ struct Bytes {
 // stb_image reads zeros past the end of a BMP or TGA rather than failing, so a truncated one
 // would decode with black rows. These give the bytes its pixels need, from the header read the
 // way stb_image reads it (w x h as stbi_info found, within check_image_size).
-bool is_bmp(const Bytes& byte) {
+bool is_bmp(const LittleEndian& byte) {
   const uint32_t header = byte.u32(14);
   return byte(0) == 'B' && byte(1) == 'M' &&
          (header == 12 || header == 40 || header == 56 || header == 108 || header == 124);
 }
 
-int64_t bmp_bytes_needed(const Bytes& byte, int64_t w, int64_t h) {
+int64_t bmp_bytes_needed(const LittleEndian& byte, int64_t w, int64_t h) {
   const int64_t bits = byte.u32(14) == 12 ? byte.u16(24) : byte.u16(28);
   const int64_t row = (w * bits + 31) / 32 * 4;                       // rows are padded to 4 bytes
   return int64_t{byte.u32(10)} + row * (h - 1) + (w * bits + 7) / 8;  // the last row unpadded
 }
 
-int64_t tga_bytes_needed(const Bytes& byte, int64_t w, int64_t h) {
+int64_t tga_bytes_needed(const LittleEndian& byte, int64_t w, int64_t h) {
   const bool indexed = byte(1) != 0, rle = byte(2) >= 8;
   const int64_t pixel = (byte(16) + 7) / 8;  // a pixel, or a palette index
   int64_t at = 18 + byte(0);                 // header, then the image id
@@ -73,7 +73,7 @@ int64_t tga_bytes_needed(const Bytes& byte, int64_t w, int64_t h) {
 // stb_image allocates a PNG's IDAT chunk at the length its header gives (up to 2 GiB) before it
 // reads any of it. Every chunk (length, type, data, CRC) must fit in the file, up to IEND.
 void check_png_chunks(const std::string& b, const std::string& where) {
-  const Bytes byte{b};
+  const LittleEndian byte{b};
   size_t at = 8;  // past the signature
   while (at < b.size()) {
     const uint64_t length =
@@ -88,7 +88,7 @@ void check_png_chunks(const std::string& b, const std::string& where) {
 }
 
 void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::string& where) {
-  const Bytes byte{b};
+  const LittleEndian byte{b};
   if (b.starts_with("\x89PNG")) return check_png_chunks(b, where);
   if (b.starts_with("GIF8")) return;  // stb_image finds the end of GIF's data itself
   const bool bmp = is_bmp(byte);      // otherwise stb_image found a TGA, the one format left

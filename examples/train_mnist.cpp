@@ -67,17 +67,17 @@ int run(const Options& opt) {
             << opt.data_dir << "; " << num_threads() << " threads\n";
 
   nn::Classifier model(make_model(classes));
-  nn::Adam optimizer(model.named_parameters(), static_cast<float>(opt.alpha));
+  optim::Adam optimizer(model.named_parameters(), static_cast<float>(opt.alpha));
   data::SerialIterator train_iter(train, opt.batchsize, /*repeat=*/true, /*shuffle=*/true,
                                   static_cast<uint64_t>(opt.seed));
   auto test_iter = [test = test] {
     return std::make_unique<data::SerialIterator>(test, 500, /*repeat=*/false, /*shuffle=*/false);
   };
-  nn::Trainer trainer(model, optimizer, train_iter, test_iter,
-                      {.epochs = opt.epoch, .out = opt.out});
+  train::Trainer trainer(model, optimizer, train_iter, test_iter,
+                         {.epochs = opt.epoch, .out = opt.out});
   trainer.run();
   if (!opt.save.empty()) {
-    nn::save_parameters(model, opt.save);
+    io::save_parameters(model, opt.save);
     std::cout << "parameters saved to " << opt.save << "\n";
   }
   return 0;

@@ -85,8 +85,8 @@ int run(const Options& opt, const dist::Communicator& comm) {
 
   nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3]));
   nn::broadcast_replicated(comm, model);
-  nn::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
-  optimizer.add_hook(nn::WeightDecay(5e-4f));
+  optim::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
+  optimizer.add_hook(optim::WeightDecay(5e-4f));
 
   data::MultiNodeIterator train_iter(
       comm, std::make_unique<data::SerialIterator>(train, opt.batchsize, true, true,
@@ -95,12 +95,12 @@ int run(const Options& opt, const dist::Communicator& comm) {
     return std::make_unique<data::MultiNodeIterator>(
         comm, std::make_unique<data::SerialIterator>(test, opt.batchsize, false, false));
   };
-  nn::Trainer trainer(model, optimizer, train_iter, test_iter,
-                      {.epochs = opt.epoch,
-                       .out = opt.out,
-                       .report = root,
-                       .snapshot_every = opt.frequency == -1 ? opt.epoch : opt.frequency,
-                       .comm = &comm});
+  train::Trainer trainer(model, optimizer, train_iter, test_iter,
+                         {.epochs = opt.epoch,
+                          .out = opt.out,
+                          .report = root,
+                          .snapshot_every = opt.frequency == -1 ? opt.epoch : opt.frequency,
+                          .comm = &comm});
   if (!opt.resume.empty()) {
     trainer.resume(opt.resume);
     if (root)

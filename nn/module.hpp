@@ -31,9 +31,6 @@
 
 namespace prism::nn {
 
-using NamedParameters = std::vector<std::pair<std::string, Variable>>;
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
 class Module {
  public:
   Module() = default;

@@ -8,7 +8,6 @@
 
 namespace prism {
 
-using Labels = std::vector<int32_t>;
 constexpr int32_t kIgnoreLabel = -1;  // samples with this label are left out (Chainer)
 
 // logits [N, classes >= 1] and N labels, each in [0, classes) or kIgnoreLabel; anything else

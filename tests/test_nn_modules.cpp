@@ -8,7 +8,7 @@ using prism::testing::random_tensor;
 
 namespace {
 
-std::vector<std::string> names_of(const nn::NamedParameters& params) {
+std::vector<std::string> names_of(const NamedParameters& params) {
   std::vector<std::string> out;
   for (const auto& [name, p] : params)
     out.push_back(name);
@@ -38,7 +38,7 @@ TEST_CASE("nn: parameter and buffer names follow the tree, in registration order
   CHECK(names_of(net.named_parameters()) ==
         std::vector<std::string>{"body.0.W", "body.0.b", "body.2.gamma", "body.2.beta", "head.W"});
   CHECK(net.parameters().size() == 5);
-  const nn::NamedTensors buffers = net.named_buffers();
+  const NamedTensors buffers = net.named_buffers();
   REQUIRE(buffers.size() == 2);
   CHECK(buffers[0].first == "body.2.avg_mean");
   CHECK(buffers[1].first == "body.2.avg_var");
@@ -119,7 +119,7 @@ TEST_CASE("nn: BatchNormalization updates its running statistics only in trainin
   nn::BatchNormalization bn(2);
   Variable x(Tensor::from({2, 2}, {1, 10, 3, 30}));
   bn(x);
-  const nn::NamedTensors buffers = bn.named_buffers();
+  const NamedTensors buffers = bn.named_buffers();
   // mean (2, 20); unbiased var (2, 200); decay 0.9 from (0, 1).
   CHECK(buffers[0].second[0] == doctest::Approx(0.2));
   CHECK(buffers[0].second[1] == doctest::Approx(2.0));

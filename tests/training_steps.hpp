@@ -5,12 +5,12 @@
 
 #include "data/iterator.hpp"
 #include "nn/classifier.hpp"
-#include "nn/optimizer.hpp"
+#include "optim/optimizer.hpp"
 
 namespace prism::testing {
 
 // n steps of the usual loop: next batch, zero_grad, forward and backward, update.
-inline void train_steps(nn::Classifier& model, nn::Optimizer& optimizer, data::Iterator& it,
+inline void train_steps(nn::Classifier& model, optim::Optimizer& optimizer, data::Iterator& it,
                         int n) {
   for (int i = 0; i < n; ++i) {
     const data::Batch b = *it.next();
@@ -22,7 +22,7 @@ inline void train_steps(nn::Classifier& model, nn::Optimizer& optimizer, data::I
 
 // Everything a resumed run must reproduce: parameters, buffers and the optimizer's state.
 inline std::vector<std::vector<float>> training_values(const nn::Module& model,
-                                                       const nn::Optimizer& optimizer) {
+                                                       const optim::Optimizer& optimizer) {
   std::vector<std::vector<float>> out;
   for (const auto& [name, p] : model.named_parameters())
     out.push_back(p.data().to_vector());

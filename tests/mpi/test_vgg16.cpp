@@ -27,8 +27,8 @@ TEST_CASE("VGG16: training steps give the same loss on every rank and keep repli
   nn::Classifier model(vgg);
   nn::broadcast_replicated(comm, model);
   nn::check_replicated(comm, model);
-  nn::MomentumSGD optimizer(model.named_parameters(), 0.01f);
-  optimizer.add_hook(nn::WeightDecay(5e-4f));
+  optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
+  optimizer.add_hook(optim::WeightDecay(5e-4f));
 
   Rng rng(3);  // the same batch on every rank, as the multi-node iterator delivers
   Tensor x = prism::testing::random_tensor({2, 3, 32, 32}, rng);
@@ -55,7 +55,7 @@ TEST_CASE("VGG16: training steps give the same loss on every rank and keep repli
   if (comm.size() == 1) CHECK(local == convs + bns + 512 * 512 + 2 * 512 + 512 * 10);
 
   if (comm.size() > 1) {
-    const nn::NamedParameters replicated = model.named_replicated_parameters();
+    const NamedParameters replicated = model.named_replicated_parameters();
     if (comm.rank() == 1) replicated[3].second.data()[0] += 1.0f;
     CHECK_THROWS_WITH_AS(nn::check_replicated(comm, model),
                          doctest::Contains(replicated[3].first.c_str()), Error);

@@ -1,0 +1,53 @@
+#include "io/parameters.hpp"
+
+#include "core/error.hpp"
+#include "io/archive.hpp"
+
+namespace prism::io {
+
+namespace {
+
+NamedTensors module_entries(const nn::Module& module) {
+  NamedTensors entries;
+  for (const auto& [name, p] : module.named_parameters())
+    entries.emplace_back(name, p.data());
+  for (const auto& [name, b] : module.named_buffers())
+    entries.emplace_back(name, b);
+  return entries;
+}
+
+}  // namespace
+
+void save_parameters(const nn::Module& module, const std::string& path) {
+  save_tensors(module_entries(module), path);
+}
+
+void load_parameters(nn::Module& module, const std::string& path) {
+  const NamedTensors file = load_tensors(path);
+  const NamedTensors model = module_entries(module);
+  // Check everything first, so a mismatch leaves the module untouched.
+  std::vector<const Tensor*> source;
+  for (const auto& [name, t] : model) {
+    const Tensor* found = nullptr;
+    for (const auto& [fname, ft] : file)
+      if (fname == name) found = &ft;
+    PRISM_CHECK(
+        found, "load_parameters: " << path << ": " << name << ": in the model but not in the file");
+    PRISM_CHECK(found->shape() == t.shape(),
+                "load_parameters: " << path << ": " << name << ": file has "
+                                    << to_string(found->shape()) << ", model has "
+                                    << to_string(t.shape()));
+    source.push_back(found);
+  }
+  for (const auto& [fname, ft] : file) {
+    bool known = false;
+    for (const auto& [name, t] : model)
+      known = known || name == fname;
+    PRISM_CHECK(known, "load_parameters: " << path << ": " << fname
+                                           << ": in the file but not in the model");
+  }
+  for (size_t i = 0; i < model.size(); ++i)
+    model[i].second.copy_from(*source[i]);
+}
+
+}  // namespace prism::io

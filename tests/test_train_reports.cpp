@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gradcheck.hpp"
+
+using namespace prism;
+
+TEST_CASE("reports: PrintReport prints a header once and aligned rows") {
+  std::ostringstream out;
+  train::PrintReport report({"epoch", "main/loss", "elapsed_time"}, out);
+  report.print({{"main/loss", 0.5}, {"epoch", 1}, {"elapsed_time", 2.25}});
+  report.print({{"epoch", 2}});  // missing keys print blank
+  CHECK(out.str() ==
+        "epoch  main/loss  elapsed_time  \n"
+        "1      0.5000     2.2500        \n"
+        "2                               \n");
+  CHECK_THROWS_AS(train::PrintReport({}, out), Error);
+}
+
+TEST_CASE("reports: LogReport writes one JSON object per line, whole, and escapes keys") {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("prism_log_" + std::to_string(::getpid()) + ".jsonl"))
+                        .string();
+  {
+    train::LogReport log(path);
+    log.add({{"epoch", 1}, {"main/loss", 0.125}});
+    log.add({{"epoch", 2}, {"we\"ird", std::nan("")}});
+    std::ifstream f(path);
+    std::stringstream text;
+    text << f.rdbuf();
+    CHECK(text.str() ==
+          "{\"epoch\": 1, \"main/loss\": 0.125}\n{\"epoch\": 2, \"we\\\"ird\": null}\n");
+    log.set_entries({log.entries()[0]});  // a resumed run rewrites what it continues from
+    std::ifstream g(path);
+    std::string line, rest;
+    std::getline(g, line);
+    CHECK(line == "{\"epoch\": 1, \"main/loss\": 0.125}");
+    CHECK_FALSE(std::getline(g, rest));
+  }
+  std::filesystem::remove(path);
+  train::LogReport bad("/nonexistent-dir/log");
+  CHECK_THROWS_WITH_AS(bad.add({{"epoch", 1}}), doctest::Contains("cannot open"), Error);
+}
+
+TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clears its line") {
+  std::ostringstream out;
+  train::ProgressBar bar(4, out, 0.0);
+  bar.update(10, 1.0, 0.25);
+  CHECK(out.str().find("epoch 2/4 [#####...............]  25.0%  10 iter") != std::string::npos);
+  CHECK(out.str().find("loss 0.2500") != std::string::npos);
+  bar.clear();
+  CHECK(out.str().find("\r\033[K") != std::string::npos);
+  CHECK_THROWS_AS(train::ProgressBar(0, out), Error);
+}
+
+TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch") {
+  // Two separable blobs; a linear classifier learns them within a few epochs.
+  Rng rng(4);
+  const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
+  auto set = std::make_shared<data::TensorDataset>(x, t);
+  manual_seed(1);
+  nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
+  optim::MomentumSGD optimizer(model.named_parameters(), 0.1f);
+  data::SerialIterator train(set, 8, true, true, 3);
+  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  std::ostringstream quiet;
+  train::TrainerConfig config;
+  config.epochs = 3;
+  config.progress = false;
+  train::Trainer trainer(model, optimizer, train, test, config);
+  std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());  // the table goes to std::cout
+  trainer.run();
+  std::cout.rdbuf(saved);
+  const auto& log = trainer.log().entries();
+  REQUIRE(log.size() == 3);
+  CHECK(log[2][0] == std::pair<std::string, double>{"epoch", 3});
+  CHECK(log[2][1] == std::pair<std::string, double>{"iteration", 15});
+  CHECK(quiet.str().find("validation/main/accuracy") != std::string::npos);
+  data::SerialIterator check(set, 40, false, false);
+  CHECK(train::evaluate(model, check).second == 1.0);
+  CHECK(model.training());
+}

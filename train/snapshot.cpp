@@ -1,0 +1,260 @@
+#include "train/snapshot.hpp"
+
+#include <bit>
+#include <filesystem>
+#include <set>
+
+#include "core/file.hpp"
+#include "core/rng.hpp"
+#include "dist/collectives.hpp"
+#include "io/archive.hpp"
+
+namespace prism::train {
+
+namespace {
+
+int rank_of(const dist::Communicator* comm) {
+  return comm ? comm->rank() : 0;
+}
+int size_of(const dist::Communicator* comm) {
+  return comm ? comm->size() : 1;
+}
+
+std::string rank_key(int r, const std::string& key) {
+  return "rank" + std::to_string(r) + "/" + key;
+}
+
+// One tensor of this rank's training state, under its key in a snapshot (before any "rank<r>/").
+struct Entry {
+  std::string key;
+  Tensor value;  // a handle: copying into it changes the model or the optimizer
+  bool partitioned;
+};
+
+// The same entries in the same order on every rank (the ranks build the same model).
+std::vector<Entry> local_entries(const nn::Module& model, const NamedTensors& optimizer_state) {
+  std::set<std::string> partitioned;
+  for (const auto& [name, p] : model.named_parameters())
+    partitioned.insert(name);
+  for (const auto& [name, b] : model.named_buffers())
+    partitioned.insert(name);
+  for (const auto& [name, p] : model.named_replicated_parameters())
+    partitioned.erase(name);
+  for (const auto& [name, b] : model.named_replicated_buffers())
+    partitioned.erase(name);
+
+  std::vector<Entry> out;
+  for (const auto& [name, p] : model.named_parameters())
+    out.push_back({"model/" + name, p.data(), partitioned.count(name) > 0});
+  for (const auto& [name, b] : model.named_buffers())
+    out.push_back({"model/" + name, b, partitioned.count(name) > 0});
+  // "<param>/<slot>" belongs to its parameter, which must be the model's (an optimizer built
+  // from a submodule names them differently, and could not tell slices from replicas); "t" is
+  // the optimizer's own.
+  std::set<std::string> params;
+  for (const auto& [name, p] : model.named_parameters())
+    params.insert(name);
+  for (const auto& [name, t] : optimizer_state) {
+    const size_t slash = name.rfind('/');
+    const std::string owner = slash == std::string::npos ? "" : name.substr(0, slash);
+    PRISM_CHECK(owner.empty() || params.count(owner),
+                "snapshot: the optimizer's parameter '"
+                    << owner << "' is not a parameter of the model (build the optimizer from "
+                    << "the model the snapshot is given)");
+    out.push_back({"optimizer/" + name, t, partitioned.count(owner) > 0});
+  }
+  return out;
+}
+
+// Log rows as integers: the row count, then per row its key count and per key the length, the
+// characters and the value's bits.
+std::vector<int64_t> encode_log(const std::vector<Observation>& log) {
+  std::vector<int64_t> out{static_cast<int64_t>(log.size())};
+  for (const Observation& row : log) {
+    out.push_back(static_cast<int64_t>(row.size()));
+    for (const auto& [key, value] : row) {
+      out.push_back(static_cast<int64_t>(key.size()));
+      for (unsigned char c : key)  // bytes as 0..255, so UTF-8 keys survive
+        out.push_back(c);
+      out.push_back(std::bit_cast<int64_t>(value));
+    }
+  }
+  return out;
+}
+
+std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::string& where) {
+  size_t pos = 0;
+  auto next = [&](int64_t limit) {
+    PRISM_CHECK(pos < in.size() && in[pos] >= 0 && in[pos] <= limit,
+                where << ": the log entry is malformed at word " << pos);
+    return in[pos++];
+  };
+  const auto bound = static_cast<int64_t>(in.size());  // no count can exceed the words left
+  std::vector<Observation> log(static_cast<size_t>(next(bound)));
+  for (Observation& row : log) {
+    row.resize(static_cast<size_t>(next(bound)));
+    for (auto& [key, value] : row) {
+      key.resize(static_cast<size_t>(next(bound)));
+      for (char& c : key)
+        c = static_cast<char>(static_cast<unsigned char>(next(255)));
+      PRISM_CHECK(pos < in.size(), where << ": the log entry is truncated");
+      value = std::bit_cast<double>(in[pos++]);
+    }
+  }
+  PRISM_CHECK(pos == in.size(), where << ": the log entry has extra words");
+  return log;
+}
+
+// Collective: if any rank has an error, every rank throws the first failing rank's message.
+void agree(const dist::Communicator* comm, const std::string& error) {
+  if (size_of(comm) == 1) {
+    PRISM_CHECK(error.empty(), error);
+    return;
+  }
+  const std::vector<Tensor> flags =
+      dist::allgather(*comm, Tensor::full({1}, error.empty() ? 0.0f : 1.0f));
+  for (int r = 0; r < comm->size(); ++r) {
+    if (flags[static_cast<size_t>(r)][0] == 0.0f) continue;
+    std::vector<uint8_t> message(error.begin(), error.end());
+    dist::bcast_values(*comm, message, r);
+    PRISM_FAIL(std::string(message.begin(), message.end()));
+  }
+}
+
+template <class V>
+const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::string& name) {
+  for (const auto& [key, value] : entries)
+    if (key == name) return &value;
+  return nullptr;
+}
+
+}  // namespace
+
+void save_snapshot(const dist::Communicator* comm, const std::string& path, const nn::Module& model,
+                   const optim::Optimizer& optimizer, const data::Iterator& train,
+                   const TrainingProgress& progress) {
+  const int rank = rank_of(comm), size = size_of(comm);
+  io::Archive archive;
+  for (const Entry& e : local_entries(model, optimizer.state())) {
+    if (!e.partitioned) {
+      if (rank == 0) archive.tensors.emplace_back(e.key, e.value);
+      continue;
+    }
+    const std::vector<Tensor> pieces =
+        size > 1 ? dist::allgather(*comm, e.value) : std::vector<Tensor>{e.value};
+    if (rank == 0)
+      for (int r = 0; r < size; ++r)
+        archive.tensors.emplace_back(rank_key(r, e.key), pieces[static_cast<size_t>(r)]);
+  }
+  // Rank 0 writes; whether it could is every rank's business, so nobody walks on into the next
+  // collective while rank 0 throws.
+  std::string error;
+  if (rank == 0) try {
+      std::vector<int64_t> rng;
+      for (uint64_t word : global_rng().state())
+        rng.push_back(static_cast<int64_t>(word));
+      const std::vector<int64_t> iterator = train.state();
+      PRISM_CHECK(!iterator.empty(),
+                  "save_snapshot: the training iterator has no state on rank "
+                  "0 (a multi-node iterator must have its root there)");
+      const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      archive.integers = {{"ranks", {size}},
+                          {"iterator", iterator},
+                          {"rng", rng},
+                          {"log", encode_log(progress.log)},
+                          {"elapsed", {std::bit_cast<int64_t>(progress.elapsed_seconds)}}};
+      io::save_archive(archive, path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  agree(comm, error);
+}
+
+TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string& path,
+                               nn::Module& model, optim::Optimizer& optimizer,
+                               data::Iterator& train) {
+  const int rank = rank_of(comm), size = size_of(comm);
+  const std::string where = "load_snapshot: " + path;
+  // Rank 0 reads the file and every rank gets its bytes: the snapshot may exist on rank 0's
+  // machine only.
+  std::string error, bytes;
+  if (rank == 0) try {
+      bytes = read_file(path, "load_snapshot");
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  agree(comm, error);
+  if (size > 1) {
+    std::vector<uint8_t> shared(bytes.begin(), bytes.end());
+    dist::bcast_values(*comm, shared, 0);
+    bytes.assign(shared.begin(), shared.end());
+  }
+
+  // Check everything this rank needs before anything changes.
+  const std::vector<Entry> entries = local_entries(model, optimizer.state());
+  std::vector<std::pair<Tensor, Tensor>> copies;  // (the model's tensor, the snapshot's)
+  NamedTensors optimizer_state;
+  TrainingProgress progress;
+  std::vector<int64_t> iterator, rng;
+  try {
+    const io::Archive archive = io::decode_archive(bytes, where);
+    const std::vector<int64_t>* ranks = find(archive.integers, std::string("ranks"));
+    PRISM_CHECK(ranks && ranks->size() == 1, where << ": no rank count (not a snapshot?)");
+    PRISM_CHECK((*ranks)[0] == size, where << ": written by " << (*ranks)[0]
+                                           << " ranks, this job has " << size
+                                           << " (the model's slices differ)");
+    for (const Entry& e : entries) {
+      const std::string key = e.partitioned ? rank_key(rank, e.key) : e.key;
+      const Tensor* t = find(archive.tensors, key);
+      PRISM_CHECK(t, where << ": " << key << " is missing");
+      PRISM_CHECK(t->shape() == e.value.shape(), where << ": " << key << ": the snapshot has "
+                                                       << to_string(t->shape()) << ", the run has "
+                                                       << to_string(e.value.shape()));
+      if (e.key.starts_with("model/"))
+        copies.emplace_back(e.value, *t);
+      else
+        optimizer_state.emplace_back(e.key.substr(std::string("optimizer/").size()), *t);
+    }
+    for (const char* name : {"iterator", "rng", "log", "elapsed"})
+      PRISM_CHECK(find(archive.integers, std::string(name)),
+                  where << ": " << name << " is missing");
+    iterator = *find(archive.integers, std::string("iterator"));
+    rng = *find(archive.integers, std::string("rng"));
+    PRISM_CHECK(rng.size() == 4, where << ": rng holds " << rng.size() << " words, not 4");
+    progress.log = decode_log(*find(archive.integers, std::string("log")), where);
+    const std::vector<int64_t>& elapsed = *find(archive.integers, std::string("elapsed"));
+    PRISM_CHECK(elapsed.size() == 1, where << ": elapsed holds " << elapsed.size() << " words");
+    progress.elapsed_seconds = std::bit_cast<double>(elapsed[0]);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  agree(comm, error);
+
+  // The optimizer and the iterator check their states before they change; if either refuses
+  // (on any rank), the optimizer goes back to what it was. Nothing can fail after them.
+  const NamedTensors optimizer_before = optimizer.state();
+  bool loaded = false;
+  try {
+    optimizer.load_state(optimizer_state);
+    loaded = true;
+  } catch (const std::exception& e) {
+    error = where + ": " + e.what();
+  }
+  try {
+    agree(comm, error);
+    train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
+  } catch (...) {
+    if (loaded) optimizer.load_state(optimizer_before);
+    throw;
+  }
+  for (auto& [to, from] : copies)
+    to.copy_from(from);
+  Rng::State words;
+  for (size_t i = 0; i < words.size(); ++i)
+    words[i] = static_cast<uint64_t>(rng[i]);
+  global_rng().set_state(words);
+  return progress;
+}
+
+}  // namespace prism::train

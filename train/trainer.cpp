@@ -1,0 +1,129 @@
+#include "train/trainer.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "train/plot_report.hpp"
+#include "train/print_report.hpp"
+#include "train/progress_bar.hpp"
+#include "train/snapshot.hpp"
+
+namespace prism::train {
+
+std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it) {
+  NoGradGuard no_grad;
+  model.eval();
+  double loss = 0, accuracy = 0;
+  int64_t count = 0;
+  while (std::optional<data::Batch> batch = it.next()) {
+    model(Variable(batch->x), batch->labels);
+    loss += static_cast<double>(model.loss()) * batch->size();
+    accuracy += static_cast<double>(model.accuracy()) * batch->size();
+    count += batch->size();
+  }
+  model.train();
+  PRISM_CHECK(count > 0, "evaluate: the iterator gave no examples");
+  return {loss / static_cast<double>(count), accuracy / static_cast<double>(count)};
+}
+
+namespace {
+
+std::string log_path(const TrainerConfig& config) {
+  if (!config.report || config.out.empty()) return "";
+  std::filesystem::create_directories(config.out);
+  return (std::filesystem::path(config.out) / "log").string();
+}
+
+}  // namespace
+
+Trainer::Trainer(nn::Classifier& model, optim::Optimizer& optimizer, data::Iterator& train,
+                 std::function<std::unique_ptr<data::Iterator>()> make_test_iterator,
+                 TrainerConfig config)
+    : model_(model),
+      optimizer_(optimizer),
+      train_(train),
+      make_test_(std::move(make_test_iterator)),
+      config_(std::move(config)),
+      log_(log_path(config_)) {
+  PRISM_CHECK(config_.epochs >= 1, "Trainer: epochs must be at least 1, got " << config_.epochs);
+  PRISM_CHECK(make_test_ != nullptr, "Trainer: needs a test iterator factory");
+  PRISM_CHECK(config_.snapshot_every >= 0,
+              "Trainer: snapshot_every must be >= 0, got " << config_.snapshot_every);
+  PRISM_CHECK(config_.snapshot_every == 0 || !config_.out.empty(),
+              "Trainer: snapshots need an output folder (config.out)");
+}
+
+void Trainer::resume(const std::string& snapshot) {
+  TrainingProgress progress = load_snapshot(config_.comm, snapshot, model_, optimizer_, train_);
+  PRISM_CHECK(train_.epoch() <= config_.epochs,
+              "Trainer: " << snapshot << " is from epoch " << train_.epoch() << ", past the "
+                          << config_.epochs << " epochs to train");
+  log_.set_entries(std::move(progress.log));
+  elapsed_before_ = progress.elapsed_seconds;
+}
+
+void Trainer::run() {
+  const bool show = config_.report && config_.progress;
+  ProgressBar bar(config_.epochs);
+  PrintReport table({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
+                     "validation/main/accuracy", "elapsed_time"});
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0, accuracy_sum = 0;
+  int64_t steps = 0;
+  while (train_.epoch() < config_.epochs) {
+    std::optional<data::Batch> batch = train_.next();
+    PRISM_CHECK(batch, "Trainer: the train iterator ended before epoch " << config_.epochs
+                                                                         << " (use repeat)");
+    model_.zero_grad();
+    model_(Variable(batch->x), batch->labels).backward();
+    optimizer_.update();
+    loss_sum += model_.loss();
+    accuracy_sum += model_.accuracy();
+    ++steps;
+    if (show) bar.update(train_.iteration(), train_.epoch_detail(), model_.loss());
+    if (!train_.is_new_epoch()) continue;
+
+    std::unique_ptr<data::Iterator> test = make_test_();
+    const auto [val_loss, val_accuracy] = evaluate(model_, *test);
+    const double elapsed =
+        elapsed_before_ +
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Observation row{{"epoch", static_cast<double>(train_.epoch())},
+                          {"iteration", static_cast<double>(train_.iteration())},
+                          {"main/loss", loss_sum / static_cast<double>(steps)},
+                          {"main/accuracy", accuracy_sum / static_cast<double>(steps)},
+                          {"validation/main/loss", val_loss},
+                          {"validation/main/accuracy", val_accuracy},
+                          {"elapsed_time", elapsed}};
+    log_.add(row);  // on every rank (in memory where not reporting), for the snapshots
+    if (config_.report) {
+      if (show) bar.clear();
+      table.print(row);
+      if (!config_.out.empty()) {
+        const std::filesystem::path out(config_.out);
+        // A plot that cannot be written is worth a warning, not the run (and under MPI an
+        // error here, on this rank alone, would leave the others waiting).
+        try {
+          plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
+                   (out / "loss.png").string());
+          plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
+                   (out / "accuracy.png").string());
+        } catch (const std::exception& e) {
+          std::cerr << "warning: " << e.what() << "\n";
+        }
+      }
+    }
+    loss_sum = accuracy_sum = 0;
+    steps = 0;
+    const int64_t epoch = train_.epoch();
+    if (config_.snapshot_every > 0 && epoch % config_.snapshot_every == 0) {
+      const std::string path =
+          (std::filesystem::path(config_.out) / ("snapshot_epoch_" + std::to_string(epoch)))
+              .string();
+      save_snapshot(config_.comm, path, model_, optimizer_, train_, {log_.entries(), elapsed});
+    }
+  }
+}
+
+}  // namespace prism::train

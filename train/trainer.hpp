@@ -1,0 +1,68 @@
+// The training loop, in the spirit of Chainer's Trainer with its standard extensions: each
+// step takes a batch, runs forward, backward and the optimizer; at each epoch's end it
+// evaluates on the test iterator, prints a table row (PrintReport), appends to the JSON log
+// (LogReport, <out>/log), draws <out>/loss.png and <out>/accuracy.png (PlotReport), writes a
+// snapshot every `snapshot_every` epochs, and keeps a progress bar going in between.
+//
+//   train::Trainer trainer(model, optimizer, train_iter, make_test_iter,
+//                       {.epochs = 20, .out = "result", .snapshot_every = 5});
+//   if (resuming) trainer.resume("result/snapshot_epoch_5");
+//   trainer.run();
+//
+// Under MPI every rank runs the loop (the iterators deliver the same batches, see
+// data::MultiNodeIterator) and only the rank with `report = true` prints and writes its files.
+// Snapshots are collective (give `comm`) and written by its rank 0: see train/snapshot.hpp.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "data/iterator.hpp"
+#include "dist/communicator.hpp"
+#include "nn/classifier.hpp"
+#include "optim/optimizer.hpp"
+#include "train/log_report.hpp"
+
+namespace prism::train {
+
+struct TrainerConfig {
+  int64_t epochs = 1;
+  std::string out;             // folder for the log, plots and snapshots; empty: no files
+  bool report = true;          // this process prints and writes the log and plots
+  bool progress = true;        // draw the progress bar (on stderr)
+  int64_t snapshot_every = 0;  // epochs between snapshots <out>/snapshot_epoch_<N>; 0: none
+  const dist::Communicator* comm = nullptr;  // model-parallel runs: snapshots go through it
+};
+
+class Trainer {
+ public:
+  // make_test_iterator: a fresh pass over the test set (non-repeating) for each evaluation.
+  Trainer(nn::Classifier& model, optim::Optimizer& optimizer, data::Iterator& train,
+          std::function<std::unique_ptr<data::Iterator>()> make_test_iterator,
+          TrainerConfig config);
+
+  // Continues from a snapshot (before run()): model, optimizer, iterator, generator, log and
+  // elapsed time as they were. Collective, like the snapshot itself.
+  void resume(const std::string& snapshot);
+
+  // Trains until the train iterator has completed config.epochs epochs.
+  void run();
+
+  const LogReport& log() const { return log_; }
+
+ private:
+  nn::Classifier& model_;
+  optim::Optimizer& optimizer_;
+  data::Iterator& train_;
+  std::function<std::unique_ptr<data::Iterator>()> make_test_;
+  TrainerConfig config_;
+  LogReport log_;
+  double elapsed_before_ = 0;  // training time before a resume
+};
+
+// Mean loss and accuracy over one pass of `it`, in eval mode without a graph (weighted by
+// batch size). The model is back in training mode afterwards.
+std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it);
+
+}  // namespace prism::train
