@@ -55,10 +55,10 @@ std::string bench_name(const char* impl, const Layer& l) {
          std::to_string(l.hw) + "_N" + std::to_string(kBatch);
 }
 
-void bm_gather(benchmark::State& state, const dist::Communicator* comm, int impl, Layer l) {
-  const int p = comm->size();
+void bm_gather(benchmark::State& state, const dist::Communicator& comm, int impl, Layer l) {
+  const int p = comm.size();
   auto channels = [&](int r) { return nn::ParallelConvolution2D::channel_count(l.k, p, r); };
-  Tensor x({kBatch, channels(comm->rank()), l.hw, l.hw});
+  Tensor x({kBatch, channels(comm.rank()), l.hw, l.hw});
   Rng(1).fill_uniform(x, -1.0f, 1.0f);
   std::vector<int> counts(p), displs(p);
   for (int r = 0; r < p; ++r) {
@@ -79,19 +79,19 @@ void bm_gather(benchmark::State& state, const dist::Communicator* comm, int impl
   };
   double total = 0;
   for (auto _ : state) {
-    MPI_Barrier(comm->handle());
+    MPI_Barrier(comm.handle());
     const auto t0 = std::chrono::steady_clock::now();
     if (impl <= 1)
-      MPI_Allgatherv(x.data(), counts[comm->rank()], MPI_FLOAT, raw_out.data(), counts.data(),
-                     displs.data(), MPI_FLOAT, comm->handle());
+      MPI_Allgatherv(x.data(), counts[comm.rank()], MPI_FLOAT, raw_out.data(), counts.data(),
+                     displs.data(), MPI_FLOAT, comm.handle());
     if (impl == 1) assemble();
-    if (impl == 2) benchmark::DoNotOptimize(dist::allgather(*comm, Variable(x)));
+    if (impl == 2) benchmark::DoNotOptimize(dist::functions::allgather(comm, Variable(x)));
     if (impl == 3)
       benchmark::DoNotOptimize(
-          dist::allgather_concat(*comm, Variable(x), 1, dist::GatherGrad::local, extents));
+          dist::functions::allgather_concat(comm, Variable(x), 1, dist::GradRule::exact, extents));
     double mine = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
            slowest = 0;
-    MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm->handle());
+    MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm.handle());
     state.SetIterationTime(slowest);
     total += slowest;
   }
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   // Interleaved by shape, so the ratios compare neighbours in time.
   for (const Layer& l : kLayers)
     for (int impl = 0; impl < 4; ++impl)
-      benchmark::RegisterBenchmark(bench_name(kImpls[impl], l).c_str(), bm_gather, &comm, impl, l)
+      benchmark::RegisterBenchmark(bench_name(kImpls[impl], l).c_str(), bm_gather, comm, impl, l)
           ->Unit(benchmark::kMicrosecond)
           ->UseManualTime()
           ->Iterations(l.hw >= 16 ? 100 : 400);

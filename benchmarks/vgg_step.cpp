@@ -19,22 +19,22 @@ using namespace prism;
 
 constexpr int64_t kBatch = 64;
 
-void bm_vgg_step(benchmark::State& state, const dist::Communicator* comm) {
+void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
   Rng rng(7);
   Tensor x({kBatch, 3, 32, 32});
   rng.fill_uniform(x, -1.0f, 1.0f);
   Labels t(kBatch);
   for (int64_t i = 0; i < kBatch; ++i)
     t[i] = static_cast<int32_t>(rng.below(10));
-  nn::Classifier model(std::make_shared<nn::VGG16>(*comm, 3, 10));
-  nn::broadcast_replicated(*comm, model);
+  nn::Classifier model(std::make_shared<nn::VGG16>(comm, 3, 10));
+  nn::broadcast_replicated(comm, model);
   optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
   for (auto _ : state) {
     model.zero_grad();
     model(Variable(x), t).backward();
     optimizer.update();
   }
-  state.counters["ranks"] = comm->size();
+  state.counters["ranks"] = comm.size();
   state.counters["images_per_s"] =
       benchmark::Counter(double(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   const dist::Communicator comm = dist::Communicator::world();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RegisterBenchmark("vgg16/train_step/N64", bm_vgg_step, &comm)
+  benchmark::RegisterBenchmark("vgg16/train_step/N64", bm_vgg_step, comm)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->Iterations(5);

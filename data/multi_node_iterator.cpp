@@ -19,9 +19,9 @@ std::shared_ptr<EmptyDataset> create_empty_dataset(const Dataset& dataset) {
   return std::make_shared<EmptyDataset>(dataset.size());
 }
 
-MultiNodeIterator::MultiNodeIterator(dist::Communicator comm, std::unique_ptr<Iterator> actual,
-                                     int root)
-    : comm_(std::move(comm)), actual_(std::move(actual)), root_(root) {
+MultiNodeIterator::MultiNodeIterator(const dist::Communicator& comm,
+                                     std::unique_ptr<Iterator> actual, int root)
+    : comm_(comm), actual_(std::move(actual)), root_(root) {
   PRISM_CHECK(root >= 0 && root < comm_.size(),
               "MultiNodeIterator: root " << root << " is not a rank");
   PRISM_CHECK(comm_.rank() != root || actual_, "MultiNodeIterator: the root needs an iterator");

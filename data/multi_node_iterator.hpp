@@ -36,7 +36,7 @@ std::shared_ptr<EmptyDataset> create_empty_dataset(const Dataset& dataset);
 class MultiNodeIterator : public Iterator {
  public:
   // `actual` is used on root only (other ranks may pass one over an EmptyDataset, or null).
-  MultiNodeIterator(dist::Communicator comm, std::unique_ptr<Iterator> actual, int root = 0);
+  MultiNodeIterator(const dist::Communicator& comm, std::unique_ptr<Iterator> actual, int root = 0);
 
   // Collective: every rank calls it, root's batch (or the end) arrives everywhere.
   std::optional<Batch> next() override;

@@ -50,20 +50,8 @@ std::shared_ptr<TensorDataset> scatter_dataset(const dist::Communicator& comm,
   shape[0] /= p;
   Tensor x(shape);
   Labels labels(static_cast<size_t>(shape[0]));
-  const int count = dist::mpi_count(x.numel(), "scatter_dataset");
-  const int label_count = dist::mpi_count(shape[0], "scatter_dataset");
-  std::vector<int> counts(p, count), displs(p), label_counts(p, label_count), label_displs(p);
-  for (int r = 0; r < p; ++r) {
-    displs[r] = dist::mpi_count(int64_t{r} * count, "scatter_dataset");
-    label_displs[r] = dist::mpi_count(int64_t{r} * label_count, "scatter_dataset");
-  }
-  dist::check_mpi(MPI_Scatterv(is_root ? all.x.data() : nullptr, counts.data(), displs.data(),
-                               MPI_FLOAT, x.data(), count, MPI_FLOAT, root, comm.handle()),
-                  "MPI_Scatterv");
-  dist::check_mpi(
-      MPI_Scatterv(is_root ? all.labels.data() : nullptr, label_counts.data(), label_displs.data(),
-                   MPI_INT32_T, labels.data(), label_count, MPI_INT32_T, root, comm.handle()),
-      "MPI_Scatterv");
+  dist::scatter_values(comm, is_root ? all.x.data() : nullptr, x.data(), x.numel(), root);
+  dist::scatter_values(comm, is_root ? all.labels.data() : nullptr, labels.data(), shape[0], root);
   return std::make_shared<TensorDataset>(std::move(x), std::move(labels));
 }
 

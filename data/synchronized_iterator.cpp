@@ -11,9 +11,7 @@ std::unique_ptr<SerialIterator> make_synchronized_iterator(const dist::Communica
                                                            int64_t batch_size, bool repeat,
                                                            bool shuffle, uint64_t seed, int root) {
   const int64_t mine = dataset ? dataset->size() : -1;
-  std::vector<int64_t> sizes(static_cast<size_t>(comm.size()));
-  dist::check_mpi(MPI_Allgather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, comm.handle()),
-                  "MPI_Allgather");
+  const std::vector<int64_t> sizes = dist::allgather_values(comm, std::vector<int64_t>{mine});
   for (int r = 0; r < comm.size(); ++r)
     PRISM_CHECK(sizes[static_cast<size_t>(r)] == sizes[0] && sizes[0] >= 0,
                 "make_synchronized_iterator: every rank needs the same dataset; rank 0 has "

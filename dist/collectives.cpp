@@ -105,6 +105,29 @@ template void bcast_values(const Communicator&, std::vector<int32_t>&, int);
 template void bcast_values(const Communicator&, std::vector<int64_t>&, int);
 template void bcast_values(const Communicator&, std::vector<uint8_t>&, int);
 
+template <class T>
+std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& values) {
+  const int n = mpi_count(static_cast<int64_t>(values.size()), "allgather_values");
+  std::vector<T> all(values.size() * static_cast<size_t>(comm.size()));
+  check_mpi(
+      MPI_Allgather(values.data(), n, mpi_type<T>(), all.data(), n, mpi_type<T>(), comm.handle()),
+      "MPI_Allgather");
+  return all;
+}
+template std::vector<int64_t> allgather_values(const Communicator&, const std::vector<int64_t>&);
+
+template <class T>
+void scatter_values(const Communicator& comm, const T* all, T* part, int64_t count, int root) {
+  check_root(comm, root, "scatter_values");
+  const int n = mpi_count(count, "scatter_values");
+  mpi_count(count * comm.size(), "scatter_values");  // root's whole buffer is addressed in ints
+  check_mpi(MPI_Scatter(comm.rank() == root ? all : nullptr, n, mpi_type<T>(), part, n,
+                        mpi_type<T>(), root, comm.handle()),
+            "MPI_Scatter");
+}
+template void scatter_values(const Communicator&, const float*, float*, int64_t, int);
+template void scatter_values(const Communicator&, const int32_t*, int32_t*, int64_t, int);
+
 void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
   PRISM_CHECK(t.defined(), "allreduce: tensor is undefined");
   for (const Shape& s : allgather_shapes(comm, t.shape()))

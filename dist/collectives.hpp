@@ -23,6 +23,15 @@ Tensor bcast(const Communicator& comm, const Tensor& t, int root);
 template <class T>
 void bcast_values(const Communicator& comm, std::vector<T>& values, int root);
 
+// Every rank's `values`, rank after rank (MPI_Allgather); every rank passes the same count.
+template <class T>
+std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& values);
+
+// Rank r gets root's all[r * count, (r + 1) * count) in `part` (count elements, MPI_Scatter);
+// `all` is read on root only and holds comm.size() * count elements there.
+template <class T>
+void scatter_values(const Communicator& comm, const T* all, T* part, int64_t count, int root);
+
 // In place: every rank ends with the sum (or mean) over ranks. Shapes must agree.
 void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op = ReduceOp::sum);
 

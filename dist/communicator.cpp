@@ -96,6 +96,7 @@ Communicator Communicator::world() {
 
 Communicator Communicator::split(int color, int key) const {
   PRISM_CHECK(color >= 0, "Communicator::split: color must be >= 0, got " << color);
+  if (!comm_) return Communicator();  // this process alone splits into itself
   MPI_Comm out;
   check_mpi(MPI_Comm_split(*comm_, color, key, &out), "MPI_Comm_split");
   return Communicator(std::shared_ptr<MPI_Comm>(new MPI_Comm(out), [](MPI_Comm* c) {
@@ -107,7 +108,7 @@ Communicator Communicator::split(int color, int key) const {
 }
 
 void Communicator::barrier() const {
-  check_mpi(MPI_Barrier(*comm_), "MPI_Barrier");
+  if (comm_) check_mpi(MPI_Barrier(*comm_), "MPI_Barrier");
 }
 
 }  // namespace prism::dist

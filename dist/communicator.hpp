@@ -40,13 +40,19 @@ void check_mpi(int rc, const char* call);
 
 // A handle to an MPI communicator; copies share it. Split communicators are freed with their
 // last handle.
+//
+// A default-constructed Communicator is this process alone (rank 0 of 1), with or without MPI:
+// what a single-process program passes where a communicator is asked for (TrainerConfig,
+// snapshots). Code that takes one skips its communication when size() is 1; a collective
+// called on it anyway runs on MPI_COMM_SELF, and so needs MPI initialized.
 class Communicator {
  public:
+  Communicator() = default;
   static Communicator world();
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  MPI_Comm handle() const { return *comm_; }
+  MPI_Comm handle() const { return comm_ ? *comm_ : MPI_COMM_SELF; }
 
   // MPI_Comm_split: ranks with the same color form a communicator, ordered by key.
   Communicator split(int color, int key) const;

@@ -35,17 +35,19 @@ Variable participant() {
 
 }  // namespace
 
-std::vector<Variable> allgather(const Communicator& comm, const Variable& x, GatherGrad mode) {
+namespace functions {
+
+std::vector<Variable> allgather(const Communicator& comm, const Variable& x, GradRule rule) {
   PRISM_CHECK(x.defined(), "allgather: input is undefined on rank " << comm.rank());
   const Packed layout = allgather_packed(comm, x.data());
   const int rank = comm.rank();
   const Shape xshape = x.shape();
   Variable packed =
       Variable::make(layout.buffer, {x},
-                     [comm, mode, layout_offsets = layout.offsets, rank, xshape](
+                     [comm, rule, layout_offsets = layout.offsets, rank, xshape](
                          std::vector<Variable>& in, const Tensor& gy) {
                        Tensor g;
-                       if (mode == GatherGrad::local) {
+                       if (rule == GradRule::exact) {
                          g = gy.view(layout_offsets[rank], xshape).clone();
                        } else {
                          // Rank r receives the sum over ranks of region r (padding included, then
@@ -53,23 +55,23 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gat
                          std::vector<int64_t> counts;
                          for (size_t r = 0; r + 1 < layout_offsets.size(); ++r)
                            counts.push_back(layout_offsets[r + 1] - layout_offsets[r]);
-                         g = reduce_scatter(comm, gy, counts).view(0, xshape);
+                         g = dist::reduce_scatter(comm, gy, counts).view(0, xshape);
                        }
                        in[0].add_grad(g);
                      });
   return unpack(packed, layout);
 }
 
-Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis,
-                          GatherGrad mode, std::vector<int64_t> extents) {
+Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis, GradRule rule,
+                          std::vector<int64_t> extents) {
   const Tensor xt = x.defined() ? x.data() : Tensor();
   if (extents.empty()) extents = gather_extents(comm, xt, axis);
-  Tensor y = allgather_concat(comm, xt, axis, extents);
+  Tensor y = dist::allgather_concat(comm, xt, axis, extents);
   const int rank = comm.rank();
   const Shape xshape = x.shape();
   return Variable::make(
       y, {x},
-      [comm, mode, axis, extents, rank, xshape](std::vector<Variable>& in, const Tensor& gy) {
+      [comm, rule, axis, extents, rank, xshape](std::vector<Variable>& in, const Tensor& gy) {
         // gy is `outer` rows, each the ranks' blocks of extent * inner floats side by side.
         int64_t outer = 1, inner = 1;
         for (int64_t d = 0; d < axis; ++d)
@@ -87,7 +89,7 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
         for (int r = 0; r < rank; ++r)
           offset += extents[static_cast<size_t>(r)] * inner;
         Tensor g(xshape);
-        if (mode == GatherGrad::local) {
+        if (rule == GradRule::exact) {
           gather_block(rank, offset, g.data());
         } else {
           // Rank-major, so reduce-scatter hands rank r the sum over ranks of its block.
@@ -110,7 +112,7 @@ Variable sum_gradients(const Communicator& comm, const Variable& x) {
   PRISM_CHECK(x.defined(), "sum_gradients: input is undefined on rank " << comm.rank());
   return Variable::make(x.data(), {x}, [comm](std::vector<Variable>& in, const Tensor& gy) {
     Tensor g = gy.clone();
-    allreduce(comm, g);
+    dist::allreduce(comm, g);
     in[0].add_grad(g);
   });
 }
@@ -121,7 +123,7 @@ Variable bcast(const Communicator& comm, const Variable& x, int root) {
   // Whether the output needs a gradient is root's to say.
   std::vector<uint8_t> flag{static_cast<uint8_t>(is_root && x.requires_grad() && grad_enabled())};
   bcast_values(comm, flag, root);
-  const Tensor y = bcast(comm, is_root ? x.data() : Tensor(), root);
+  const Tensor y = dist::bcast(comm, is_root ? x.data() : Tensor(), root);
   if (!flag[0]) return Variable(y);
   Variable input = is_root ? x : participant();
   return Variable::make(y, {input},
@@ -144,16 +146,18 @@ std::vector<Variable> alltoall(const Communicator& comm, const std::vector<Varia
   const Packed layout = alltoall_packed(comm, send);
   std::vector<Variable> inputs = xs;
   inputs.push_back(participant());  // every rank runs backward even if it sends no gradient
-  Variable packed = Variable::make(layout.buffer, inputs,
-                                   [comm, layout](std::vector<Variable>& in, const Tensor& gy) {
-                                     // The gradient of what came from rank j goes back to rank j.
-                                     Packed g = layout;
-                                     g.buffer = gy;
-                                     const std::vector<Tensor> back = alltoall(comm, g.pieces());
-                                     for (size_t j = 0; j + 1 < in.size(); ++j)
-                                       if (in[j].requires_grad()) in[j].add_grad(back[j].clone());
-                                   });
+  Variable packed = Variable::make(
+      layout.buffer, inputs, [comm, layout](std::vector<Variable>& in, const Tensor& gy) {
+        // The gradient of what came from rank j goes back to rank j.
+        Packed g = layout;
+        g.buffer = gy;
+        const std::vector<Tensor> back = dist::alltoall(comm, g.pieces());
+        for (size_t j = 0; j + 1 < in.size(); ++j)
+          if (in[j].requires_grad()) in[j].add_grad(back[j].clone());
+      });
   return unpack(packed, layout);
 }
+
+}  // namespace functions
 
 }  // namespace prism::dist

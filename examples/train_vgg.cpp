@@ -100,7 +100,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
                           .out = opt.out,
                           .report = root,
                           .snapshot_every = opt.frequency == -1 ? opt.epoch : opt.frequency,
-                          .comm = &comm});
+                          .comm = comm});
   if (!opt.resume.empty()) {
     trainer.resume(opt.resume);
     if (root)

@@ -43,14 +43,14 @@ int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int ran
   return offset;
 }
 
-ParallelConvolution2D::ParallelConvolution2D(dist::Communicator comm, int64_t in_channels,
+ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels,
                                              int64_t out_channels, int64_t ksize, int64_t stride,
-                                             int64_t pad, bool nobias, ParallelGrad grad)
+                                             int64_t pad, bool nobias, dist::GradRule rule)
     : Convolution2D(checked_count(comm, in_channels, "input"),
                     checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
                     partition_rng(comm)),
-      comm_(std::move(comm)),
-      grad_(grad),
+      comm_(comm),
+      rule_(rule),
       in_channels_(in_channels),
       out_channels_(out_channels),
       inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {}
@@ -60,14 +60,13 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
               "ParallelConvolution2D: expected x [N, " << in_channels_ << ", H, W], got "
                                                        << shape_string(x));
   if (comm_.size() == 1) return Convolution2D::forward(x);
-  const bool exact = grad_ == ParallelGrad::exact;
-  const Variable shared = exact ? dist::sum_gradients(comm_, x) : x;
+  const bool exact = rule_ == dist::GradRule::exact;
+  const Variable shared = exact ? dist::functions::sum_gradients(comm_, x) : x;
   const Variable local_out = Convolution2D::forward(select_channels(shared, inputs_));
-  const auto mode = exact ? dist::GatherGrad::local : dist::GatherGrad::sum_over_ranks;
   std::vector<int64_t> extents;  // the partition: every rank's output channels
   for (int r = 0; r < comm_.size(); ++r)
     extents.push_back(channel_count(out_channels_, comm_.size(), r));
-  return dist::allgather_concat(comm_, local_out, 1, mode, std::move(extents));
+  return dist::functions::allgather_concat(comm_, local_out, 1, rule_, std::move(extents));
 }
 
 }  // namespace prism::nn

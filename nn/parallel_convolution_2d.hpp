@@ -8,13 +8,13 @@
 // Together the ranks compute a convolution whose K x C weight holds each rank's W in its (output
 // block x its input channels) cells and zeros elsewhere.
 //
-// Gradients. ParallelGrad::exact (the default) gives every parameter, on every rank, the
-// gradient of the one loss that all ranks compute, as the single-process convolution would:
-// the input passes dist::sum_gradients (its gradient is summed over ranks in backward) and the
-// allgather returns each rank its own slice's gradient (GatherGrad::local). So the layers
-// around it, replicated on every rank, get the same gradients everywhere and stay equal.
-// ParallelGrad::chainermn is the seed's rule instead: no sum at the input and ChainerMN's
-// allgather backward (GatherGrad::sum_over_ranks), the gradient of the sum of the ranks'
+// Gradients (dist::GradRule). GradRule::exact (the default) gives every parameter, on every rank,
+// the gradient of the one loss that all ranks compute, as the single-process convolution would: the
+// input passes dist::functions::sum_gradients (its gradient is summed over ranks in backward) and
+// the allgather returns each rank its own slice's gradient (the gather's own GradRule::exact). So
+// the layers around it, replicated on every rank, get the same gradients everywhere and stay equal.
+// GradRule::chainermn is the seed's rule instead: no sum at the input and ChainerMN's
+// allgather backward (the gather's GradRule::chainermn), the gradient of the sum of the ranks'
 // losses. With a replicated model after the layer it scales the parallel weights' gradients
 // by P, and the replicated layers between two parallel ones see only partial gradients, so
 // their copies drift apart (check_replicated fails); it is kept for comparison.
@@ -28,8 +28,6 @@
 
 namespace prism::nn {
 
-enum class ParallelGrad { exact, chainermn };
-
 class ParallelConvolution2D : public Convolution2D {
  public:
   // Convolution2D's arguments after the communicator. P > in_channels or P > out_channels is
@@ -37,9 +35,9 @@ class ParallelConvolution2D : public Convolution2D {
   // The local weight is LeCun normal with the local fan-in, drawn from a generator seeded by one
   // draw of global_rng() and the rank: ranks get different weights, and global_rng() advances
   // by the same amount on every rank (so replicated dropout stays in step).
-  ParallelConvolution2D(dist::Communicator comm, int64_t in_channels, int64_t out_channels,
+  ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels, int64_t out_channels,
                         int64_t ksize, int64_t stride = 1, int64_t pad = 0, bool nobias = false,
-                        ParallelGrad grad = ParallelGrad::exact);
+                        dist::GradRule rule = dist::GradRule::exact);
 
   // x [N, in_channels, H, W] (the same on every rank) -> [N, out_channels, Ho, Wo] on every rank.
   Variable forward(const Variable& x) override;
@@ -56,7 +54,7 @@ class ParallelConvolution2D : public Convolution2D {
 
  private:
   dist::Communicator comm_;
-  ParallelGrad grad_;
+  dist::GradRule rule_;
   int64_t in_channels_, out_channels_;
   std::vector<int64_t> inputs_;
 };

@@ -47,23 +47,14 @@ void check_replicated(const dist::Communicator& comm, const Module& module) {
   std::vector<int64_t> mine{static_cast<int64_t>(state.size())};
   for (const auto& [name, t] : state)
     mine.push_back(static_cast<int64_t>(hash_of(t)));
-  const std::vector<int64_t> lengths = [&] {
-    std::vector<int64_t> all(static_cast<size_t>(comm.size()));
-    dist::check_mpi(
-        MPI_Allgather(mine.data(), 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm.handle()),
-        "MPI_Allgather");
-    return all;
-  }();
+  const std::vector<int64_t> lengths = dist::allgather_values(comm, std::vector<int64_t>{mine[0]});
   for (int r = 0; r < comm.size(); ++r)
     PRISM_CHECK(lengths[r] == mine[0], "check_replicated: rank " << r << " has " << lengths[r]
                                                                  << " replicated entries, rank "
                                                                  << comm.rank() << " has "
                                                                  << mine[0]);
   // Every rank's hashes, entry by entry.
-  std::vector<int64_t> all(mine.size() * static_cast<size_t>(comm.size()));
-  dist::check_mpi(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
-                                static_cast<int>(mine.size()), MPI_INT64_T, comm.handle()),
-                  "MPI_Allgather");
+  const std::vector<int64_t> all = dist::allgather_values(comm, mine);
   for (size_t e = 0; e < state.size(); ++e)
     for (int r = 1; r < comm.size(); ++r) {
       const int64_t h0 = all[1 + e], hr = all[r * mine.size() + 1 + e];

@@ -53,14 +53,15 @@ TEST_CASE("snapshot: a resumed run continues bitwise like one never stopped") {
   auto set = blobs();
   Run whole(set, 1);
   whole.steps(5);  // crosses an epoch end (20 examples, batch 6)
-  train::save_snapshot(nullptr, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
+  train::save_snapshot(dist::Communicator(), dir.file("snap"), *whole.model, *whole.optimizer,
+                       *whole.train,
                        {{{{"epoch", 1}, {"main/loss", 0.25}, {"\xc2\xb5/loss", -1}}}, 12.5});
   whole.steps(7);
 
   Run resumed(set, 99);  // other initial weights, order and generator: all overwritten
   resumed.steps(2);
   const train::TrainingProgress progress = train::load_snapshot(
-      nullptr, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
+      dist::Communicator(), dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
   CHECK(progress.elapsed_seconds == 12.5);
   REQUIRE(progress.log.size() == 1);
   CHECK(progress.log[0][1] == std::pair<std::string, double>{"main/loss", 0.25});
@@ -79,20 +80,22 @@ TEST_CASE("snapshot: a snapshot that does not fit is refused and nothing changes
   auto set = blobs();
   Run saved(set, 1);
   saved.steps(3);
-  train::save_snapshot(nullptr, dir.file("snap"), *saved.model, *saved.optimizer, *saved.train, {});
+  train::save_snapshot(dist::Communicator(), dir.file("snap"), *saved.model, *saved.optimizer,
+                       *saved.train, {});
 
   Run other(set, 2, /*hidden=*/9);
   other.steps(1);
   const auto before = other.values();
   const auto iterator_before = other.train->state();
   CHECK_THROWS_WITH_AS(
-      train::load_snapshot(nullptr, dir.file("snap"), *other.model, *other.optimizer, *other.train),
+      train::load_snapshot(dist::Communicator(), dir.file("snap"), *other.model, *other.optimizer,
+                           *other.train),
       doctest::Contains("model/predictor.0.W: the snapshot has [8, 2], the run has [9, 2]"), Error);
-  CHECK_THROWS_WITH_AS(
-      train::load_snapshot(nullptr, dir.file("none"), *other.model, *other.optimizer, *other.train),
-      doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_WITH_AS(train::load_snapshot(dist::Communicator(), dir.file("none"), *other.model,
+                                            *other.optimizer, *other.train),
+                       doctest::Contains("cannot open"), Error);
   io::save_parameters(*other.model, dir.file("params"));
-  CHECK_THROWS_WITH_AS(train::load_snapshot(nullptr, dir.file("params"), *other.model,
+  CHECK_THROWS_WITH_AS(train::load_snapshot(dist::Communicator(), dir.file("params"), *other.model,
                                             *other.optimizer, *other.train),
                        doctest::Contains("no rank count"), Error);
   // The same model, but an iterator over another dataset: refused by the iterator, after
@@ -100,14 +103,15 @@ TEST_CASE("snapshot: a snapshot that does not fit is refused and nothing changes
   Run same_shape(set, 3);
   same_shape.train = std::make_unique<data::SerialIterator>(blobs(), 5, true, true, 3);
   const auto same_before = same_shape.values();
-  CHECK_THROWS_WITH_AS(train::load_snapshot(nullptr, dir.file("snap"), *same_shape.model,
-                                            *same_shape.optimizer, *same_shape.train),
-                       doctest::Contains("batch size 6"), Error);
+  CHECK_THROWS_WITH_AS(
+      train::load_snapshot(dist::Communicator(), dir.file("snap"), *same_shape.model,
+                           *same_shape.optimizer, *same_shape.train),
+      doctest::Contains("batch size 6"), Error);
   CHECK(same_shape.values() == same_before);
   // An optimizer over the predictor names its parameters without "predictor.".
   optim::MomentumSGD of_predictor(same_shape.net->named_parameters(), 0.1f);
-  CHECK_THROWS_WITH_AS(train::save_snapshot(nullptr, dir.file("x"), *same_shape.model, of_predictor,
-                                            *same_shape.train, {}),
+  CHECK_THROWS_WITH_AS(train::save_snapshot(dist::Communicator(), dir.file("x"), *same_shape.model,
+                                            of_predictor, *same_shape.train, {}),
                        doctest::Contains("is not a parameter of the model"), Error);
   CHECK(other.values() == before);
   CHECK(other.train->state() == iterator_before);

@@ -13,13 +13,6 @@ namespace prism::train {
 
 namespace {
 
-int rank_of(const dist::Communicator* comm) {
-  return comm ? comm->rank() : 0;
-}
-int size_of(const dist::Communicator* comm) {
-  return comm ? comm->size() : 1;
-}
-
 std::string rank_key(int r, const std::string& key) {
   return "rank" + std::to_string(r) + "/" + key;
 }
@@ -106,17 +99,17 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
 }
 
 // Collective: if any rank has an error, every rank throws the first failing rank's message.
-void agree(const dist::Communicator* comm, const std::string& error) {
-  if (size_of(comm) == 1) {
+void agree(const dist::Communicator& comm, const std::string& error) {
+  if (comm.size() == 1) {
     PRISM_CHECK(error.empty(), error);
     return;
   }
   const std::vector<Tensor> flags =
-      dist::allgather(*comm, Tensor::full({1}, error.empty() ? 0.0f : 1.0f));
-  for (int r = 0; r < comm->size(); ++r) {
+      dist::allgather(comm, Tensor::full({1}, error.empty() ? 0.0f : 1.0f));
+  for (int r = 0; r < comm.size(); ++r) {
     if (flags[static_cast<size_t>(r)][0] == 0.0f) continue;
     std::vector<uint8_t> message(error.begin(), error.end());
-    dist::bcast_values(*comm, message, r);
+    dist::bcast_values(comm, message, r);
     PRISM_FAIL(std::string(message.begin(), message.end()));
   }
 }
@@ -130,10 +123,10 @@ const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::
 
 }  // namespace
 
-void save_snapshot(const dist::Communicator* comm, const std::string& path, const nn::Module& model,
+void save_snapshot(const dist::Communicator& comm, const std::string& path, const nn::Module& model,
                    const optim::Optimizer& optimizer, const data::Iterator& train,
                    const TrainingProgress& progress) {
-  const int rank = rank_of(comm), size = size_of(comm);
+  const int rank = comm.rank(), size = comm.size();
   io::Archive archive;
   for (const Entry& e : local_entries(model, optimizer.state())) {
     if (!e.partitioned) {
@@ -141,7 +134,7 @@ void save_snapshot(const dist::Communicator* comm, const std::string& path, cons
       continue;
     }
     const std::vector<Tensor> pieces =
-        size > 1 ? dist::allgather(*comm, e.value) : std::vector<Tensor>{e.value};
+        size > 1 ? dist::allgather(comm, e.value) : std::vector<Tensor>{e.value};
     if (rank == 0)
       for (int r = 0; r < size; ++r)
         archive.tensors.emplace_back(rank_key(r, e.key), pieces[static_cast<size_t>(r)]);
@@ -171,10 +164,10 @@ void save_snapshot(const dist::Communicator* comm, const std::string& path, cons
   agree(comm, error);
 }
 
-TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string& path,
+TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string& path,
                                nn::Module& model, optim::Optimizer& optimizer,
                                data::Iterator& train) {
-  const int rank = rank_of(comm), size = size_of(comm);
+  const int rank = comm.rank(), size = comm.size();
   const std::string where = "load_snapshot: " + path;
   // Rank 0 reads the file and every rank gets its bytes: the snapshot may exist on rank 0's
   // machine only.
@@ -187,7 +180,7 @@ TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string
   agree(comm, error);
   if (size > 1) {
     std::vector<uint8_t> shared(bytes.begin(), bytes.end());
-    dist::bcast_values(*comm, shared, 0);
+    dist::bcast_values(comm, shared, 0);
     bytes.assign(shared.begin(), shared.end());
   }
 

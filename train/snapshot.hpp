@@ -38,13 +38,13 @@ struct TrainingProgress {
   double elapsed_seconds = 0;    // training time so far
 };
 
-void save_snapshot(const dist::Communicator* comm, const std::string& path, const nn::Module& model,
+void save_snapshot(const dist::Communicator& comm, const std::string& path, const nn::Module& model,
                    const optim::Optimizer& optimizer, const data::Iterator& train,
                    const TrainingProgress& progress);
 
 // Checks everything (rank count, every entry's presence and shape, the iterator's fit) before
 // changing anything; on any error every rank throws and nothing has changed.
-TrainingProgress load_snapshot(const dist::Communicator* comm, const std::string& path,
+TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string& path,
                                nn::Module& model, optim::Optimizer& optimizer,
                                data::Iterator& train);
 

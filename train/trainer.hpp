@@ -32,7 +32,7 @@ struct TrainerConfig {
   bool report = true;          // this process prints and writes the log and plots
   bool progress = true;        // draw the progress bar (on stderr)
   int64_t snapshot_every = 0;  // epochs between snapshots <out>/snapshot_epoch_<N>; 0: none
-  const dist::Communicator* comm = nullptr;  // model-parallel runs: snapshots go through it
+  dist::Communicator comm{};   // model-parallel runs: snapshots go through it; default: alone
 };
 
 class Trainer {

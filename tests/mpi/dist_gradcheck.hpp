@@ -6,7 +6,7 @@
 // ranks walk one schedule together: for each rank r, input k and element i, rank r moves its
 // element by +-eps, every rank evaluates f, and an allreduce sums the losses. When
 // `per_rank_loss` the reference is one rank's loss (the total divided by the ranks), as
-// GatherGrad::local promises; otherwise the total, as ChainerMN's rule promises.
+// GradRule::exact promises; otherwise the total, as ChainerMN's rule promises.
 #pragma once
 
 #include <doctest/doctest.h>

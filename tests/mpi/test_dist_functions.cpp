@@ -5,6 +5,7 @@
 
 using namespace prism;
 using namespace prism::dist;
+using namespace prism::dist::functions;
 using prism::testing::check_gradients_across;
 using prism::testing::random_tensor;
 
@@ -27,8 +28,7 @@ TEST_CASE("dist functions: allgather gradient, local mode with an identical down
   Tensor x = random_tensor({2, comm.rank() + 2}, rng);
   check_gradients_across(comm,
                          [&](auto& v) {
-                           Variable y =
-                               flatten(concat(allgather(comm, v[0], GatherGrad::local), 1));
+                           Variable y = flatten(concat(allgather(comm, v[0], GradRule::exact), 1));
                            return mul(y, y);
                          },
                          {x}, {.same_projection = true, .per_rank_loss = true});
@@ -129,7 +129,7 @@ TEST_CASE("dist functions: allgather_concat gradient, both modes") {
     known.push_back(r + 1);
   check_gradients_across(comm,
                          [&](auto& v) {
-                           Variable y = allgather_concat(comm, v[0], 1, GatherGrad::local, known);
+                           Variable y = allgather_concat(comm, v[0], 1, GradRule::exact, known);
                            return mul(y, y);
                          },
                          {x}, {.same_projection = true, .per_rank_loss = true});

@@ -69,11 +69,11 @@ TEST_CASE("ParallelConvolution2D: partition is the seed's") {
 TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, fwd and bwd") {
   const dist::Communicator comm = dist::Communicator::world();
   const int64_t c = 5, k = 7, n = 2, hw = 6;
-  for (nn::ParallelGrad mode : {nn::ParallelGrad::exact, nn::ParallelGrad::chainermn})
+  for (dist::GradRule mode : {dist::GradRule::exact, dist::GradRule::chainermn})
     for (int64_t stride : {1, 2})
       for (int64_t pad : {0, 1}) {
         INFO("stride " << stride << " pad " << pad << " mode "
-                       << (mode == nn::ParallelGrad::exact ? "exact" : "chainermn"));
+                       << (mode == dist::GradRule::exact ? "exact" : "chainermn"));
         manual_seed(5);
         ParallelConvolution2D pc(comm, c, k, 3, stride, pad, false, mode);
         // Nonzero biases, so their placement is checked too.
@@ -93,7 +93,7 @@ TEST_CASE("ParallelConvolution2D: equals the masked single-process convolution, 
         // exact: one projection everywhere, so every rank computes the same loss, and the
         // gradients are that loss's. chainermn: each rank its own projection, and the
         // gradients are those of the sum of the ranks' losses.
-        const bool local = mode == nn::ParallelGrad::exact;
+        const bool local = mode == dist::GradRule::exact;
         Rng rrng(local ? 70 : 70 + static_cast<uint64_t>(comm.rank()));
         Tensor r = random_tensor(y.shape(), rrng);
         y.backward(r);

@@ -60,14 +60,14 @@ TEST_CASE("snapshot: every rank's slice is gathered, restored, and training cont
   TempDir dir;  // rank 0's is the one used
   ParallelRun whole(comm, 1);
   whole.steps(4);
-  train::save_snapshot(&comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
+  train::save_snapshot(comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
                        {{{{"epoch", 1}}}, 3.0});
   whole.steps(4);
 
   ParallelRun resumed(comm, 2);  // other slices, order and generator: all overwritten
   resumed.steps(1);
   const train::TrainingProgress progress = train::load_snapshot(
-      &comm, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
+      comm, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
   CHECK(progress.elapsed_seconds == 3.0);
   CHECK(resumed.train->iteration() == 4);
   resumed.steps(4);
@@ -90,28 +90,28 @@ TEST_CASE("snapshot: another rank count or model is refused on every rank, nothi
     // Each rank alone writes a 1-rank snapshot; rank 0's is the one the world reads.
     const dist::Communicator self = comm.split(comm.rank(), 0);
     ParallelRun alone(self, 1);
-    train::save_snapshot(&self, dir.file("one"), *alone.model, *alone.optimizer, *alone.train, {});
+    train::save_snapshot(self, dir.file("one"), *alone.model, *alone.optimizer, *alone.train, {});
     ParallelRun all(comm, 1);
-    train::save_snapshot(&comm, dir.file("all"), *all.model, *all.optimizer, *all.train, {});
+    train::save_snapshot(comm, dir.file("all"), *all.model, *all.optimizer, *all.train, {});
   }
   ParallelRun run(comm, 3);
   run.steps(1);
   const auto before = run.values();
   if (comm.size() > 1)
     CHECK_THROWS_WITH_AS(
-        train::load_snapshot(&comm, dir.file("one"), *run.model, *run.optimizer, *run.train),
+        train::load_snapshot(comm, dir.file("one"), *run.model, *run.optimizer, *run.train),
         doctest::Contains("written by 1 ranks, this job has"), Error);
   ParallelRun wider(comm, 3, /*k=*/8);
   CHECK_THROWS_WITH_AS(
-      train::load_snapshot(&comm, dir.file("all"), *wider.model, *wider.optimizer, *wider.train),
+      train::load_snapshot(comm, dir.file("all"), *wider.model, *wider.optimizer, *wider.train),
       doctest::Contains("the snapshot has"), Error);
   CHECK_THROWS_WITH_AS(
-      train::load_snapshot(&comm, dir.file("missing"), *run.model, *run.optimizer, *run.train),
+      train::load_snapshot(comm, dir.file("missing"), *run.model, *run.optimizer, *run.train),
       doctest::Contains("cannot open"), Error);
   CHECK(everywhere(comm, run.values() == before));
   // Rank 0 cannot write: every rank hears it (none walks on into the next collective).
   CHECK_THROWS_AS(
-      train::save_snapshot(&comm, "/proc/prism/snap", *run.model, *run.optimizer, *run.train, {}),
+      train::save_snapshot(comm, "/proc/prism/snap", *run.model, *run.optimizer, *run.train, {}),
       std::exception);
   run.steps(1);  // and the ranks are still in step
 }
