@@ -70,9 +70,11 @@ const Tensor& Variable::grad() const {
 }
 
 void Variable::add_grad(const Tensor& g) const {
+  PRISM_CHECK(defined(), "add_grad: undefined variable");
   PRISM_CHECK(g.shape() == shape(), "add_grad: gradient " << to_string(g.shape())
                                                           << " for a variable of shape "
                                                           << to_string(shape()));
+  if (!node_->requires_grad) return;  // nobody asked for this gradient
   // The first gradient is copied, never aliased: an op may hand the same tensor to two inputs.
   if (!node_->grad.defined())
     node_->grad = g.clone();

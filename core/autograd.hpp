@@ -4,13 +4,19 @@
 //   Variable relu(const Variable& x) {
 //     Tensor y = ...forward...;
 //     return Variable::make(y, {x}, [y](std::vector<Variable>& in, const Tensor& gy) {
-//       in[0].add_grad(...);  // called only for inputs that require grad
+//       in[0].add_grad(...);
 //     });
 //   }
 //
 // backward() walks the graph once in reverse topological order, accumulating gradients
 // (a value used twice gets the sum), then releases the graph: non-leaf nodes drop their
 // inputs, backward functions and gradients, so only leaves keep .grad().
+//
+// The contract with an op's backward function: it runs once per node that requires grad, after
+// every gradient has reached the node, with all of the node's inputs. add_grad on an input that
+// requires no gradient does nothing, so correctness never depends on checking; an op with
+// several inputs checks in[k].requires_grad() only to skip computing a gradient nobody wants.
+// (An op with one input needs no check: its node requires grad only because that input does.)
 #pragma once
 
 #include <functional>
@@ -43,8 +49,10 @@ class Variable {
 
   const Tensor& grad() const;  // undefined until a backward reaches this variable
   bool has_grad() const { return grad().defined(); }
-  void add_grad(const Tensor& g) const;  // accumulate; shape must match data()
-  void zero_grad() const;                // drops the gradient
+  // Accumulates g (its shape must match data()); nothing happens when this variable does not
+  // require grad.
+  void add_grad(const Tensor& g) const;
+  void zero_grad() const;  // drops the gradient
 
   // Backward from a one-element variable (seed 1), or from any variable with a given seed.
   void backward() const;

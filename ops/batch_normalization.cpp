@@ -4,6 +4,11 @@
 
 namespace prism {
 
+void BatchNormConfig::check(const char* who) const {
+  PRISM_CHECK(eps > 0 && std::isfinite(eps) && decay >= 0 && decay <= 1,
+              who << ": needs eps > 0 and decay in [0, 1], got eps " << eps << ", decay " << decay);
+}
+
 namespace {
 
 // x viewed as [N, C, S] with S = H * W (1 for [N, C]): channel c of sample n is the S floats at
@@ -42,9 +47,7 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
   PRISM_CHECK(!train || d.m() >= 2,
               "batch_normalization: training needs at least 2 values per channel (N * H * W), got "
                   << d.m() << " for x " << to_string(xs));
-  PRISM_CHECK(config.eps > 0 && config.decay >= 0 && config.decay <= 1,
-              "batch_normalization: needs eps > 0 and decay in [0, 1], got eps "
-                  << config.eps << ", decay " << config.decay);
+  config.check("batch_normalization");
   return d;
 }
 

@@ -5,9 +5,13 @@
 
 namespace prism {
 
+// decay = 1 keeps the running statistics as they are (frozen); check() is the one place the
+// bounds live, called by the op and by nn::BatchNormalization's constructor.
 struct BatchNormConfig {
   float decay = 0.9f;  // running = decay * running + (1 - decay) * batch statistic
   float eps = 2e-5f;   // Chainer's default
+  // eps > 0 and finite, decay in [0, 1]; `who` starts the error message.
+  void check(const char* who) const;
 };
 
 // Statistics are per channel over m = N * H * W values (N for [N, C]).

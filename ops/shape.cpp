@@ -6,7 +6,7 @@ namespace prism {
 
 Variable reshape(const Variable& x, Shape shape) {
   PRISM_CHECK(x.defined(), "reshape: undefined input");
-  Tensor y = x.data().clone().reshape(std::move(shape));
+  Tensor y = x.data().reshape(std::move(shape));  // a view, as Tensor::reshape
   Shape in_shape = x.shape();
   return Variable::make(y, {x}, [in_shape](std::vector<Variable>& in, const Tensor& gy) {
     in[0].add_grad(gy.reshape(in_shape));

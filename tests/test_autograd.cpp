@@ -4,6 +4,20 @@
 
 using namespace prism;
 
+TEST_CASE("autograd: add_grad ignores a variable that requires no gradient") {
+  Variable constant(Tensor::ones({2}));
+  constant.add_grad(Tensor::ones({2}));
+  CHECK_FALSE(constant.has_grad());
+  // The shape is still checked: a wrong gradient is a bug in the op, whoever asked for it.
+  CHECK_THROWS_WITH_AS(constant.add_grad(Tensor::ones({3})),
+                       doctest::Contains("gradient [3] for a variable of shape [2]"), Error);
+  // An op's backward may hand its gradient to every input; only those that asked keep it.
+  Variable x(Tensor::ones({2}), true);
+  sum(mul(x, constant)).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{1, 1});
+  CHECK_FALSE(constant.has_grad());
+}
+
 TEST_CASE("autograd: a value used twice accumulates both gradients") {
   Variable x(Tensor::from({3}, {1, 2, 3}), true);
   Variable y = sum(mul(x, x));  // d/dx sum(x^2) = 2x

@@ -141,6 +141,18 @@ TEST_CASE("batch_normalization: misuse is an error naming the shapes") {
       batch_normalization(Variable(Tensor({2, 3})), g3, g3, c3, c3, true, {0.9f, 0}),
       doctest::Contains("needs eps > 0"), Error);
   CHECK_THROWS_AS(batch_normalization(Variable(), g3, g3, c3, c3, true), Error);
+  // One limit for the op and the module: decay in [0, 1] (1 freezes the running statistics).
+  for (float decay : {-0.1f, 1.5f}) {
+    CHECK_THROWS_WITH_AS(
+        batch_normalization(Variable(Tensor({2, 3})), g3, g3, c3, c3, true, {decay, 1e-5f}),
+        doctest::Contains("decay in [0, 1]"), Error);
+    CHECK_THROWS_WITH_AS(nn::BatchNormalization(3, decay),
+                         doctest::Contains("BatchNormalization: needs eps > 0 and decay in [0, 1]"),
+                         Error);
+  }
+  nn::BatchNormalization frozen(3, 1.0f);
+  frozen(Variable(Tensor::from({2, 3}, {1, 2, 3, 5, 6, 7})));
+  CHECK(frozen.named_buffers()[0].second.to_vector() == std::vector<float>{0, 0, 0});
   // A failed call leaves the running statistics untouched.
   CHECK(c3.to_vector() == std::vector<float>{1, 1, 1});
 }

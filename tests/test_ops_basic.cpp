@@ -37,6 +37,9 @@ TEST_CASE("ops: reshape and flatten") {
   check_gradients([](auto& v) { return reshape(v[0], {4, -1}); }, {t});
   CHECK(flatten(Variable(t)).shape() == Shape{2, 12});
   CHECK_THROWS_WITH_AS(reshape(Variable(t), {5, -1}), doctest::Contains("cannot reshape"), Error);
+  // A view, as Tensor::reshape: no copy of the values.
+  CHECK(reshape(Variable(t), {4, -1}).data().same_storage(t));
+  CHECK(flatten(Variable(t)).data().same_storage(t));
 }
 
 TEST_CASE("ops: concat along every axis, with uneven pieces") {
