@@ -115,7 +115,8 @@ Tensor random_tensor(Shape shape, Rng& rng) {
 void bm_prism(benchmark::State& state, Isa isa, int dir, Layer l, int threads) {
   set_active_isa(isa);
   if (threads > 0) set_num_threads(threads);
-  const kernels::ConvShape s = kernels::make_conv_shape(kBatch, l.c, l.hw, l.hw, l.k, 3, 3, 1, 1);
+  const kernels::ConvShape s =
+      kernels::make_conv_shape(kBatch, l.c, l.hw, l.hw, l.k, 3, 3, 1, 1, 1, 1);
   Rng rng(1);
   Tensor x = random_tensor({kBatch, l.c, l.hw, l.hw}, rng),
          w = random_tensor({l.k, l.c, 3, 3}, rng);

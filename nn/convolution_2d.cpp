@@ -4,15 +4,16 @@
 
 namespace prism::nn {
 
-Convolution2D::Convolution2D(int64_t in_channels, int64_t out_channels, int64_t ksize,
-                             int64_t stride, int64_t pad, bool nobias, Rng& rng)
+Convolution2D::Convolution2D(int64_t in_channels, int64_t out_channels, Size2 ksize, Size2 stride,
+                             Size2 pad, bool nobias, Rng& rng)
     : stride_(stride), pad_(pad) {
-  PRISM_CHECK(in_channels > 0 && out_channels > 0 && ksize > 0 && stride > 0 && pad >= 0,
+  PRISM_CHECK(in_channels > 0 && out_channels > 0 && ksize.h > 0 && ksize.w > 0 && stride.h > 0 &&
+                  stride.w > 0 && pad.h >= 0 && pad.w >= 0,
               "Convolution2D: needs positive channels, ksize and stride and pad >= 0, got in "
-                  << in_channels << ", out " << out_channels << ", ksize " << ksize << ", stride "
-                  << stride << ", pad " << pad);
-  W_ = register_parameter("W", lecun_normal({out_channels, in_channels, ksize, ksize},
-                                            in_channels * ksize * ksize, rng));
+                  << in_channels << ", out " << out_channels << ", ksize " << to_string(ksize)
+                  << ", stride " << to_string(stride) << ", pad " << to_string(pad));
+  W_ = register_parameter("W", lecun_normal({out_channels, in_channels, ksize.h, ksize.w},
+                                            in_channels * ksize.h * ksize.w, rng));
   if (!nobias) b_ = register_parameter("b", Tensor::zeros({out_channels}));
 }
 

@@ -44,8 +44,8 @@ int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int ran
 }
 
 ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels,
-                                             int64_t out_channels, int64_t ksize, int64_t stride,
-                                             int64_t pad, bool nobias, dist::GradRule rule)
+                                             int64_t out_channels, Size2 ksize, Size2 stride,
+                                             Size2 pad, bool nobias, dist::GradRule rule)
     : Convolution2D(checked_count(comm, in_channels, "input"),
                     checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
                     partition_rng(comm)),

@@ -36,7 +36,7 @@ class ParallelConvolution2D : public Convolution2D {
   // draw of global_rng() and the rank: ranks get different weights, and global_rng() advances
   // by the same amount on every rank (so replicated dropout stays in step).
   ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels, int64_t out_channels,
-                        int64_t ksize, int64_t stride = 1, int64_t pad = 0, bool nobias = false,
+                        Size2 ksize, Size2 stride = 1, Size2 pad = 0, bool nobias = false,
                         dist::GradRule rule = dist::GradRule::exact);
 
   // x [N, in_channels, H, W] (the same on every rank) -> [N, out_channels, Ho, Wo] on every rank.

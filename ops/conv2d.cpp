@@ -1,13 +1,13 @@
 #include "ops/conv2d.hpp"
 
 #include "ops/kernels/conv2d_kernels.hpp"
+#include "ops/kernels/conv2d_reference.hpp"  // conv2d_backward_bias: one kernel for every ISA
 
 namespace prism {
 
 using kernels::ConvShape;
 
-Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t stride,
-                int64_t pad) {
+Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 stride, Size2 pad) {
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
               "conv2d: needs x [N, C, H, W] and w [K, C, kh, kw], got x "
                   << shape_string(x) << ", w " << shape_string(w));
@@ -16,8 +16,8 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t
   PRISM_CHECK(xs[1] == ws[1], "conv2d: x " << to_string(xs) << " has " << xs[1]
                                            << " channels but w " << to_string(ws) << " expects "
                                            << ws[1]);
-  const ConvShape s =
-      kernels::make_conv_shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, pad);
+  const ConvShape s = kernels::make_conv_shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+                                               stride.h, stride.w, pad.h, pad.w);
   if (b.defined())
     PRISM_CHECK(b.shape() == Shape{s.k}, "conv2d: bias " << to_string(b.shape()) << " for w "
                                                          << to_string(ws) << " needs [" << s.k
@@ -26,7 +26,6 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t
   Tensor y({s.n, s.k, s.ho, s.wo});
   kernels::conv2d_forward(s, tx.data(), tw.data(), b.defined() ? b.data().data() : nullptr,
                           y.data());
-  const int64_t plane = s.ho * s.wo;
 
   std::vector<Variable> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
@@ -41,14 +40,9 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, int64_t
       kernels::conv2d_backward_weights(s, tx.data(), gy.data(), g.data());
       in[1].add_grad(g);
     }
-    if (in.size() > 2 && in[2].requires_grad()) {  // db[k] = sum over n and positions of dy
+    if (in.size() > 2 && in[2].requires_grad()) {
       Tensor g({s.k});
-      for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
-        float acc = 0;
-        for (int64_t p = 0; p < plane; ++p)
-          acc += gy[nk * plane + p];
-        g[nk % s.k] += acc;
-      }
+      kernels::conv2d_backward_bias(s, gy.data(), g.data());
       in[2].add_grad(g);
     }
   });

@@ -2,12 +2,14 @@
 #pragma once
 
 #include "core/autograd.hpp"
+#include "core/types.hpp"
 
 namespace prism {
 
 // x [N, C, H, W], w [K, C, kh, kw], b [K] or undefined -> y [N, K, Ho, Wo] with
-// Ho = (H + 2*pad - kh) / stride + 1 (and likewise Wo).
+// Ho = (H + 2 * pad.h - kh) / stride.h + 1 and Wo = (W + 2 * pad.w - kw) / stride.w + 1.
+// stride and pad are one number for both dimensions or a pair {h, w}.
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b = Variable(),
-                int64_t stride = 1, int64_t pad = 0);
+                Size2 stride = 1, Size2 pad = 0);
 
 }  // namespace prism

@@ -10,11 +10,10 @@ using prism::testing::random_tensor;
 namespace {
 
 // The definition, written independently of the kernel: 7 loops with a bounds test per tap.
-Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
-                    int64_t pad) {
+Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 stride, Size2 pad) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   const int64_t k = w.size(0), kh = w.size(2), kw = w.size(3);
-  const int64_t ho = (h + 2 * pad - kh) / stride + 1, wo = (wd + 2 * pad - kw) / stride + 1;
+  const int64_t ho = (h + 2 * pad.h - kh) / stride.h + 1, wo = (wd + 2 * pad.w - kw) / stride.w + 1;
   Tensor y({n, k, ho, wo});
   for (int64_t in = 0; in < n; ++in)
     for (int64_t ik = 0; ik < k; ++ik)
@@ -24,7 +23,7 @@ Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s
           for (int64_t ic = 0; ic < c; ++ic)
             for (int64_t i = 0; i < kh; ++i)
               for (int64_t j = 0; j < kw; ++j) {
-                const int64_t ih = oh * stride + i - pad, iw = ow * stride + j - pad;
+                const int64_t ih = oh * stride.h + i - pad.h, iw = ow * stride.w + j - pad.w;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
                 acc += double(x[((in * c + ic) * h + ih) * wd + iw]) *
                        w[((ik * c + ic) * kh + i) * kw + j];
@@ -35,21 +34,26 @@ Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s
 }
 
 struct Case {
-  int64_t n, c, h, w, k, kh, kw, stride, pad;
+  int64_t n, c, h, w, k, kh, kw;
+  Size2 stride, pad;
 };
 
-// Odd sizes, stride 1 and 2, pads 0/1/2, 1x1, 3x3, 5x5 and non-square kernels, batch 1 and 3.
+// Odd sizes, stride 1 and 2, pads 0/1/2, 1x1, 3x3, 5x5 and non-square kernels, batch 1 and 3;
+// strides and pads that differ between rows and columns.
 const Case kCases[] = {
-    {1, 1, 1, 1, 1, 1, 1, 1, 0}, {1, 3, 5, 7, 5, 3, 3, 1, 1}, {3, 2, 6, 5, 4, 3, 3, 2, 1},
-    {2, 3, 7, 7, 2, 5, 5, 1, 2}, {1, 5, 4, 6, 3, 1, 1, 2, 0}, {2, 2, 5, 4, 3, 2, 3, 1, 0},
-    {1, 3, 6, 6, 5, 3, 3, 2, 2}, {3, 1, 3, 3, 2, 3, 3, 1, 1}, {1, 4, 9, 8, 3, 5, 5, 2, 2},
+    {1, 1, 1, 1, 1, 1, 1, 1, 0},           {1, 3, 5, 7, 5, 3, 3, 1, 1},
+    {3, 2, 6, 5, 4, 3, 3, 2, 1},           {2, 3, 7, 7, 2, 5, 5, 1, 2},
+    {1, 5, 4, 6, 3, 1, 1, 2, 0},           {2, 2, 5, 4, 3, 2, 3, 1, 0},
+    {1, 3, 6, 6, 5, 3, 3, 2, 2},           {3, 1, 3, 3, 2, 3, 3, 1, 1},
+    {1, 4, 9, 8, 3, 5, 5, 2, 2},           {2, 3, 7, 9, 4, 3, 5, {1, 2}, {2, 0}},
+    {1, 2, 8, 5, 3, 1, 3, {3, 1}, {0, 1}},
 };
 
 std::string describe(const Case& s) {
   return "N=" + std::to_string(s.n) + " C=" + std::to_string(s.c) + " H=" + std::to_string(s.h) +
          " W=" + std::to_string(s.w) + " K=" + std::to_string(s.k) + " kernel " +
-         std::to_string(s.kh) + "x" + std::to_string(s.kw) + " stride " + std::to_string(s.stride) +
-         " pad " + std::to_string(s.pad);
+         std::to_string(s.kh) + "x" + std::to_string(s.kw) + " stride " + to_string(s.stride) +
+         " pad " + to_string(s.pad);
 }
 
 }  // namespace

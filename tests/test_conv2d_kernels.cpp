@@ -33,7 +33,8 @@ Passes run_passes(const ConvShape& s, const Tensor& x, const Tensor& w, const Te
 
 void check_against_reference(const ConvShape& s, Rng& rng) {
   INFO("N=" << s.n << " C=" << s.c << " K=" << s.k << " H=" << s.h << " W=" << s.w << " kernel "
-            << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad);
+            << s.kh << "x" << s.kw << " stride (" << s.sh << ", " << s.sw << ") pad (" << s.ph
+            << ", " << s.pw << ")");
   Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng),
          w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
   Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
@@ -55,17 +56,19 @@ void check_against_reference(const ConvShape& s, Rng& rng) {
 }  // namespace
 
 TEST_CASE("conv2d kernels: every ISA matches the reference on random awkward shapes") {
-  // C and K off the vector widths, H and W 1..33, stride 1 and 2, pad 0..2, kernels 1, 3, 5,
-  // batch 1 and 7.
+  // C and K off the vector widths, H and W 1..33, strides 1 and 2 and pads 0..2 chosen apart
+  // for rows and columns, kernels 1, 2, 3, 5 high and wide, batch 1 and 7.
   Rng rng(2026);
   int tested = 0;
   for (int i = 0; tested < 48; ++i) {
     const int64_t n = i % 2 ? 7 : 1, c = 1 + rng.below(21), k = 1 + rng.below(37);
     const int64_t h = 1 + rng.below(33), w = 1 + rng.below(33);
-    const int64_t ks = std::array<int64_t, 3>{1, 3, 5}[rng.below(3)];
-    const int64_t stride = 1 + i % 4 / 2, pad = rng.below(3);
-    if (ks > h + 2 * pad || ks > w + 2 * pad) continue;
-    check_against_reference(make_conv_shape(n, c, h, w, k, ks, ks, stride, pad), rng);
+    const int64_t kh = std::array<int64_t, 4>{1, 2, 3, 5}[rng.below(4)];
+    const int64_t kw = i % 3 ? kh : std::array<int64_t, 4>{1, 2, 3, 5}[rng.below(4)];
+    const int64_t sh = 1 + i % 4 / 2, sw = i % 5 ? sh : 3 - sh;
+    const int64_t ph = rng.below(3), pw = i % 3 ? ph : rng.below(3);
+    if (kh > h + 2 * ph || kw > w + 2 * pw) continue;
+    check_against_reference(make_conv_shape(n, c, h, w, k, kh, kw, sh, sw, ph, pw), rng);
     ++tested;
   }
 }
@@ -74,13 +77,21 @@ TEST_CASE("conv2d kernels: edge shapes") {
   Rng rng(7);
   // One pixel; a kernel as large as the padded input; a pad wider than the 1x1 kernel (the
   // backward-data crop); stride 3 (runs of one pixel); one channel in and out; many channel
-  // groups and chunks with short tails; non-square kernels.
-  for (const ConvShape& s :
-       {make_conv_shape(1, 1, 1, 1, 1, 1, 1, 1, 0), make_conv_shape(2, 3, 2, 2, 5, 3, 3, 1, 1),
-        make_conv_shape(3, 4, 5, 6, 7, 1, 1, 1, 2), make_conv_shape(7, 5, 13, 11, 9, 3, 3, 3, 1),
-        make_conv_shape(7, 1, 9, 9, 1, 3, 3, 2, 0), make_conv_shape(7, 40, 4, 4, 70, 3, 3, 1, 1),
-        make_conv_shape(5, 9, 2, 2, 33, 3, 3, 1, 1), make_conv_shape(3, 6, 10, 7, 20, 3, 5, 1, 2),
-        make_conv_shape(2, 4, 9, 12, 5, 5, 2, 2, 1)})
+  // groups and chunks with short tails; non-square kernels; strides and pads that differ
+  // between rows and columns (stride 3 in one dimension only, a crop in one only).
+  for (const ConvShape& s : {make_conv_shape(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+                             make_conv_shape(2, 3, 2, 2, 5, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(3, 4, 5, 6, 7, 1, 1, 1, 1, 2, 2),
+                             make_conv_shape(7, 5, 13, 11, 9, 3, 3, 3, 3, 1, 1),
+                             make_conv_shape(7, 1, 9, 9, 1, 3, 3, 2, 2, 0, 0),
+                             make_conv_shape(7, 40, 4, 4, 70, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(5, 9, 2, 2, 33, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(3, 6, 10, 7, 20, 3, 5, 1, 1, 2, 2),
+                             make_conv_shape(2, 4, 9, 12, 5, 5, 2, 2, 2, 1, 1),
+                             make_conv_shape(3, 5, 11, 13, 18, 3, 5, 1, 2, 0, 2),
+                             make_conv_shape(2, 3, 8, 17, 20, 1, 3, 3, 1, 0, 1),
+                             make_conv_shape(2, 3, 17, 8, 20, 3, 1, 1, 3, 1, 0),
+                             make_conv_shape(4, 6, 5, 9, 9, 1, 1, 2, 1, 2, 0)})
     check_against_reference(s, rng);
 }
 
@@ -88,8 +99,8 @@ TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
   Rng rng(11);
   // One chunk of images (threads share it), and 5 chunks of one 32x32 image each: 2 threads
   // take whole chunks of their own, 3 share each chunk (backward-weights' two schedules).
-  for (const ConvShape& s : {make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1),
-                             make_conv_shape(5, 5, 32, 32, 20, 3, 3, 1, 1)}) {
+  for (const ConvShape& s : {make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(5, 5, 32, 32, 20, 3, 3, 1, 1, 1, 1)}) {
     CAPTURE(s.n);
     Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, 3, 3}, rng);
     Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);

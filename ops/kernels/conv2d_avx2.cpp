@@ -1,21 +1,47 @@
-// The convolution kernels for AVX2 with FMA (8 floats a vector, 16 registers). Compiled with
-// -mavx2 -mfma and called only when the CPU and OS support them.
+// The convolution kernels for AVX2 with FMA (8 floats a vector, 16 registers): the tiles this
+// file compiles, the choice among them, and the passes that run them (conv2d_isa.hpp).
+// Compiled with -mavx2 -mfma and called only when the CPU and OS support them.
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_simd.hpp"
 #include "ops/kernels/simd_avx2.hpp"
 
 namespace prism::kernels {
 
-bool conv2d_direct_avx2(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                        float* out, float* scratch) {
+namespace {
+
+// 12 sums of the 16 registers: two channel vectors (when there are more than 8 channels)
+// times 3 runs of 2 pixels; single columns and strides above 2 take 6 runs of 1.
+DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+  const int noc = out_c > 8 ? 2 : 1;
+  if (out_w == 1 || stride_w > 2) return {noc, 6, 1};
+  return {noc, 3, 2};
+}
+
+bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
+            float* scratch) {
   return direct_if<Avx2, 3, 2>(p, src, w, bias, out, scratch) ||
          direct_if<Avx2, 6, 1>(p, src, w, bias, out, scratch);
 }
 
-bool conv2d_weight_grad_avx2(const WeightGradPlan& p, const float* x, const float* dy,
-                             const int64_t* pixel, float* acc, float* scratch) {
+// 2 channel vectors x 6 taps when the channel vectors pair up, else 1 x 9.
+WeightTile weight_tile(int64_t k) {
+  const int64_t vecs = (k + 7) / 8;
+  if (vecs % 2 == 0) return {2, 6};
+  return {1, 9};
+}
+
+bool weight_grad(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
+                 float* acc, float* scratch) {
   return weight_grad_if<Avx2, 2, 6>(p, x, dy, pixel, acc, scratch) ||
          weight_grad_if<Avx2, 1, 9>(p, x, dy, pixel, acc, scratch);
+}
+
+constexpr Conv2dIsa kAvx2{"avx2", 8, direct_tile, weight_tile, direct, weight_grad};
+
+}  // namespace
+
+const Conv2dIsa& conv2d_avx2() {
+  return kAvx2;
 }
 
 }  // namespace prism::kernels

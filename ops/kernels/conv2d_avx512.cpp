@@ -1,23 +1,51 @@
-// The convolution kernels for AVX-512 (16 floats a vector, 32 registers). Compiled with
-// -mavx512f -mfma and called only when the CPU and OS support them.
+// The convolution kernels for AVX-512 (16 floats a vector, 32 registers): the tiles this file
+// compiles, the choice among them, and the passes that run them (conv2d_isa.hpp). Compiled
+// with -mavx512f -mfma and called only when the CPU and OS support them.
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_simd.hpp"
 #include "ops/kernels/simd_avx512.hpp"
 
 namespace prism::kernels {
 
-bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                          float* out, float* scratch) {
+namespace {
+
+// 24 sums of the 32 registers: two channel vectors (when there are more than 16 channels)
+// times 3 runs of 4 pixels; rows narrower than 4 take 6 runs of 2, single columns and
+// strides above 2 take 6 runs of 1.
+DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+  const int noc = out_c > 16 ? 2 : 1;
+  if (out_w == 1 || stride_w > 2) return {noc, 6, 1};
+  return out_w < 4 ? DirectTile{noc, 6, 2} : DirectTile{noc, 3, 4};
+}
+
+bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
+            float* scratch) {
   return direct_if<Avx512, 3, 4>(p, src, w, bias, out, scratch) ||
          direct_if<Avx512, 6, 2>(p, src, w, bias, out, scratch) ||
          direct_if<Avx512, 6, 1>(p, src, w, bias, out, scratch);
 }
 
-bool conv2d_weight_grad_avx512(const WeightGradPlan& p, const float* x, const float* dy,
-                               const int64_t* pixel, float* acc, float* scratch) {
+// 4 channel vectors x 6 taps, 2 x 9 or 1 x 9: the widest that divides the channel vectors.
+WeightTile weight_tile(int64_t k) {
+  const int64_t vecs = (k + 15) / 16;
+  if (vecs % 4 == 0) return {4, 6};
+  if (vecs % 2 == 0) return {2, 9};
+  return {1, 9};
+}
+
+bool weight_grad(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
+                 float* acc, float* scratch) {
   return weight_grad_if<Avx512, 4, 6>(p, x, dy, pixel, acc, scratch) ||
          weight_grad_if<Avx512, 2, 9>(p, x, dy, pixel, acc, scratch) ||
          weight_grad_if<Avx512, 1, 9>(p, x, dy, pixel, acc, scratch);
+}
+
+constexpr Conv2dIsa kAvx512{"avx512", 16, direct_tile, weight_tile, direct, weight_grad};
+
+}  // namespace
+
+const Conv2dIsa& conv2d_avx512() {
+  return kAvx512;
 }
 
 }  // namespace prism::kernels

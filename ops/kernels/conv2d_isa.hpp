@@ -1,5 +1,9 @@
-// Entry points of the ISA files (conv2d_avx512.cpp, conv2d_avx2.cpp). Call them only when
-// active_isa() allows it. Each returns false when the plan's tile is not one it compiles.
+// The contract between the convolution driver (conv2d_kernels.cpp) and an ISA file
+// (conv2d_avx512.cpp, conv2d_avx2.cpp), oneDNN style: each ISA file exports one Conv2dIsa,
+// and in it, side by side, the tiles it compiles, how it chooses among them for a shape, and
+// the passes that run a plan. A plan is always made with the ISA that runs it
+// (make_forward_plan(s, isa)), so its tile is one that ISA compiled.
+// Use an ISA's kernels only when active_isa() allows it.
 #pragma once
 
 #include <cstdint>
@@ -8,20 +12,24 @@
 
 namespace prism::kernels {
 
-// out (NCHW) = the direct convolution of src (NCHW) with packed weights w, plus bias if not null.
-// scratch: threads * p.thread_floats floats.
-bool conv2d_direct_avx512(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                          float* out, float* scratch);
-bool conv2d_direct_avx2(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                        float* out, float* scratch);
+struct Conv2dIsa {
+  const char* name;
+  int lanes;  // floats a vector
+  // The register tiles for a shape; only tiles this ISA compiles.
+  DirectTile (*direct_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
+  WeightTile (*weight_tile)(int64_t k);
+  // out (NCHW) = the direct convolution of src (NCHW) with weights w packed by
+  // pack_direct_weights, plus bias if not null. scratch: p.scratch_floats(threads).
+  // False only if the plan's tile is not one this ISA compiles (a bug in the plan).
+  bool (*direct)(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                 float* out, float* scratch);
+  // acc ([k_groups][tap_groups][taps][group_width], every element written) = the
+  // backward-weights sums. pixel: weight_grad_pixels(p); scratch: p.scratch_floats().
+  bool (*weight_grad)(const WeightGradPlan& p, const float* x, const float* dy,
+                      const int64_t* pixel, float* acc, float* scratch);
+};
 
-// acc ([k_groups][tap_groups][taps][group_width], every element written) = the backward-weights
-// sums.
-// pixel: weight_grad_pixels(p); scratch: p.thread_floats per thread when p.own_chunks, else
-// p.thread_floats.
-bool conv2d_weight_grad_avx512(const WeightGradPlan& p, const float* x, const float* dy,
-                               const int64_t* pixel, float* acc, float* scratch);
-bool conv2d_weight_grad_avx2(const WeightGradPlan& p, const float* x, const float* dy,
-                             const int64_t* pixel, float* acc, float* scratch);
+const Conv2dIsa& conv2d_avx512();
+const Conv2dIsa& conv2d_avx2();
 
 }  // namespace prism::kernels

@@ -1,8 +1,8 @@
-// The convolution the ops call: the fastest kernel active_isa() allows (AVX-512 or AVX2
-// direct kernels), the reference kernel on scalar. NCHW in and out, like the reference.
+// The convolution the ops call: the SIMD kernels of the best ISA active_isa() allows
+// (conv2d_isa.hpp), the reference kernels on scalar. NCHW in and out, like the reference.
 #pragma once
 
-#include "ops/kernels/conv2d_reference.hpp"
+#include "ops/kernels/conv2d_shape.hpp"
 
 namespace prism::kernels {
 

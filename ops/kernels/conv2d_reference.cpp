@@ -3,31 +3,11 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/error.hpp"
-
 namespace prism::kernels {
-
-ConvShape make_conv_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
-                          int64_t kw, int64_t stride, int64_t pad) {
-  PRISM_CHECK(n > 0 && c > 0 && h > 0 && w > 0 && k > 0 && kh > 0 && kw > 0,
-              "conv2d: all sizes must be positive, got N=" << n << " C=" << c << " H=" << h
-                                                           << " W=" << w << " K=" << k
-                                                           << " kh=" << kh << " kw=" << kw);
-  PRISM_CHECK(stride >= 1, "conv2d: stride must be at least 1, got " << stride);
-  PRISM_CHECK(pad >= 0, "conv2d: pad must be non-negative, got " << pad);
-  // Checked before dividing: C++ division truncates toward zero, so a negative numerator
-  // would still give an output size of 1.
-  PRISM_CHECK(kh <= h + 2 * pad && kw <= w + 2 * pad,
-              "conv2d: kernel " << kh << "x" << kw << " is larger than the padded input "
-                                << h + 2 * pad << "x" << w + 2 * pad << " (H=" << h << " W=" << w
-                                << " pad=" << pad << ")");
-  const int64_t ho = (h + 2 * pad - kh) / stride + 1, wo = (w + 2 * pad - kw) / stride + 1;
-  return {n, c, h, w, k, kh, kw, stride, pad, ho, wo};
-}
 
 namespace {
 
-using Unit = std::integral_constant<int64_t, 1>;  // stride 1, known at compile time
+using Unit = std::integral_constant<int64_t, 1>;  // column stride 1, known at compile time
 
 // The output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in).
 // Computed once per kernel tap, so the inner loops carry no bounds test and vectorize.
@@ -41,36 +21,38 @@ Range valid_outputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
 }
 
 // Calls f(i, j, rows, cols) for every kernel tap (i, j) with the output rows and columns it
-// touches; shared by the three passes, which differ only in what they do per tap.
+// touches; shared by the three passes, which differ only in what they do per tap. `sw` is the
+// column stride (the inner loops' step), s.sh the row stride.
 template <class Stride, class F>
-void for_each_tap(const ConvShape& s, Stride stride, F&& f) {
+void for_each_tap(const ConvShape& s, Stride sw, F&& f) {
   for (int64_t i = 0; i < s.kh; ++i) {
-    const Range rows = valid_outputs(i - s.pad, stride, s.h, s.ho);
+    const Range rows = valid_outputs(i - s.ph, s.sh, s.h, s.ho);
     for (int64_t j = 0; j < s.kw; ++j)
-      f(i, j, rows, valid_outputs(j - s.pad, stride, s.w, s.wo));
+      f(i, j, rows, valid_outputs(j - s.pw, sw, s.w, s.wo));
   }
 }
 
 // Each thread owns whole output planes y[n, k], so every element is summed by one thread in a
 // fixed order: the result does not depend on the thread count.
 template <class Stride>
-void conv2d_forward(const ConvShape& s, Stride stride, const float* x, const float* w, float* y) {
-  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+void conv2d_forward(const ConvShape& s, Stride sw, const float* x, const float* w,
+                    const float* bias, float* y) {
+  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
     const int64_t n = nk / s.k, k = nk % s.k;
     float* yp = y + nk * out_plane;
-    std::fill(yp, yp + out_plane, 0.0f);
+    std::fill(yp, yp + out_plane, bias ? bias[k] : 0.0f);
     for (int64_t c = 0; c < s.c; ++c) {
       const float* xp = x + (n * s.c + c) * in_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+      for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
         const float wv = wp[i * s.kw + j];
         for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          const float* xrow = xp + (oh * stride + i - pad) * s.w;
+          const float* xrow = xp + (oh * s.sh + i - ph) * s.w;
           float* yrow = yp + oh * s.wo;
           for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            yrow[ow] += wv * xrow[ow * stride + j - pad];
+            yrow[ow] += wv * xrow[ow * sw + j - pw];
         }
       });
     }
@@ -80,9 +62,9 @@ void conv2d_forward(const ConvShape& s, Stride stride, const float* x, const flo
 // The same taps as the forward pass with the roles swapped: each thread owns whole input-gradient
 // planes dx[n, c] and scatters dy into them.
 template <class Stride>
-void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, const float* w,
+void conv2d_backward_data(const ConvShape& s, Stride sw, const float* dy, const float* w,
                           float* dx) {
-  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
     const int64_t n = nc / s.c, c = nc % s.c;
@@ -91,13 +73,13 @@ void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, co
     for (int64_t k = 0; k < s.k; ++k) {
       const float* dyp = dy + (n * s.k + k) * out_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+      for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
         const float wv = wp[i * s.kw + j];
         for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          float* dxrow = dxp + (oh * stride + i - pad) * s.w;
+          float* dxrow = dxp + (oh * s.sh + i - ph) * s.w;
           const float* dyrow = dyp + oh * s.wo;
           for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            dxrow[ow * stride + j - pad] += wv * dyrow[ow];
+            dxrow[ow * sw + j - pw] += wv * dyrow[ow];
         }
       });
     }
@@ -108,24 +90,24 @@ void conv2d_backward_data(const ConvShape& s, Stride stride, const float* dy, co
 // positions; it is first summed per output column into `part` (an elementwise loop, which
 // vectorizes without reordering a reduction), then across the columns.
 template <class Stride>
-void conv2d_backward_weights(const ConvShape& s, Stride stride, const float* x, const float* dy,
+void conv2d_backward_weights(const ConvShape& s, Stride sw, const float* x, const float* dy,
                              float* dw) {
-  const int64_t pad = s.pad, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
     const int64_t k = kc / s.c, c = kc % s.c;
     std::vector<float> part(s.wo);
-    for_each_tap(s, stride, [&](int64_t i, int64_t j, Range rows, Range cols) {
+    for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
       std::fill(part.begin(), part.end(), 0.0f);
       float* pp = part.data();
       for (int64_t n = 0; n < s.n; ++n) {
         const float* xp = x + (n * s.c + c) * in_plane;
         const float* dyp = dy + (n * s.k + k) * out_plane;
         for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          const float* xrow = xp + (oh * stride + i - pad) * s.w;
+          const float* xrow = xp + (oh * s.sh + i - ph) * s.w;
           const float* dyrow = dyp + oh * s.wo;
           for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            pp[ow] += dyrow[ow] * xrow[ow * stride + j - pad];
+            pp[ow] += dyrow[ow] * xrow[ow * sw + j - pw];
         }
       }
       float sum = 0.0f;
@@ -138,21 +120,33 @@ void conv2d_backward_weights(const ConvShape& s, Stride stride, const float* x, 
 
 }  // namespace
 
-void conv2d_forward_reference(const ConvShape& s, const float* x, const float* w, float* y) {
-  if (s.stride == 1) return conv2d_forward(s, Unit{}, x, w, y);
-  conv2d_forward(s, s.stride, x, w, y);
+void conv2d_forward_reference(const ConvShape& s, const float* x, const float* w, const float* bias,
+                              float* y) {
+  if (s.sw == 1) return conv2d_forward(s, Unit{}, x, w, bias, y);
+  conv2d_forward(s, s.sw, x, w, bias, y);
 }
 
 void conv2d_backward_data_reference(const ConvShape& s, const float* dy, const float* w,
                                     float* dx) {
-  if (s.stride == 1) return conv2d_backward_data(s, Unit{}, dy, w, dx);
-  conv2d_backward_data(s, s.stride, dy, w, dx);
+  if (s.sw == 1) return conv2d_backward_data(s, Unit{}, dy, w, dx);
+  conv2d_backward_data(s, s.sw, dy, w, dx);
 }
 
 void conv2d_backward_weights_reference(const ConvShape& s, const float* x, const float* dy,
                                        float* dw) {
-  if (s.stride == 1) return conv2d_backward_weights(s, Unit{}, x, dy, dw);
-  conv2d_backward_weights(s, s.stride, x, dy, dw);
+  if (s.sw == 1) return conv2d_backward_weights(s, Unit{}, x, dy, dw);
+  conv2d_backward_weights(s, s.sw, x, dy, dw);
+}
+
+void conv2d_backward_bias(const ConvShape& s, const float* dy, float* db) {
+  const int64_t plane = s.ho * s.wo;
+  std::fill(db, db + s.k, 0.0f);
+  for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
+    float acc = 0;
+    for (int64_t q = 0; q < plane; ++q)
+      acc += dy[nk * plane + q];
+    db[nk % s.k] += acc;
+  }
 }
 
 }  // namespace prism::kernels

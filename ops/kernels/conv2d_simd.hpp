@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "ops/kernels/conv2d_pack.hpp"
 #include "ops/kernels/conv2d_plan.hpp"
 
 namespace prism::kernels {
@@ -91,10 +92,10 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       }
       const int64_t y = i / runs_per_row, b = i % runs_per_row / p.segs_per_row;
       const int64_t x0 = i % p.segs_per_row * WT;
-      run[r] = chunk + b * p.in_c * p.plane() + y * p.stride * p.ws + x0 * p.stride;
+      run[r] = chunk + b * p.in_c * p.plane() + y * p.stride_h * p.ws + x0 * p.stride_w;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
-      a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride));
-      a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride + 1));
+      a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride_h));
+      a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride_h + 1));
     }
     const int64_t t0 = a_lo * per_row, taps = a_hi > a_lo ? (a_hi - a_lo) * per_row : 0;
     direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps, w + t0 * gw, to);
@@ -131,8 +132,8 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float* chunk = scratch + t * p.thread_floats;
-    float* stage = chunk + p.chunk_floats;
+    float* chunk = p.chunk_of(scratch, static_cast<int>(t));
+    float* stage = p.stage_of(scratch, static_cast<int>(t));
     int64_t packed = -1;
     for (int64_t q = first_pair(p, t, nt); q < first_pair(p, t + 1, nt); ++q) {
       const int64_t c = q / p.groups, g = q % p.groups;
@@ -145,15 +146,16 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
   }
 }
 
-// Runs the plan if its tile is <R, WT>; false if not, or if no instantiation fits its stride
-// (strides above 2 need runs of one pixel, where the stride only moves the run's pointer).
+// Runs the plan if its tile is <R, WT>; false if not, or if no instantiation fits its column
+// stride (strides above 2 need runs of one pixel, where the stride only moves the run's
+// pointer). Row strides need no instantiation: they only move the runs' pointers.
 // Errors are raised by the caller: this file must not instantiate library templates.
 template <class I, int NOC, int R, int WT>
 bool direct_strided(const DirectPlan& p, const float* src, const float* w, const float* bias,
                     float* out, float* scratch) {
-  if (WT == 1 || p.stride == 1)
+  if (WT == 1 || p.stride_w == 1)
     direct_pass<I, NOC, R, WT, 1>(p, src, w, bias, out, scratch);
-  else if (p.stride == 2)
+  else if (p.stride_w == 2)
     direct_pass<I, NOC, R, WT, 2>(p, src, w, bias, out, scratch);
   else
     return false;
@@ -229,7 +231,7 @@ void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbu
 // - own_chunks: each thread packs and sums whole chunks in its own buffers (nothing it reads
 //   was written by another core), then adds them to acc in chunk order;
 // - otherwise all threads pack a chunk together and split its tiles, then its sums.
-// scratch: p.thread_floats per thread (own_chunks) or one block. Chunk 0 writes all of acc.
+// scratch: p.scratch_floats(), carved by p.buffers_of. Chunk 0 writes all of acc.
 template <class I, int VECS, int T>
 void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
                       const int64_t* pixel, float* acc, float* scratch) {
@@ -243,9 +245,8 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
   if (p.own_chunks) {
 #pragma omp parallel
     {
-      float* xbuf = scratch + omp_get_thread_num() * p.thread_floats;
-      float* dybuf = xbuf + p.src.chunk_floats;
-      float* part = dybuf + p.dy_floats;
+      const WeightGradPlan::Buffers b = p.buffers_of(scratch, omp_get_thread_num());
+      float *xbuf = b.x, *dybuf = b.dy, *part = b.part;
 #pragma omp for schedule(static, 1) ordered
       for (int64_t c = 0; c < p.chunks; ++c) {
         pack_direct_source(p.src, x, c, 0, planes, xbuf);
@@ -258,9 +259,8 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
     }
     return;
   }
-  float* xbuf = scratch;
-  float* dybuf = xbuf + p.src.chunk_floats;
-  float* part = dybuf + p.dy_floats;
+  const WeightGradPlan::Buffers b = p.buffers_of(scratch, 0);
+  float *xbuf = b.x, *dybuf = b.dy, *part = b.part;
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/isa.hpp"
+#include "ops/kernels/gemm_isa.hpp"
 #include "ops/kernels/gemm_reference.hpp"
 #include "ops/kernels/scratch.hpp"
 
@@ -10,17 +11,18 @@ namespace prism::kernels {
 
 namespace {
 
-// The blocking plan: an MR x NR register tile; kc steps of K and nc columns of B per packed
-// block (kc x nc floats, 512 KiB, stays in L2); all of A's rows per block of K.
+// The blocking plan: the ISA's mr x nr register tile; kc steps of K and nc columns of B per
+// packed block (kc x nc floats, 512 KiB, stays in L2); all of A's rows per block of K. It
+// sizes the scratch too: A's panels for one block of K, and one block of B's.
 struct GemmPlan {
-  int64_t mr, nr, kc, nc;
-  void (*tile)(int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
-};
+  const GemmIsa& isa;
+  int64_t m_panels;  // ceil(m / mr)
+  int64_t kc = 256, nc = 512;
 
-GemmPlan plan_for(Isa isa) {
-  if (isa == Isa::avx512) return {12, 32, 256, 512, gemm_tile_avx512};
-  return {6, 16, 256, 512, gemm_tile_avx2};
-}
+  GemmPlan(const GemmIsa& isa_, int64_t m) : isa(isa_), m_panels((m + isa.mr - 1) / isa.mr) {}
+  int64_t a_floats() const { return m_panels * isa.mr * kc; }
+  int64_t b_floats() const { return (nc + isa.nr) * kc; }
+};
 
 // Rows [0, count) of a matrix, at(i, p) for p in [0, kc), as panels [count / width][kc][width],
 // zero past count: op(A) by rows of mr, op(B) by columns of nr.
@@ -49,19 +51,19 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const flo
     if (!accumulate) std::fill(c, c + m * n, 0.0f);
     return;
   }
-  const GemmPlan g = plan_for(isa);
-  const int64_t m_panels = (m + g.mr - 1) / g.mr;
-  Scratch ap(m_panels * g.mr * g.kc), bp((g.nc + g.nr) * g.kc);
+  const GemmPlan g(isa == Isa::avx512 ? gemm_avx512() : gemm_avx2(), m);
+  const int64_t mr = g.isa.mr, nr = g.isa.nr, m_panels = g.m_panels;
+  Scratch ap(g.a_floats()), bp(g.b_floats());
   for (int64_t j0 = 0; j0 < n; j0 += g.nc) {
-    const int64_t nc = std::min(g.nc, n - j0), n_panels = (nc + g.nr - 1) / g.nr;
+    const int64_t nc = std::min(g.nc, n - j0), n_panels = (nc + nr - 1) / nr;
     for (int64_t p0 = 0; p0 < k; p0 += g.kc) {
       const int64_t kc = std::min(g.kc, k - p0);
       pack_panels(
-          m, g.mr, kc,
+          m, mr, kc,
           [&](int64_t i, int64_t p) { return trans_a ? a[(p0 + p) * m + i] : a[i * k + p0 + p]; },
           ap.get());
       pack_panels(
-          nc, g.nr, kc,
+          nc, nr, kc,
           [&](int64_t j, int64_t p) {
             return trans_b ? b[(j0 + j) * k + p0 + p] : b[(p0 + p) * n + j0 + j];
           },
@@ -71,9 +73,9 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const flo
 #pragma omp parallel for schedule(static)
       for (int64_t t = 0; t < n_panels * m_panels; ++t) {
         const int64_t jp = t / m_panels, ip = t % m_panels;
-        const int64_t i = ip * g.mr, j = jp * g.nr;
-        g.tile(kc, ap.get() + ip * kc * g.mr, bp.get() + jp * kc * g.nr, c + i * n + j0 + j, n,
-               std::min(g.mr, m - i), std::min(g.nr, nc - j), add);
+        const int64_t i = ip * mr, j = jp * nr;
+        g.isa.tile(kc, ap.get() + ip * kc * mr, bp.get() + jp * kc * nr, c + i * n + j0 + j, n,
+                   std::min(mr, m - i), std::min(nr, nc - j), add);
       }
     }
   }

@@ -1,5 +1,6 @@
 // The GEMM the ops call (Linear, matmul): packed panels and a register-tiled microkernel for
-// AVX-512 or AVX2, the reference kernel on scalar. Same contract as gemm_reference.
+// AVX-512 or AVX2 (gemm_isa.hpp), the reference kernel on scalar. Same contract as
+// gemm_reference.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +12,5 @@ namespace prism::kernels {
 // one thread in a fixed order: the result does not depend on the thread count.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
           const float* b, float* c, bool accumulate);
-
-// The microkernels of the ISA files. A tile is rows x cols (at most MR x NR) of C:
-// c[rows, cols] (+)= a[kc][MR] * b[kc][NR], a and b packed panels. MR x NR is 12 x 32 for
-// AVX-512 and 6 x 16 for AVX2.
-void gemm_tile_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                      int64_t rows, int64_t cols, bool add);
-void gemm_tile_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t rows,
-                    int64_t cols, bool add);
 
 }  // namespace prism::kernels

@@ -1,0 +1,100 @@
+#include "ops/kernels/conv2d_pack.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace prism::kernels {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+}  // namespace
+
+void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
+  const float* base = w + p.w_base;
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < p.groups; ++g) {
+    float* dst = out + g * p.group_floats;
+    const int64_t width = std::min(p.group_width, p.out_c - g * p.group_width);
+    for (int64_t a = 0; a < p.kh; ++a)
+      for (int64_t i = 0; i < p.in_c; ++i)
+        for (int64_t b = 0; b < p.kw; ++b, dst += p.group_width) {
+          const float* src = base + (g * p.group_width) * p.w_o + i * p.w_i + a * p.w_a + b * p.w_b;
+          for (int64_t j = 0; j < width; ++j)
+            dst[j] = src[j * p.w_o];
+          std::fill(dst + width, dst + p.group_width, 0.0f);
+        }
+  }
+}
+
+void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
+                        int64_t last, float* dst) {
+  // The columns of the packed plane that receive input columns [c0, c1).
+  const int64_t c0 = std::max<int64_t>(0, ceil_div(-p.pad_left, p.dil_w));
+  const int64_t last_col = p.ws - 1 - p.pad_left;
+  const int64_t c1 = last_col < 0 ? 0 : std::min(p.in_w, last_col / p.dil_w + 1);
+  for (int64_t plane = first; plane < last; ++plane) {
+    const int64_t b = plane / p.in_c, i = plane % p.in_c;
+    const int64_t n = chunk * p.images_per_chunk + b;
+    float* d = dst + plane * p.plane();
+    std::fill(d, d + p.plane(), 0.0f);
+    if (n >= p.n) continue;  // the last chunk may be short
+    const float* s = src + (n * p.in_c + i) * p.in_h * p.in_w;
+    for (int64_t r = 0; r < p.in_h; ++r) {
+      const int64_t row = p.pad_top + r * p.dil_h;
+      if (row < 0 || row >= p.hs || c1 <= c0) continue;
+      float* drow = d + row * p.ws + p.pad_left + c0 * p.dil_w;
+      const float* srow = s + r * p.in_w + c0;
+      if (p.dil_w == 1)
+        std::memcpy(drow, srow, (c1 - c0) * sizeof(float));
+      else
+        for (int64_t c = 0; c < c1 - c0; ++c)
+          drow[c * p.dil_w] = srow[c];
+    }
+  }
+}
+
+void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,
+                         int64_t last, float* dst) {
+  const ConvShape& s = p.s;
+  const int64_t plane = s.ho * s.wo, gw = p.group_width;
+  for (int64_t row = first; row < last; ++row) {  // row: (group, image, channel in group)
+    const int64_t g = row / (p.images_per_chunk * gw), b = row / gw % p.images_per_chunk;
+    const int64_t j = row % gw, k = g * gw + j, n = chunk * p.images_per_chunk + b;
+    float* col = dst + (g * p.chunk_pixels + b * plane) * gw + j;
+    if (n >= s.n || k >= s.k) {
+      for (int64_t q = 0; q < plane; ++q)
+        col[q * gw] = 0.0f;
+      continue;
+    }
+    const float* from = dy + (n * s.k + k) * plane;
+    for (int64_t q = 0; q < plane; ++q)
+      col[q * gw] = from[q];
+  }
+}
+
+std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p) {
+  const ConvShape& s = p.s;
+  std::vector<int64_t> pix;
+  pix.reserve(p.chunk_pixels);
+  for (int64_t b = 0; b < p.images_per_chunk; ++b)
+    for (int64_t y = 0; y < s.ho; ++y)
+      for (int64_t x = 0; x < s.wo; ++x)
+        pix.push_back(b * s.c * p.src.plane() + y * s.sh * p.src.ws + x * s.sw);
+  return pix;
+}
+
+void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
+  const int64_t gw = p.group_width, T = p.tile.taps;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < p.s.k; ++k) {
+    const int64_t g = k / gw, j = k % gw;
+    for (int64_t t = 0; t < p.taps; ++t)
+      dw[k * p.taps + t] = acc[((g * p.tap_groups + t / T) * T + t % T) * gw + j];
+  }
+}
+
+}  // namespace prism::kernels

@@ -1,0 +1,30 @@
+// The loops that move the SIMD convolution's operands into the layouts its plans describe
+// (conv2d_plan.hpp) and back. They do no arithmetic, so they need no ISA flags and serve every
+// ISA.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/kernels/conv2d_plan.hpp"
+
+namespace prism::kernels {
+
+// Weights as the direct kernel reads them, [group][a][i][b][group_width] (zero past out_c),
+// into out[p.packed_weight_floats()].
+void pack_direct_weights(const DirectPlan& p, const float* w, float* out);
+// Packs images [chunk * images_per_chunk, ...) of src[N, in_c, in_h, in_w], planes
+// [first, last) of the chunk, into dst (zeros around and between the data).
+void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
+                        int64_t last, float* dst);
+
+// Packs chunk `chunk` of dy[N, K, Ho, Wo] into dst, rows [first, last) of the
+// k_groups * images_per_chunk * group_width rows (one channel of one image each).
+void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,
+                         int64_t last, float* dst);
+// Where each pixel of a chunk starts in the packed x: [chunk_pixels].
+std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p);
+// dw[K, C, kh, kw] from the tile sums acc[k_group][tap_group][tap][group_width].
+void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw);
+
+}  // namespace prism::kernels

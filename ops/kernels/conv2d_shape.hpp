@@ -1,0 +1,22 @@
+// One convolution's sizes, computed once per call and shared by every kernel and all three
+// passes. Kernel, stride and padding each have a height and a width (PyTorch's and Chainer's
+// (h, w) pairs); padding is symmetric: ph rows above and below, pw columns left and right.
+#pragma once
+
+#include <cstdint>
+
+namespace prism::kernels {
+
+struct ConvShape {
+  int64_t n, c, h, w;  // input
+  int64_t k, kh, kw;   // output channels, kernel size
+  int64_t sh, sw;      // stride
+  int64_t ph, pw;      // padding
+  int64_t ho, wo;      // output
+};
+
+// Checks the sizes (an error names them) and computes the output size.
+ConvShape make_conv_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
+                          int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+
+}  // namespace prism::kernels
