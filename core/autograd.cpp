@@ -46,9 +46,14 @@ Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn ba
   return out;
 }
 
-const Tensor& Variable::data() const {
+Tensor Variable::data() const {
   PRISM_CHECK(defined(), "Variable: use of an undefined variable");
   return node_->data;
+}
+
+const Shape& Variable::shape() const {
+  PRISM_CHECK(defined(), "Variable: use of an undefined variable");
+  return node_->data.shape();
 }
 
 bool Variable::requires_grad() const {

@@ -41,8 +41,11 @@ class Variable {
   static Variable make(Tensor data, std::vector<Variable> inputs, BackwardFn backward);
 
   bool defined() const { return node_ != nullptr; }
-  const Tensor& data() const;
-  const Shape& shape() const { return data().shape(); }
+  // The values, as a handle (a Tensor shares storage with its copies): writing through it
+  // changes this variable, which is how optimizers update parameters in place. clone() it for
+  // a copy of one's own.
+  Tensor data() const;
+  const Shape& shape() const;
   bool requires_grad() const;
   void set_requires_grad(bool on);
   bool is_leaf() const;

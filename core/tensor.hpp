@@ -1,5 +1,7 @@
 // Tensor: fp32, N-d, contiguous row-major (NCHW for images), 64-byte aligned.
-// A Tensor is a handle: copies share storage; clone() makes an independent copy.
+// A Tensor is a handle: copies share storage; clone() makes an independent copy. Like a
+// std::shared_ptr, const applies to the handle, not to the values: a const Tensor cannot be
+// re-pointed, but data() and operator[] write through it.
 #pragma once
 
 #include <cstdint>

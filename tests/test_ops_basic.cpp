@@ -16,7 +16,35 @@ TEST_CASE("ops: add, mul, scale, sum, mean gradients") {
   check_gradients([](auto& v) { return mean(v[0]); }, {a});
   CHECK(mean(Variable(Tensor::from({4}, {1, 2, 3, 6}))).data().item() == 3.0f);
   CHECK_THROWS_WITH_AS(add(Variable(a), Variable(Tensor({5, 3}))),
-                       doctest::Contains("add: shapes differ, [3, 5] and [5, 3]"), Error);
+                       doctest::Contains("add: shapes [3, 5] and [5, 3] do not broadcast"), Error);
+}
+
+TEST_CASE("ops: add and mul broadcast as NumPy does, gradients summed over the broadcast") {
+  Rng rng(4);
+  // [2, 3, 4] with [3, 1] (missing and unit dimensions), a scalar, a row, and both sides at once.
+  const Shape pairs[][2] = {{{2, 3, 4}, {3, 1}},
+                            {{2, 3}, {}},
+                            {{4}, {2, 3, 4}},
+                            {{2, 1, 4}, {3, 1}},
+                            {{1, 3, 1}, {2, 1, 5}}};
+  for (const auto& [sa, sb] : pairs) {
+    CAPTURE(to_string(sa));
+    CAPTURE(to_string(sb));
+    Tensor a = random_tensor(sa, rng), b = random_tensor(sb, rng);
+    check_gradients([](auto& v) { return add(v[0], v[1]); }, {a, b});
+    check_gradients([](auto& v) { return mul(v[0], v[1]); }, {a, b});
+  }
+  // Values against the definition: y[n, c, i] = a[n, c, i] * b[c, 0].
+  Tensor a = Tensor::from({2, 2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  Tensor b = Tensor::from({2, 1}, {10, -1});
+  CHECK(mul(Variable(a), Variable(b)).data().to_vector() ==
+        std::vector<float>{10, 20, 30, -4, -5, -6, 70, 80, 90, -10, -11, -12});
+  CHECK(add(Variable(b), Variable(a)).shape() == Shape{2, 2, 3});
+  Variable vb(b, true);
+  sum(add(Variable(a), vb)).backward();
+  CHECK(vb.grad().to_vector() == std::vector<float>{6, 6});  // 2 images x 3 columns each
+  CHECK_THROWS_WITH_AS(mul(Variable(Tensor({2, 3})), Variable(Tensor({2}))),
+                       doctest::Contains("dimension 0 from the end: 3 and 2"), Error);
 }
 
 TEST_CASE("ops: relu forward and gradient") {
