@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "ops/kernels/gemm_isa.hpp"
+
 namespace prism::kernels {
 namespace {
 
@@ -46,6 +48,12 @@ void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
       c[i * ldc + j] = add ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+// An ISA file's GemmIsa: its microkernel with MR rows and two vectors of columns.
+template <class I, int MR>
+constexpr GemmIsa make_gemm_isa(const char* name) {
+  return {name, MR, 2 * I::lanes, gemm_tile<I, MR>};
 }
 
 }  // namespace
