@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
 
@@ -35,18 +36,20 @@ void write_file_atomic(const std::string& path, std::string_view bytes, const st
 std::string read_file(const std::string& path, const std::string& who) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  PRISM_CHECK(fs::is_regular_file(path, ec),
-              who << ": cannot open " << path << ": "
-                  << (fs::exists(path, ec) ? "not a regular file" : "no such file"));
-  const uintmax_t size = fs::file_size(path, ec);
-  PRISM_CHECK(!ec, who << ": cannot get the size of " << path << " (" << ec.message() << ")");
+  const fs::file_status status = fs::status(path, ec);
+  PRISM_CHECK(status.type() != fs::file_type::not_found,
+              who << ": cannot open " << path << ": no such file");
+  PRISM_CHECK(!ec, who << ": cannot open " << path << ": " << ec.message());
+  // A folder opens as a stream on Linux and reads as empty: refuse it by name. Pipes and
+  // /proc files (size 0 until read) are read to their end like any file.
+  PRISM_CHECK(status.type() != fs::file_type::directory,
+              who << ": cannot open " << path << ": not a regular file (a folder)");
   std::ifstream f(path, std::ios::binary);
   PRISM_CHECK(f, who << ": cannot open " << path << ": " << std::strerror(errno));
-  std::string bytes(size, '\0');
-  f.read(bytes.data(), static_cast<std::streamsize>(size));
-  PRISM_CHECK(static_cast<uintmax_t>(f.gcount()) == size, who << ": reading " << path
-                                                              << " failed after " << f.gcount()
-                                                              << " of " << size << " bytes");
+  std::string bytes;
+  if (status.type() == fs::file_type::regular) bytes.reserve(fs::file_size(path, ec));
+  bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  PRISM_CHECK(!f.bad(), who << ": reading " << path << " failed");
   return bytes;
 }
 

@@ -120,7 +120,6 @@ template <class T>
 void scatter_values(const Communicator& comm, const T* all, T* part, int64_t count, int root) {
   check_root(comm, root, "scatter_values");
   const int n = mpi_count(count, "scatter_values");
-  mpi_count(count * comm.size(), "scatter_values");  // root's whole buffer is addressed in ints
   check_mpi(MPI_Scatter(comm.rank() == root ? all : nullptr, n, mpi_type<T>(), part, n,
                         mpi_type<T>(), root, comm.handle()),
             "MPI_Scatter");

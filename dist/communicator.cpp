@@ -69,7 +69,8 @@ Environment::Environment(int& argc, char**& argv) {
                 ", prism needs MPI_THREAD_FUNNELED");
   }
   // Errors come back as return codes (turned into exceptions), not as MPI's own abort.
-  check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  for (MPI_Comm c : {MPI_COMM_WORLD, MPI_COMM_SELF})
+    check_mpi(MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   std::set_terminate(terminate_handler);
 }
 

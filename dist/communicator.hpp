@@ -42,9 +42,10 @@ void check_mpi(int rc, const char* call);
 // last handle.
 //
 // A default-constructed Communicator is this process alone (rank 0 of 1), with or without MPI:
-// what a single-process program passes where a communicator is asked for (TrainerConfig,
-// snapshots). Code that takes one skips its communication when size() is 1; a collective
-// called on it anyway runs on MPI_COMM_SELF, and so needs MPI initialized.
+// what a single-process program passes where a communicator is asked for. The trainer,
+// snapshots and ParallelConvolution2D communicate nothing on one rank, so they need no MPI
+// then; split() and barrier() neither. Everything else in dist/ (and the data and nn
+// functions built on it) runs its collectives on MPI_COMM_SELF, which needs a dist::Environment.
 class Communicator {
  public:
   Communicator() = default;

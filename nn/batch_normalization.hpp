@@ -10,7 +10,8 @@ namespace prism::nn {
 class BatchNormalization : public Module {
  public:
   // Parameters gamma [size] (ones) and beta [size] (zeros); buffers avg_mean [size] (zeros) and
-  // avg_var [size] (ones), the running statistics. 0 <= decay < 1, eps > 0.
+  // avg_var [size] (ones), the running statistics. decay in [0, 1] (1 freezes them), eps > 0
+  // (BatchNormConfig::check).
   explicit BatchNormalization(int64_t size, float decay = 0.9f, float eps = 2e-5f);
 
   // Training mode: normalizes with the batch statistics and updates avg_mean and avg_var.

@@ -40,9 +40,11 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
                 "linear: bias " << to_string(b.shape()) << " for " << out_size << " outputs");
   Tensor tx = x.data(), tw = w.data();
   Tensor y({batch, out_size});
-  if (b.defined())
+  if (b.defined()) {
+    const float* bias = b.data().data();  // the variable keeps the storage alive
     for (int64_t i = 0; i < batch; ++i)
-      std::copy_n(b.data().data(), out_size, y.data() + i * out_size);
+      std::copy_n(bias, out_size, y.data() + i * out_size);
+  }
   gemm(false, true, batch, out_size, in_size, tx.data(), tw.data(), y.data(), true);
   std::vector<Variable> inputs{x, w};
   if (b.defined()) inputs.push_back(b);

@@ -59,9 +59,9 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis) {
   int64_t offset = 0;
   for (const Variable& x : xs) {
     const int64_t w = x.shape()[axis] * split.inner;
+    const float* from = x.data().data();  // the variable keeps the storage alive
     for (int64_t o = 0; o < split.outer; ++o)
-      std::copy_n(x.data().data() + o * w, w,
-                  y.data() + o * out_shape[axis] * split.inner + offset);
+      std::copy_n(from + o * w, w, y.data() + o * out_shape[axis] * split.inner + offset);
     widths.push_back(w);
     offset += w;
   }
@@ -90,10 +90,10 @@ Variable select_channels(const Variable& x, const std::vector<int64_t>& index) {
   out_shape[1] = static_cast<int64_t>(index.size());
   const int64_t k = out_shape[1];
   Tensor y(out_shape);
+  const float* from = x.data().data();  // the variable keeps the storage alive
   for (int64_t b = 0; b < n; ++b)
     for (int64_t j = 0; j < k; ++j)
-      std::copy_n(x.data().data() + (b * c + index[j]) * inner, inner,
-                  y.data() + (b * k + j) * inner);
+      std::copy_n(from + (b * c + index[j]) * inner, inner, y.data() + (b * k + j) * inner);
   return Variable::make(y, {x},
                         [index, n, c, k, inner](std::vector<Variable>& in, const Tensor& gy) {
                           Tensor g(in[0].shape());

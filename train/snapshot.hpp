@@ -18,7 +18,8 @@
 // rename, so a crash never leaves half a snapshot); an error there is thrown on every rank.
 // Resuming needs the same number of ranks. Both calls are collective: every rank calls them with
 // its own model, optimizer (built from that model's parameters) and iterator (a multi-node
-// iterator must have its root on rank 0). `comm` null means a single process without MPI.
+// iterator must have its root on rank 0). A single process passes dist::Communicator(), which
+// needs no MPI: with one rank nothing is communicated.
 #pragma once
 
 #include <string>
