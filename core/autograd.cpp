@@ -74,15 +74,14 @@ const Tensor& Variable::grad() const {
   return defined() ? node_->grad : kNone;
 }
 
-void Variable::add_grad(const Tensor& g) const {
+void Variable::add_grad(Tensor g) const {
   PRISM_CHECK(defined(), "add_grad: undefined variable");
   PRISM_CHECK(g.shape() == shape(), "add_grad: gradient " << to_string(g.shape())
                                                           << " for a variable of shape "
                                                           << to_string(shape()));
   if (!node_->requires_grad) return;  // nobody asked for this gradient
-  // The first gradient is copied, never aliased: an op may hand the same tensor to two inputs.
   if (!node_->grad.defined())
-    node_->grad = g.clone();
+    node_->grad = g.sole_handle() ? std::move(g) : g.clone();
   else
     add_inplace(node_->grad, g);
 }

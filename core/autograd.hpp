@@ -53,8 +53,9 @@ class Variable {
   const Tensor& grad() const;  // undefined until a backward reaches this variable
   bool has_grad() const { return grad().defined(); }
   // Accumulates g (its shape must match data()); nothing happens when this variable does not
-  // require grad.
-  void add_grad(const Tensor& g) const;
+  // require grad. The first gradient is kept as it is when g is the only handle to its storage
+  // (pass std::move(g)), and copied otherwise: an op may hand one tensor to two inputs.
+  void add_grad(Tensor g) const;
   void zero_grad() const;  // drops the gradient
 
   // Backward from a one-element variable (seed 1), or from any variable with a given seed.

@@ -1,5 +1,7 @@
 #include "core/tensor.hpp"
 
+#include "core/allocator.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -21,34 +23,26 @@ int64_t numel_of(const Shape& shape) {
   return n;
 }
 
-namespace {
-
-constexpr size_t kAlignment = 64;
-
-std::shared_ptr<float> allocate(int64_t count) {
-  // Round up so aligned_alloc gets a multiple of the alignment; never 0 bytes.
-  size_t bytes = std::max<size_t>(count * sizeof(float), 1);
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, bytes);
-  if (!p) throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes");
-  std::memset(p, 0, bytes);
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+Tensor::Tensor(Shape shape) : Tensor(empty(std::move(shape))) {
+  std::memset(data(), 0, numel_ * sizeof(float));
 }
 
-}  // namespace
-
-Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(numel_of(shape_)) {
-  storage_ = allocate(numel_);
+Tensor Tensor::empty(Shape shape) {
+  Tensor t;
+  t.numel_ = numel_of(shape);
+  t.shape_ = std::move(shape);
+  t.storage_ = memory::allocate(t.numel_ * sizeof(float));
+  return t;
 }
 
 Tensor Tensor::full(Shape shape, float value) {
-  Tensor t(std::move(shape));
+  Tensor t = empty(std::move(shape));
   t.fill(value);
   return t;
 }
 
 Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
-  Tensor t(std::move(shape));
+  Tensor t = empty(std::move(shape));
   PRISM_CHECK(static_cast<int64_t>(values.size()) == t.numel(),
               "tensor: " << values.size() << " values given for shape " << to_string(t.shape()));
   std::copy(values.begin(), values.end(), t.data());
@@ -70,7 +64,7 @@ float Tensor::item() const {
 
 Tensor Tensor::clone() const {
   if (!defined()) return {};
-  Tensor t(shape_);
+  Tensor t = empty(shape_);
   std::copy(data(), data() + numel_, t.data());
   return t;
 }

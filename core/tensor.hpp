@@ -1,4 +1,5 @@
-// Tensor: fp32, N-d, contiguous row-major (NCHW for images), 64-byte aligned.
+// Tensor: fp32, N-d, contiguous row-major (NCHW for images), 64-byte aligned, its storage from
+// the caching allocator (core/allocator.hpp).
 // A Tensor is a handle: copies share storage; clone() makes an independent copy. Like a
 // std::shared_ptr, const applies to the handle, not to the values: a const Tensor cannot be
 // re-pointed, but data() and operator[] write through it.
@@ -25,6 +26,8 @@ class Tensor {
  public:
   Tensor() = default;            // undefined: no storage, defined() is false
   explicit Tensor(Shape shape);  // zero-filled
+  // Uninitialized: for results whose every element is about to be written.
+  static Tensor empty(Shape shape);
 
   static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
   static Tensor full(Shape shape, float value);
@@ -50,6 +53,8 @@ class Tensor {
   void copy_from(const Tensor& other) const;  // same element count
   std::vector<float> to_vector() const;
   bool same_storage(const Tensor& other) const { return storage_ == other.storage_; }
+  // No other handle (copy or view) shares this storage.
+  bool sole_handle() const { return storage_.use_count() == 1; }
   // A tensor of `shape` over this one's elements [offset, offset + numel(shape)), sharing
   // storage (and keeping it alive). 64-byte aligned only when offset is a multiple of 16.
   Tensor view(int64_t offset, Shape shape) const;

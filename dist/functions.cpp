@@ -21,7 +21,7 @@ std::vector<Variable> unpack(const Variable& packed, const Packed& layout) {
                                  [offset, total](std::vector<Variable>& in, const Tensor& gy) {
                                    Tensor g({total});
                                    std::copy_n(gy.data(), gy.numel(), g.data() + offset);
-                                   in[0].add_grad(g);
+                                   in[0].add_grad(std::move(g));
                                  }));
   }
   return out;
@@ -57,7 +57,7 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gra
                            counts.push_back(layout_offsets[r + 1] - layout_offsets[r]);
                          g = dist::reduce_scatter(comm, gy, counts).view(0, xshape);
                        }
-                       in[0].add_grad(g);
+                       in[0].add_grad(std::move(g));
                      });
   return unpack(packed, layout);
 }
@@ -104,7 +104,7 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
           }
           g = reduce_scatter(comm, packed, counts).view(0, xshape);
         }
-        in[0].add_grad(g);
+        in[0].add_grad(std::move(g));
       });
 }
 
@@ -113,7 +113,7 @@ Variable sum_gradients(const Communicator& comm, const Variable& x) {
   return Variable::make(x.data(), {x}, [comm](std::vector<Variable>& in, const Tensor& gy) {
     Tensor g = gy.clone();
     dist::allreduce(comm, g);
-    in[0].add_grad(g);
+    in[0].add_grad(std::move(g));
   });
 }
 
@@ -133,7 +133,7 @@ Variable bcast(const Communicator& comm, const Variable& x, int root) {
                                                mpi_count(gy.numel(), "bcast backward"), MPI_FLOAT,
                                                MPI_SUM, root, comm.handle()),
                                     "MPI_Reduce");
-                          if (is_root && in[0].requires_grad()) in[0].add_grad(g);
+                          if (is_root && in[0].requires_grad()) in[0].add_grad(std::move(g));
                         });
 }
 

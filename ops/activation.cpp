@@ -12,7 +12,7 @@ Variable relu(const Variable& x) {
     Tensor g(gy.shape());
     for (int64_t i = 0; i < g.numel(); ++i)
       g[i] = y[i] > 0.0f ? gy[i] : 0.0f;
-    in[0].add_grad(g);
+    in[0].add_grad(std::move(g));
   });
 }
 

@@ -86,7 +86,7 @@ Variable add(const Variable& a, const Variable& b) {
       Tensor g(k == 0 ? sa : sb);  // gy summed over the broadcast dimensions, in order
       for_each_element(bc,
                        [&](int64_t i, int64_t ia, int64_t ib) { g[k == 0 ? ia : ib] += gy[i]; });
-      in[k].add_grad(g);
+      in[k].add_grad(std::move(g));
     }
   });
 }
@@ -101,12 +101,12 @@ Variable mul(const Variable& a, const Variable& b) {
     if (in[0].requires_grad()) {
       Tensor g(ta.shape());
       for_each_element(bc, [&](int64_t i, int64_t ia, int64_t ib) { g[ia] += gy[i] * tb[ib]; });
-      in[0].add_grad(g);
+      in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {
       Tensor g(tb.shape());
       for_each_element(bc, [&](int64_t i, int64_t ia, int64_t ib) { g[ib] += gy[i] * ta[ia]; });
-      in[1].add_grad(g);
+      in[1].add_grad(std::move(g));
     }
   });
 }
@@ -120,7 +120,7 @@ Variable scale(const Variable& x, float s) {
     Tensor g(gy.shape());
     for (int64_t i = 0; i < g.numel(); ++i)
       g[i] = s * gy[i];
-    in[0].add_grad(g);
+    in[0].add_grad(std::move(g));
   });
 }
 

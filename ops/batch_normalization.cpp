@@ -127,9 +127,9 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
           gx[j] = static_cast<float>(scale * (gy[j] - mean_gy - xhat[j] * mean_gy_xhat));
         }
     }
-    if (in[0].requires_grad()) in[0].add_grad(gx);
-    if (in[1].requires_grad()) in[1].add_grad(gg);
-    if (in[2].requires_grad()) in[2].add_grad(gb);
+    if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
+    if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
+    if (in[2].requires_grad()) in[2].add_grad(std::move(gb));
   });
 }
 

@@ -33,17 +33,17 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
     if (in[0].requires_grad()) {
       Tensor g(tx.shape());
       kernels::conv2d_backward_data(s, gy.data(), tw.data(), g.data());
-      in[0].add_grad(g);
+      in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {
       Tensor g(tw.shape());
       kernels::conv2d_backward_weights(s, tx.data(), gy.data(), g.data());
-      in[1].add_grad(g);
+      in[1].add_grad(std::move(g));
     }
     if (in.size() > 2 && in[2].requires_grad()) {
       Tensor g({s.k});
       kernels::conv2d_backward_bias(s, gy.data(), g.data());
-      in[2].add_grad(g);
+      in[2].add_grad(std::move(g));
     }
   });
 }

@@ -19,7 +19,7 @@ Variable dropout(const Variable& x, float ratio, bool train, Rng& rng) {
     Tensor g(gy.shape());
     for (int64_t i = 0; i < g.numel(); ++i)
       g[i] = gy[i] * mask[i];
-    in[0].add_grad(g);
+    in[0].add_grad(std::move(g));
   });
 }
 

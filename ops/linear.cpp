@@ -19,12 +19,12 @@ Variable matmul(const Variable& a, const Variable& b) {
     if (in[0].requires_grad()) {  // dA = dY B^T
       Tensor g({m, k});
       gemm(false, true, m, k, n, gy.data(), tb.data(), g.data(), false);
-      in[0].add_grad(g);
+      in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {  // dB = A^T dY
       Tensor g({k, n});
       gemm(true, false, k, n, m, ta.data(), gy.data(), g.data(), false);
-      in[1].add_grad(g);
+      in[1].add_grad(std::move(g));
     }
   });
 }
@@ -52,19 +52,19 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
     if (in[0].requires_grad()) {  // dx = dy W
       Tensor g({batch, in_size});
       gemm(false, false, batch, in_size, out_size, gy.data(), tw.data(), g.data(), false);
-      in[0].add_grad(g);
+      in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {  // dW = dy^T x
       Tensor g({out_size, in_size});
       gemm(true, false, out_size, in_size, batch, gy.data(), tx.data(), g.data(), false);
-      in[1].add_grad(g);
+      in[1].add_grad(std::move(g));
     }
     if (in.size() > 2 && in[2].requires_grad()) {  // db = sum over the batch of dy
       Tensor g({out_size});
       for (int64_t i = 0; i < batch; ++i)
         for (int64_t j = 0; j < out_size; ++j)
           g[j] += gy[i * out_size + j];
-      in[2].add_grad(g);
+      in[2].add_grad(std::move(g));
     }
   });
 }

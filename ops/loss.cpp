@@ -59,7 +59,7 @@ Variable softmax_cross_entropy(const Variable& logits, const Labels& labels) {
           for (int64_t j = 0; j < classes; ++j)
             g[i * classes + j] = (prob[i * classes + j] - (j == labels[i] ? 1.0f : 0.0f)) * coef;
         }
-        in[0].add_grad(g);
+        in[0].add_grad(std::move(g));
       });
 }
 

@@ -48,7 +48,7 @@ Variable max_pooling_2d(const Variable& x, int64_t ksize, int64_t stride, int64_
     Tensor g(xshape);
     for (int64_t out = 0; out < gy.numel(); ++out)
       g[(*argmax)[out]] += gy[out];
-    in[0].add_grad(g);
+    in[0].add_grad(std::move(g));
   });
 }
 

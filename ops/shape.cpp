@@ -73,7 +73,7 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis) {
       Tensor g(in[k].shape());
       for (int64_t o = 0; o < split.outer; ++o)
         std::copy_n(gy.data() + o * row + off, widths[k], g.data() + o * widths[k]);
-      in[k].add_grad(g);
+      in[k].add_grad(std::move(g));
     }
   });
 }
@@ -104,7 +104,7 @@ Variable select_channels(const Variable& x, const std::vector<int64_t>& index) {
                               for (int64_t i = 0; i < inner; ++i)
                                 dst[i] += src[i];
                             }
-                          in[0].add_grad(g);
+                          in[0].add_grad(std::move(g));
                         });
 }
 

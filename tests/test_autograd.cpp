@@ -18,6 +18,23 @@ TEST_CASE("autograd: add_grad ignores a variable that requires no gradient") {
   CHECK_FALSE(constant.has_grad());
 }
 
+TEST_CASE("autograd: add_grad keeps a gradient it alone holds and copies a shared one") {
+  Variable x(Tensor::zeros({3}), true);
+  Tensor owned = Tensor::ones({3});
+  const float* storage = owned.data();
+  x.add_grad(std::move(owned));
+  CHECK(x.grad().data() == storage);  // handed over: no copy
+
+  Variable y(Tensor::zeros({3}), true);
+  Tensor shared = Tensor::ones({3});
+  y.add_grad(shared);  // the caller keeps a handle: the gradient must be a copy of its own
+  CHECK_FALSE(y.grad().same_storage(shared));
+  shared.fill(5);
+  CHECK(y.grad().to_vector() == std::vector<float>{1, 1, 1});
+  y.add_grad(shared);  // later gradients accumulate in place
+  CHECK(y.grad().to_vector() == std::vector<float>{6, 6, 6});
+}
+
 TEST_CASE("autograd: a value used twice accumulates both gradients") {
   Variable x(Tensor::from({3}, {1, 2, 3}), true);
   Variable y = sum(mul(x, x));  // d/dx sum(x^2) = 2x

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <limits>
 
 #include "core/isa.hpp"
 #include "core/parallel.hpp"
@@ -24,7 +25,11 @@ struct Passes {
 
 Passes run_passes(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b,
                   const Tensor& dy) {
-  Passes r{Tensor({s.n, s.k, s.ho, s.wo}), Tensor(x.shape()), Tensor(w.shape())};
+  // Outputs start as NaN: every pass must write every element (the ops hand them
+  // uninitialized memory).
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Passes r{Tensor::full({s.n, s.k, s.ho, s.wo}, nan), Tensor::full(x.shape(), nan),
+           Tensor::full(w.shape(), nan)};
   conv2d_forward(s, x.data(), w.data(), b.data(), r.y.data());
   conv2d_backward_data(s, dy.data(), w.data(), r.dx.data());
   conv2d_backward_weights(s, x.data(), dy.data(), r.dw.data());

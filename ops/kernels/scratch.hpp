@@ -1,5 +1,6 @@
 // Scratch memory for kernels that overwrite it before reading: 64-byte aligned (whole cache
-// lines for vector loads), not zeroed.
+// lines for vector loads), not zeroed, from the caching allocator like tensors (so a step's
+// repeated scratch costs no page faults).
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,7 @@ class Scratch {
   float* get() const { return data_.get(); }
 
  private:
-  struct Free {
-    void operator()(float* p) const;
-  };
-  std::unique_ptr<float[], Free> data_;
+  std::shared_ptr<float> data_;
 };
 
 }  // namespace prism::kernels
