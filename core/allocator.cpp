@@ -116,12 +116,11 @@ bool caching() {
   return on;
 }
 
-std::shared_ptr<float> allocate(size_t bytes) {
+std::shared_ptr<void> allocate(size_t bytes) {
   const size_t size = size_class(bytes);
   const bool keep = caching();
   void* p = cache().take(size);
-  return std::shared_ptr<float>(static_cast<float*>(p),
-                                [size, keep](float* q) { cache().give(q, size, keep); });
+  return std::shared_ptr<void>(p, [size, keep](void* q) { cache().give(q, size, keep); });
 }
 
 Stats stats() {

@@ -16,7 +16,13 @@ inline constexpr size_t kAlignment = 64;
 // An uninitialized block of at least `bytes` bytes (0 is allowed), 64-byte aligned. Freed (to
 // the cache or the system) when the last handle goes. Throws prism::Error when the system has
 // no memory left, after giving the cache back and trying once more.
-std::shared_ptr<float> allocate(size_t bytes);
+std::shared_ptr<void> allocate(size_t bytes);
+
+// `count` uninitialized values of a trivial type T from the same cache.
+template <class T>
+std::shared_ptr<T> allocate_array(int64_t count) {
+  return std::static_pointer_cast<T>(allocate(static_cast<size_t>(count) * sizeof(T)));
+}
 
 // The size the cache rounds `bytes` up to: multiples of 64 bytes up to 4 KiB, then four
 // classes per power of two (at most 25% over).

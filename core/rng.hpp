@@ -32,6 +32,17 @@ class Rng {
   State s_;
 };
 
+// A counter-based draw: output i of the SplitMix64 stream that starts at `key`, computed without
+// the outputs before it. Masks drawn with it are the same in any order and on any thread count,
+// and any slice of a tensor can be drawn alone.
+inline constexpr uint64_t kSplitMixGamma = 0x9e3779b97f4a7c15ULL;
+inline uint64_t counter_hash(uint64_t key, uint64_t i) {
+  uint64_t z = key + (i + 1) * kSplitMixGamma;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // 0, 1, ..., n-1 in a uniformly random order (Fisher-Yates, as Chainer's shuffled orders): the
 // same generator state gives the same permutation everywhere.
 std::vector<int64_t> random_permutation(int64_t n, Rng& rng);

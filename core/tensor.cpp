@@ -1,6 +1,7 @@
 #include "core/tensor.hpp"
 
 #include "core/allocator.hpp"
+#include "core/parallel.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -31,7 +32,7 @@ Tensor Tensor::empty(Shape shape) {
   Tensor t;
   t.numel_ = numel_of(shape);
   t.shape_ = std::move(shape);
-  t.storage_ = memory::allocate(t.numel_ * sizeof(float));
+  t.storage_ = memory::allocate_array<float>(t.numel_);
   return t;
 }
 
@@ -128,7 +129,9 @@ void add_inplace(const Tensor& dst, const Tensor& src) {
                                                                  << to_string(src.shape()));
   float* d = dst.data();
   const float* s = src.data();
-  for (int64_t i = 0; i < dst.numel(); ++i)
+  const int64_t n = dst.numel();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+  for (int64_t i = 0; i < n; ++i)
     d[i] += s[i];
 }
 

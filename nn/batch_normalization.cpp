@@ -2,7 +2,10 @@
 
 namespace prism::nn {
 
-BatchNormalization::BatchNormalization(int64_t size, float decay, float eps) : config_{decay, eps} {
+BatchNormalization::BatchNormalization(int64_t size, float decay, float eps)
+    : BatchNormalization(size, BatchNormConfig{.decay = decay, .eps = eps}) {}
+
+BatchNormalization::BatchNormalization(int64_t size, BatchNormConfig config) : config_(config) {
   PRISM_CHECK(size > 0, "BatchNormalization: size must be positive, got " << size);
   config_.check("BatchNormalization");
   gamma_ = register_parameter("gamma", Tensor::ones({size}));

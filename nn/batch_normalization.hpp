@@ -13,6 +13,8 @@ class BatchNormalization : public Module {
   // avg_var [size] (ones), the running statistics. decay in [0, 1] (1 freezes them), eps > 0
   // (BatchNormConfig::check).
   explicit BatchNormalization(int64_t size, float decay = 0.9f, float eps = 2e-5f);
+  // Any config, e.g. BatchNormConfig{.relu = true} for BN followed by a ReLU in one op.
+  BatchNormalization(int64_t size, BatchNormConfig config);
 
   // Training mode: normalizes with the batch statistics and updates avg_mean and avg_var.
   // Evaluation mode: normalizes with avg_mean and avg_var and leaves them as they are.

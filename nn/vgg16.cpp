@@ -13,15 +13,14 @@ namespace prism::nn {
 
 namespace {
 
-// conv (parallel where every rank gets an input channel) + BN + ReLU
+// conv (parallel where every rank gets an input channel) + BN + ReLU (fused into the BN op)
 std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out) {
   auto b = std::make_shared<Sequential>();
   if (comm.size() <= in)
     b->add(std::make_shared<ParallelConvolution2D>(comm, in, out, 3, 1, 1, /*nobias=*/true));
   else
     b->add(std::make_shared<Convolution2D>(in, out, 3, 1, 1, /*nobias=*/true));
-  b->add(std::make_shared<BatchNormalization>(out));
-  b->add(relu);
+  b->add(std::make_shared<BatchNormalization>(out, BatchNormConfig{.relu = true}));
   return b;
 }
 

@@ -1,17 +1,27 @@
 #include "ops/activation.hpp"
 
+#include "core/parallel.hpp"
+
 namespace prism {
 
+// Backward reads the mask from the output (y > 0), which the next op keeps anyway.
 Variable relu(const Variable& x) {
   PRISM_CHECK(x.defined(), "relu: undefined input");
-  Tensor y(x.shape());
-  const float* px = x.data().data();
-  for (int64_t i = 0; i < y.numel(); ++i)
-    y[i] = px[i] > 0.0f ? px[i] : 0.0f;
-  return Variable::make(y, {x}, [y](std::vector<Variable>& in, const Tensor& gy) {
-    Tensor g(gy.shape());
-    for (int64_t i = 0; i < g.numel(); ++i)
-      g[i] = y[i] > 0.0f ? gy[i] : 0.0f;
+  const Tensor tx = x.data();
+  Tensor y = Tensor::empty(x.shape());
+  const int64_t n = y.numel();
+  const float* px = tx.data();
+  float* py = y.data();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+  for (int64_t i = 0; i < n; ++i)
+    py[i] = px[i] > 0.0f ? px[i] : 0.0f;
+  return Variable::make(y, {x}, [y, n](std::vector<Variable>& in, const Tensor& gy) {
+    Tensor g = Tensor::empty(gy.shape());
+    const float *pyo = y.data(), *pgy = gy.data();
+    float* pg = g.data();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+    for (int64_t i = 0; i < n; ++i)
+      pg[i] = pyo[i] > 0.0f ? pgy[i] : 0.0f;
     in[0].add_grad(std::move(g));
   });
 }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/parallel.hpp"
+
 namespace prism {
 
 void BatchNormConfig::check(const char* who) const {
@@ -21,7 +23,7 @@ struct BatchNormDims {
 
 // Enough work per channel to be worth a thread team.
 bool worth_threads(const BatchNormDims& d) {
-  return d.n * d.c * d.s >= (1 << 15);
+  return d.n * d.c * d.s >= kParallelElements;
 }
 
 BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const Variable& beta,
@@ -51,6 +53,57 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
   return d;
 }
 
+// What backward reads and writes, as plain pointers (gx null when x needs no gradient).
+struct BackwardArgs {
+  const float *x, *y, *gy, *gamma, *mean, *inv_std;
+  float *gx, *ggamma, *gbeta;
+  bool train;
+};
+
+// dbeta, dgamma and dx of channel ch. xhat = (x - mean) * inv_std is recomputed from x. With the
+// ReLU fused (Relu), the gradient that reaches the normalization is gy where y > 0.
+template <bool Relu>
+void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a) {
+  const float mu = a.mean[ch], istd = a.inv_std[ch];
+  // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
+  // vectorized in a fixed order, the rows summed in double.
+  double sum_gy = 0, sum_gy_dev = 0;
+  for (int64_t i = 0; i < d.n; ++i) {
+    const int64_t at = d.at(i, ch);
+    const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
+    float part_gy = 0, part_dev = 0;
+#pragma omp simd reduction(+ : part_gy, part_dev)
+    for (int64_t k = 0; k < d.s; ++k) {
+      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gy[k];
+      part_gy += g;
+      part_dev += g * (x[k] - mu);
+    }
+    sum_gy += part_gy;
+    sum_gy_dev += part_dev;
+  }
+  const double sum_gy_xhat = sum_gy_dev * istd;
+  a.gbeta[ch] = static_cast<float>(sum_gy);
+  a.ggamma[ch] = static_cast<float>(sum_gy_xhat);
+  if (a.gx == nullptr) return;
+  // Train: the batch mean and variance depend on x, so
+  //   dx = gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)).
+  // Eval: the running statistics are constants, dx = gamma * inv_std * gy.
+  const double m = static_cast<double>(d.m());
+  const float scale = a.gamma[ch] * istd;
+  const float mean_gy = a.train ? static_cast<float>(sum_gy / m) : 0.0f;
+  const float dev_coef = a.train ? static_cast<float>(sum_gy_xhat / m) * istd : 0.0f;
+  for (int64_t i = 0; i < d.n; ++i) {
+    const int64_t at = d.at(i, ch);
+    const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
+    float* gx = a.gx + at;
+#pragma omp simd
+    for (int64_t k = 0; k < d.s; ++k) {
+      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gy[k];
+      gx[k] = scale * (g - mean_gy - (x[k] - mu) * dev_coef);
+    }
+  }
+}
+
 }  // namespace
 
 Variable batch_normalization(const Variable& x, const Variable& gamma, const Variable& beta,
@@ -59,73 +112,74 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
   const BatchNormDims d =
       check_batch_norm(x, gamma, beta, running_mean, running_var, train, config);
   const Tensor tx = x.data(), tg = gamma.data(), tb = beta.data();
-  Tensor y(x.shape());
-  Tensor xhat(x.shape());  // the normalized input, kept for the backward
-  Tensor inv_std({d.c});   // 1 / sqrt(var + eps) of the statistics used
+  Tensor y = Tensor::empty(x.shape());
+  // Backward recomputes xhat = (x - mean) * inv_std from x, which its node keeps anyway.
+  Tensor mean = Tensor::empty({d.c}), inv_std = Tensor::empty({d.c});
   const double m = static_cast<double>(d.m());
+  const bool relu = config.relu;
 
 #pragma omp parallel for schedule(static) if (worth_threads(d))
   for (int64_t ch = 0; ch < d.c; ++ch) {
-    double mean, var;
+    double mu, var;
     if (train) {
-      // Two passes in double: the mean first, then the centred squares (no cancellation).
+      // Two passes: the mean first, then the centred squares (no cancellation). Each row of S
+      // values is summed in float (vectorized, in a fixed order), the rows in double.
       double acc = 0;
-      for (int64_t i = 0; i < d.n; ++i)
+      for (int64_t i = 0; i < d.n; ++i) {
+        const float* row = tx.data() + d.at(i, ch);
+        float part = 0;
+#pragma omp simd reduction(+ : part)
         for (int64_t k = 0; k < d.s; ++k)
-          acc += tx[d.at(i, ch) + k];
-      mean = acc / m;
+          part += row[k];
+        acc += part;
+      }
+      mu = acc / m;
+      const float muf = static_cast<float>(mu);
       double sq = 0;
-      for (int64_t i = 0; i < d.n; ++i)
-        for (int64_t k = 0; k < d.s; ++k) {
-          const double dev = tx[d.at(i, ch) + k] - mean;
-          sq += dev * dev;
-        }
+      for (int64_t i = 0; i < d.n; ++i) {
+        const float* row = tx.data() + d.at(i, ch);
+        float part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int64_t k = 0; k < d.s; ++k)
+          part += (row[k] - muf) * (row[k] - muf);
+        sq += part;
+      }
       var = sq / m;  // biased: what normalizes this batch
       const double keep = config.decay, take = 1.0 - config.decay;
-      running_mean[ch] = static_cast<float>(keep * running_mean[ch] + take * mean);
+      running_mean[ch] = static_cast<float>(keep * running_mean[ch] + take * mu);
       running_var[ch] = static_cast<float>(keep * running_var[ch] + take * var * m / (m - 1));
     } else {
-      mean = running_mean[ch];
+      mu = running_mean[ch];
       var = running_var[ch];
     }
     const double istd = 1.0 / std::sqrt(var + config.eps);
+    mean[ch] = static_cast<float>(mu);
     inv_std[ch] = static_cast<float>(istd);
-    const float g = tg[ch], b = tb[ch];
-    for (int64_t i = 0; i < d.n; ++i)
+    // y = gamma * (x - mean) * inv_std + beta = a * x + c, then the ReLU when fused.
+    const float a = static_cast<float>(tg[ch] * istd);
+    const float c = static_cast<float>(tb[ch] - mu * tg[ch] * istd);
+    for (int64_t i = 0; i < d.n; ++i) {
+      const float* in = tx.data() + d.at(i, ch);
+      float* out = y.data() + d.at(i, ch);
+#pragma omp simd
       for (int64_t k = 0; k < d.s; ++k) {
-        const int64_t j = d.at(i, ch) + k;
-        xhat[j] = static_cast<float>((tx[j] - mean) * istd);
-        y[j] = g * xhat[j] + b;
+        const float v = a * in[k] + c;
+        out[k] = relu && v < 0.0f ? 0.0f : v;
       }
+    }
   }
 
   return Variable::make(y, {x, gamma, beta}, [=](std::vector<Variable>& in, const Tensor& gy) {
-    Tensor gx, gg({d.c}), gb({d.c});
-    if (in[0].requires_grad()) gx = Tensor(gy.shape());
+    Tensor gx, gg = Tensor::empty({d.c}), gb = Tensor::empty({d.c});
+    if (in[0].requires_grad()) gx = Tensor::empty(gy.shape());
+    const BackwardArgs args{tx.data(),      y.data(),  gy.data(), tg.data(), mean.data(),
+                            inv_std.data(), gx.data(), gg.data(), gb.data(), train};
 #pragma omp parallel for schedule(static) if (worth_threads(d))
     for (int64_t ch = 0; ch < d.c; ++ch) {
-      // dbeta = sum gy, dgamma = sum gy * xhat, per channel.
-      double sum_gy = 0, sum_gy_xhat = 0;
-      for (int64_t i = 0; i < d.n; ++i)
-        for (int64_t k = 0; k < d.s; ++k) {
-          const int64_t j = d.at(i, ch) + k;
-          sum_gy += gy[j];
-          sum_gy_xhat += static_cast<double>(gy[j]) * xhat[j];
-        }
-      gb[ch] = static_cast<float>(sum_gy);
-      gg[ch] = static_cast<float>(sum_gy_xhat);
-      if (!gx.defined()) continue;
-      const double scale = static_cast<double>(tg[ch]) * inv_std[ch];
-      // Train: the batch mean and variance depend on x, so
-      //   dx = gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)).
-      // Eval: the running statistics are constants, dx = gamma * inv_std * gy.
-      const double mean_gy = train ? sum_gy / m : 0.0;
-      const double mean_gy_xhat = train ? sum_gy_xhat / m : 0.0;
-      for (int64_t i = 0; i < d.n; ++i)
-        for (int64_t k = 0; k < d.s; ++k) {
-          const int64_t j = d.at(i, ch) + k;
-          gx[j] = static_cast<float>(scale * (gy[j] - mean_gy - xhat[j] * mean_gy_xhat));
-        }
+      if (relu)
+        backward_channel<true>(d, ch, args);
+      else
+        backward_channel<false>(d, ch, args);
     }
     if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
     if (in[1].requires_grad()) in[1].add_grad(std::move(gg));

@@ -10,6 +10,7 @@ namespace prism {
 struct BatchNormConfig {
   float decay = 0.9f;  // running = decay * running + (1 - decay) * batch statistic
   float eps = 2e-5f;   // Chainer's default
+  bool relu = false;   // y = max(bn(x), 0) in the same pass, as a conv-BN-ReLU block wants
   // eps > 0 and finite, decay in [0, 1]; `who` starts the error message.
   void check(const char* who) const;
 };

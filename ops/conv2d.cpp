@@ -23,7 +23,7 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
                                                          << to_string(ws) << " needs [" << s.k
                                                          << "]");
   Tensor tx = x.data(), tw = w.data();
-  Tensor y({s.n, s.k, s.ho, s.wo});
+  Tensor y = Tensor::empty({s.n, s.k, s.ho, s.wo});  // the kernels write every element
   kernels::conv2d_forward(s, tx.data(), tw.data(), b.defined() ? b.data().data() : nullptr,
                           y.data());
 
@@ -31,17 +31,17 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
   if (b.defined()) inputs.push_back(b);
   return Variable::make(y, inputs, [=](std::vector<Variable>& in, const Tensor& gy) {
     if (in[0].requires_grad()) {
-      Tensor g(tx.shape());
+      Tensor g = Tensor::empty(tx.shape());
       kernels::conv2d_backward_data(s, gy.data(), tw.data(), g.data());
       in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {
-      Tensor g(tw.shape());
+      Tensor g = Tensor::empty(tw.shape());
       kernels::conv2d_backward_weights(s, tx.data(), gy.data(), g.data());
       in[1].add_grad(std::move(g));
     }
     if (in.size() > 2 && in[2].requires_grad()) {
-      Tensor g({s.k});
+      Tensor g = Tensor::empty({s.k});
       kernels::conv2d_backward_bias(s, gy.data(), g.data());
       in[2].add_grad(std::move(g));
     }

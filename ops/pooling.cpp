@@ -1,9 +1,113 @@
 #include "ops/pooling.hpp"
 
+#include <cstdint>
 #include <limits>
-#include <vector>
+
+#include "core/allocator.hpp"
 
 namespace prism {
+
+namespace {
+
+struct PoolShape {
+  int64_t n, c, h, w, ho, wo, ksize, stride, pad;
+  int64_t planes() const { return n * c; }
+};
+
+// The common VGG case, 2x2 windows every 2 pixels without padding: the arg-max is the window
+// position 0..3 (one byte per output), and backward writes each window whole, so every
+// gradient element is written by exactly one thread.
+Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
+  const float* px = x.data().data();
+  Tensor y = Tensor::empty({p.n, p.c, p.ho, p.wo});
+  std::shared_ptr<uint8_t> argmax = memory::allocate_array<uint8_t>(y.numel());
+  float* py = y.data();
+  uint8_t* pa = argmax.get();
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < p.planes(); ++plane)
+    for (int64_t oh = 0; oh < p.ho; ++oh) {
+      const float* top = px + (plane * p.h + 2 * oh) * p.w;
+      const float* bottom = top + p.w;
+      const int64_t out = (plane * p.ho + oh) * p.wo;
+      for (int64_t ow = 0; ow < p.wo; ++ow) {
+        // Scan order, the first maximum on ties, as the general path.
+        const float v[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+        uint8_t at = 0;
+        for (uint8_t k = 1; k < 4; ++k)
+          if (v[k] > v[at]) at = k;
+        py[out + ow] = v[at];
+        pa[out + ow] = at;
+      }
+    }
+  return Variable::make(y, {x}, [argmax, p](std::vector<Variable>& in, const Tensor& gy) {
+    // An odd last row or column belongs to no window: its gradient is 0.
+    Tensor g =
+        p.h % 2 || p.w % 2 ? Tensor({p.n, p.c, p.h, p.w}) : Tensor::empty({p.n, p.c, p.h, p.w});
+    const float* pgy = gy.data();
+    const uint8_t* pa = argmax.get();
+    float* pg = g.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < p.planes(); ++plane)
+      for (int64_t oh = 0; oh < p.ho; ++oh) {
+        float* top = pg + (plane * p.h + 2 * oh) * p.w;
+        float* bottom = top + p.w;
+        const int64_t out = (plane * p.ho + oh) * p.wo;
+        for (int64_t ow = 0; ow < p.wo; ++ow) {
+          const float v = pgy[out + ow];
+          const uint8_t at = pa[out + ow];
+          top[2 * ow] = at == 0 ? v : 0.0f;
+          top[2 * ow + 1] = at == 1 ? v : 0.0f;
+          bottom[2 * ow] = at == 2 ? v : 0.0f;
+          bottom[2 * ow + 1] = at == 3 ? v : 0.0f;
+        }
+      }
+    in[0].add_grad(std::move(g));
+  });
+}
+
+// Any window, stride and padding: forward keeps, for every output, the index of its maximum
+// within the input plane (the first one in scan order on ties); backward routes each gradient
+// there, one thread per plane. Padding never wins: every window holds at least one real input
+// because pad < ksize.
+Variable max_pool_general(const Variable& x, const PoolShape& p) {
+  const float* px = x.data().data();
+  Tensor y = Tensor::empty({p.n, p.c, p.ho, p.wo});
+  std::shared_ptr<int32_t> argmax = memory::allocate_array<int32_t>(y.numel());
+  float* py = y.data();
+  int32_t* pa = argmax.get();
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < p.planes(); ++plane) {
+    const float* xp = px + plane * p.h * p.w;
+    for (int64_t oh = 0; oh < p.ho; ++oh)
+      for (int64_t ow = 0; ow < p.wo; ++ow) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_at = -1;
+        for (int64_t ih = oh * p.stride - p.pad; ih < oh * p.stride - p.pad + p.ksize; ++ih)
+          for (int64_t iw = ow * p.stride - p.pad; iw < ow * p.stride - p.pad + p.ksize; ++iw) {
+            if (ih < 0 || ih >= p.h || iw < 0 || iw >= p.w) continue;
+            const float v = xp[ih * p.w + iw];
+            if (best_at < 0 || v > best) best = v, best_at = ih * p.w + iw;
+          }
+        const int64_t out = (plane * p.ho + oh) * p.wo + ow;
+        py[out] = best;
+        pa[out] = static_cast<int32_t>(best_at);
+      }
+  }
+  return Variable::make(y, {x}, [argmax, p](std::vector<Variable>& in, const Tensor& gy) {
+    Tensor g({p.n, p.c, p.h, p.w});
+    const float* pgy = gy.data();
+    const int32_t* pa = argmax.get();
+    float* pg = g.data();
+    const int64_t out_plane = p.ho * p.wo;
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < p.planes(); ++plane)
+      for (int64_t o = plane * out_plane; o < (plane + 1) * out_plane; ++o)
+        pg[plane * p.h * p.w + pa[o]] += pgy[o];
+    in[0].add_grad(std::move(g));
+  });
+}
+
+}  // namespace
 
 Variable max_pooling_2d(const Variable& x, int64_t ksize, int64_t stride, int64_t pad) {
   if (stride == 0) stride = ksize;
@@ -17,39 +121,13 @@ Variable max_pooling_2d(const Variable& x, int64_t ksize, int64_t stride, int64_
   PRISM_CHECK(ksize <= h + 2 * pad && ksize <= w + 2 * pad,
               "max_pooling_2d: window " << ksize << " is larger than the padded input "
                                         << to_string(xs) << " with pad " << pad);
-  const int64_t ho = (h + 2 * pad - ksize) / stride + 1, wo = (w + 2 * pad - ksize) / stride + 1;
-
-  // Forward keeps, for every output, the flat input index of its maximum (the first one in
-  // scan order on ties); backward routes each gradient there. Padding never wins: every
-  // window holds at least one real input because pad < ksize.
-  Tensor tx = x.data();
-  Tensor y({n, c, ho, wo});
-  auto argmax = std::make_shared<std::vector<int64_t>>(y.numel());
-#pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < n * c; ++plane) {
-    const float* xp = tx.data() + plane * h * w;
-    for (int64_t oh = 0; oh < ho; ++oh)
-      for (int64_t ow = 0; ow < wo; ++ow) {
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_at = -1;
-        for (int64_t ih = oh * stride - pad; ih < oh * stride - pad + ksize; ++ih)
-          for (int64_t iw = ow * stride - pad; iw < ow * stride - pad + ksize; ++iw) {
-            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-            const float v = xp[ih * w + iw];
-            if (best_at < 0 || v > best) best = v, best_at = ih * w + iw;
-          }
-        const int64_t out = (plane * ho + oh) * wo + ow;
-        y[out] = best;
-        (*argmax)[out] = plane * h * w + best_at;
-      }
-  }
-
-  return Variable::make(y, {x}, [argmax, xshape = xs](std::vector<Variable>& in, const Tensor& gy) {
-    Tensor g(xshape);
-    for (int64_t out = 0; out < gy.numel(); ++out)
-      g[(*argmax)[out]] += gy[out];
-    in[0].add_grad(std::move(g));
-  });
+  // The arg-max is an index within one plane.
+  PRISM_CHECK(h * w <= std::numeric_limits<int32_t>::max(),
+              "max_pooling_2d: planes of " << h << "x" << w << " exceed 2^31 - 1 pixels");
+  const PoolShape p{
+      n,     c,      h,  w, (h + 2 * pad - ksize) / stride + 1, (w + 2 * pad - ksize) / stride + 1,
+      ksize, stride, pad};
+  return ksize == 2 && stride == 2 && pad == 0 ? max_pool_2x2(x, p) : max_pool_general(x, p);
 }
 
 }  // namespace prism

@@ -1,5 +1,7 @@
 #include "optim/momentum_sgd.hpp"
 
+#include "core/parallel.hpp"
+
 namespace prism::optim {
 
 MomentumSGD::MomentumSGD(NamedParameters params, float lr, float momentum)
@@ -10,11 +12,14 @@ MomentumSGD::MomentumSGD(NamedParameters params, float lr, float momentum)
 
 void MomentumSGD::update_one(const Tensor& param, const Tensor& grad,
                              const std::vector<Tensor>& slots, int64_t /*t*/) {
-  const Tensor& v = slots[0];
-  const float lr = this->lr();
-  for (int64_t i = 0; i < param.numel(); ++i) {
-    v[i] = momentum_ * v[i] - lr * grad[i];
-    param[i] += v[i];
+  const float lr = this->lr(), momentum = momentum_;
+  float *w = param.data(), *v = slots[0].data();
+  const float* g = grad.data();
+  const int64_t n = param.numel();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = momentum * v[i] - lr * g[i];
+    w[i] += v[i];
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/parallel.hpp"
+
 namespace prism::optim {
 
 Optimizer::Optimizer(NamedParameters params, float lr, std::vector<std::string> slot_names)
@@ -103,10 +105,13 @@ WeightDecay::WeightDecay(float rate) : rate_(rate) {
 void WeightDecay::operator()(const NamedParameters& params) const {
   for (const auto& [name, p] : params) {
     if (!p.has_grad()) continue;
-    const Tensor& w = p.data();
-    const Tensor& g = p.grad();
-    for (int64_t i = 0; i < w.numel(); ++i)
-      g[i] += rate_ * w[i];
+    const float* w = p.data().data();
+    float* g = p.grad().data();
+    const int64_t n = p.grad().numel();
+    const float rate = rate_;
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+    for (int64_t i = 0; i < n; ++i)
+      g[i] += rate * w[i];
   }
 }
 

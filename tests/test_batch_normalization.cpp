@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "gradcheck.hpp"
+#include "isa_scope.hpp"
 
 using namespace prism;
 using prism::testing::check_gradients;
@@ -155,6 +158,62 @@ TEST_CASE("batch_normalization: misuse is an error naming the shapes") {
   CHECK(frozen.named_buffers()[0].second.to_vector() == std::vector<float>{0, 0, 0});
   // A failed call leaves the running statistics untouched.
   CHECK(c3.to_vector() == std::vector<float>{1, 1, 1});
+}
+
+TEST_CASE("batch_normalization: the fused ReLU is relu(batch_normalization(x)), both ways") {
+  Rng rng(15);
+  const BatchNormConfig fused{.relu = true};
+  for (bool train : {true, false}) {
+    CAPTURE(train);
+    for (const Shape& shape : {Shape{6, 3, 5, 7}, Shape{9, 4}}) {
+      Tensor x = random_tensor(shape, rng), gy = random_tensor(shape, rng);
+      Tensor gamma = random_tensor({shape[1]}, rng), beta = random_tensor({shape[1]}, rng);
+      Tensor rm = random_tensor({shape[1]}, rng, -0.5f, 0.5f);
+      Tensor rv = random_tensor({shape[1]}, rng, 0.5f, 2.0f);
+      auto run = [&](bool fuse) {
+        Tensor rm_run = rm.clone(), rv_run = rv.clone();
+        Variable xv(x, true), gv(gamma, true), bv(beta, true);
+        Variable y = fuse ? batch_normalization(xv, gv, bv, rm_run, rv_run, train, fused)
+                          : relu(batch_normalization(xv, gv, bv, rm_run, rv_run, train));
+        y.backward(gy);
+        return std::vector<Tensor>{y.data(), xv.grad(), gv.grad(), bv.grad(), rm_run, rv_run};
+      };
+      const std::vector<Tensor> got = run(true), want = run(false);
+      for (size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK(prism::testing::rel_error(got[i], want[i]) < 1e-5);
+      }
+    }
+    // Finite differences step over the ReLU's kink, so the check uses few values per channel
+    // and puts each channel's zero (beta with gamma = 1) in the middle of the widest gap
+    // between its normalized inputs.
+    for (const Shape& shape : {Shape{4, 2, 1, 3}, Shape{9, 3}}) {
+      Tensor x = random_tensor(shape, rng);
+      const int64_t n = shape[0], c = shape[1], s = x.numel() / (n * c);
+      Tensor gamma = Tensor::ones({c}), beta({c});
+      Tensor rm = random_tensor({c}, rng, -0.2f, 0.2f), rv = random_tensor({c}, rng, 0.5f, 1.0f);
+      const auto stats = channel_stats(x);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const double mu = train ? stats[ch].first : rm[ch];
+        const double sd = std::sqrt((train ? stats[ch].second : rv[ch]) + 2e-5);
+        std::vector<double> xhat;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < s; ++k)
+            xhat.push_back((x[(i * c + ch) * s + k] - mu) / sd);
+        std::sort(xhat.begin(), xhat.end());
+        size_t widest = 0;
+        for (size_t j = 1; j + 1 < xhat.size(); ++j)
+          if (xhat[j + 1] - xhat[j] > xhat[widest + 1] - xhat[widest]) widest = j;
+        beta[ch] = static_cast<float>(-(xhat[widest] + xhat[widest + 1]) / 2);
+      }
+      check_gradients(
+          [&](auto& v) {
+            Tensor rm_run = rm.clone(), rv_run = rv.clone();
+            return batch_normalization(v[0], v[1], v[2], rm_run, rv_run, train, fused);
+          },
+          {x, gamma, beta});
+    }
+  }
 }
 
 TEST_CASE("batch_normalization: threaded channels give bitwise the same result") {

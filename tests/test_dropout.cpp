@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/parallel.hpp"
 #include "gradcheck.hpp"
 
 using namespace prism;
@@ -46,6 +47,30 @@ TEST_CASE("dropout: the same seed gives the same mask, the stream moves on") {
   CHECK(dropout(x, 0.4f, true, b).data().to_vector() == first);
   CHECK(dropout(x, 0.4f, true, c).data().to_vector() != first);
   CHECK(dropout(x, 0.4f, true, a).data().to_vector() != first);  // a has advanced
+}
+
+TEST_CASE("dropout: element i's fate is counter_hash(key, i), whatever the thread count") {
+  Rng rng(26);
+  Tensor x = random_tensor({3, 17, 33, 35}, rng, 1.0f, 2.0f);  // 58905: threaded, odd tail
+  const float ratio = 0.3f;
+  const uint64_t key = Rng(5).next_u64();  // what the op takes from its generator
+  const uint64_t threshold = static_cast<uint64_t>(0.3 * 4294967296.0);
+  std::vector<std::vector<float>> runs;
+  const int saved = num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    Rng mask_rng(5);
+    runs.push_back(dropout(Variable(x), ratio, true, mask_rng).data().to_vector());
+  }
+  set_num_threads(saved);
+  CHECK(runs[1] == runs[0]);
+  CHECK(runs[2] == runs[0]);
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {  // each element drawn alone
+    const bool keep = (counter_hash(key, static_cast<uint64_t>(i)) >> 32) >= threshold;
+    wrong += (runs[0][static_cast<size_t>(i)] != 0.0f) != keep;
+  }
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("dropout: the gradient is the same scaled mask") {

@@ -5,6 +5,6 @@
 namespace prism::kernels {
 
 Scratch::Scratch(int64_t floats)
-    : data_(memory::allocate(static_cast<size_t>(floats) * sizeof(float))) {}
+    : data_(memory::allocate_array<float>(floats)) {}
 
 }  // namespace prism::kernels
