@@ -65,6 +65,7 @@ struct BackwardArgs {
 template <bool Relu>
 void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a) {
   const float mu = a.mean[ch], istd = a.inv_std[ch];
+  const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
   // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
   // vectorized in a fixed order, the rows summed in double.
   double sum_gy = 0, sum_gy_dev = 0;
@@ -73,8 +74,9 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
     const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
-    for (int64_t k = 0; k < d.s; ++k) {
-      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gy[k];
+    for (int64_t k = 0; k < s; ++k) {
+      const float gk = gy[k];  // loaded unconditionally, so the select vectorizes
+      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gk;
       part_gy += g;
       part_dev += g * (x[k] - mu);
     }
@@ -97,8 +99,9 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
     const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
     float* gx = a.gx + at;
 #pragma omp simd
-    for (int64_t k = 0; k < d.s; ++k) {
-      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gy[k];
+    for (int64_t k = 0; k < s; ++k) {
+      const float gk = gy[k];
+      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gk;
       gx[k] = scale * (g - mean_gy - (x[k] - mu) * dev_coef);
     }
   }
