@@ -103,6 +103,8 @@ class Cache {
   Stats stats_;
 };
 
+thread_local int64_t t_allocated_bytes = 0;
+
 // Never destroyed: tensors in static objects may be freed after main returns.
 Cache& cache() {
   static Cache* c = new Cache;
@@ -119,12 +121,16 @@ bool caching() {
 std::shared_ptr<void> allocate(size_t bytes) {
   const size_t size = size_class(bytes);
   const bool keep = caching();
+  t_allocated_bytes += static_cast<int64_t>(size);
   void* p = cache().take(size);
   return std::shared_ptr<void>(p, [size, keep](void* q) { cache().give(q, size, keep); });
 }
 
 Stats stats() {
   return cache().stats();
+}
+int64_t thread_allocated_bytes() {
+  return t_allocated_bytes;
 }
 void reset_peak() {
   cache().reset_peak();

@@ -37,6 +37,9 @@ struct Stats {
   int64_t allocated_bytes = 0;     // the sum of their size classes
 };
 Stats stats();
+// The bytes (size classes) allocated by the calling thread so far: what the profiler charges
+// to the op running on it.
+int64_t thread_allocated_bytes();
 void reset_peak();
 
 // Returns every cached block to the system (blocks in use stay valid).

@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "core/profiler.hpp"
+
 namespace prism {
 
 struct Variable::Node {
@@ -10,6 +12,7 @@ struct Variable::Node {
   bool requires_grad = false;
   std::vector<Variable> inputs;  // empty for leaves
   BackwardFn backward;           // null for leaves
+  const char* op = nullptr;      // the profiler's name for the op that made it
   bool released = false;         // backward already ran through this non-leaf node
 };
 
@@ -43,6 +46,7 @@ Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn ba
   out.node_->requires_grad = true;
   out.node_->inputs = std::move(inputs);
   out.node_->backward = std::move(backward);
+  out.node_->op = profile::current_op();
   return out;
 }
 
@@ -126,7 +130,10 @@ void Variable::backward(const Tensor& grad_output) const {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
     if (!node->backward) continue;  // a leaf keeps its gradient
-    if (node->grad.defined()) node->backward(node->inputs, node->grad);
+    if (node->grad.defined()) {
+      profile::Scope scope(node->op ? node->op : "(unnamed op)", profile::Phase::backward);
+      node->backward(node->inputs, node->grad);
+    }
     // Release the graph as we go: intermediate values and gradients are no longer needed.
     node->inputs.clear();
     node->backward = nullptr;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/profiler.hpp"
 
 namespace prism::dist {
 
@@ -79,6 +80,7 @@ int mpi_count(int64_t n, const char* what) {
 }
 
 Tensor bcast(const Communicator& comm, const Tensor& t, int root) {
+  profile::Scope scope("mpi.bcast");
   check_root(comm, root, "bcast");
   const bool is_root = comm.rank() == root;
   PRISM_CHECK(!is_root || t.defined(), "bcast: the root's tensor is undefined");
@@ -128,6 +130,7 @@ template void scatter_values(const Communicator&, const float*, float*, int64_t,
 template void scatter_values(const Communicator&, const int32_t*, int32_t*, int64_t, int);
 
 void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
+  profile::Scope scope("mpi.allreduce");
   PRISM_CHECK(t.defined(), "allreduce: tensor is undefined");
   for (const Shape& s : allgather_shapes(comm, t.shape()))
     PRISM_CHECK(s == t.shape(), "allreduce: shapes differ across ranks: " << to_string(s) << " and "
@@ -143,6 +146,7 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
 }
 
 Packed allgather_packed(const Communicator& comm, const Tensor& t) {
+  profile::Scope scope("mpi.allgather");
   PRISM_CHECK(t.defined(), "allgather: tensor is undefined");
   Packed out;
   out.shapes = allgather_shapes(comm, t.shape());
@@ -226,6 +230,7 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
 }
 
 Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send) {
+  profile::Scope scope("mpi.alltoall");
   const int p = comm.size();
   PRISM_CHECK(static_cast<int>(send.size()) == p,
               "alltoall: needs one tensor per rank (" << p << "), got " << send.size());
@@ -279,6 +284,7 @@ std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>
 
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
                       const std::vector<int64_t>& counts) {
+  profile::Scope scope("mpi.reduce_scatter");
   const int p = comm.size();
   PRISM_CHECK(t.defined(), "reduce_scatter: tensor is undefined");
   PRISM_CHECK(static_cast<int>(counts.size()) == p,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/profiler.hpp"
 #include "dist/collectives.hpp"
 
 namespace prism::dist {
@@ -38,6 +39,7 @@ Variable participant() {
 namespace functions {
 
 std::vector<Variable> allgather(const Communicator& comm, const Variable& x, GradRule rule) {
+  profile::Scope scope("dist.allgather");
   PRISM_CHECK(x.defined(), "allgather: input is undefined on rank " << comm.rank());
   const Packed layout = allgather_packed(comm, x.data());
   const int rank = comm.rank();
@@ -64,6 +66,7 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gra
 
 Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis, GradRule rule,
                           std::vector<int64_t> extents) {
+  profile::Scope scope("dist.allgather_concat");
   const Tensor xt = x.defined() ? x.data() : Tensor();
   if (extents.empty()) extents = gather_extents(comm, xt, axis);
   Tensor y = dist::allgather_concat(comm, xt, axis, extents);
@@ -109,6 +112,7 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
 }
 
 Variable sum_gradients(const Communicator& comm, const Variable& x) {
+  profile::Scope scope("dist.sum_gradients");
   PRISM_CHECK(x.defined(), "sum_gradients: input is undefined on rank " << comm.rank());
   return Variable::make(x.data(), {x}, [comm](std::vector<Variable>& in, const Tensor& gy) {
     Tensor g = gy.clone();
@@ -118,6 +122,7 @@ Variable sum_gradients(const Communicator& comm, const Variable& x) {
 }
 
 Variable bcast(const Communicator& comm, const Variable& x, int root) {
+  profile::Scope scope("dist.bcast");
   const bool is_root = comm.rank() == root;
   PRISM_CHECK(!is_root || x.defined(), "bcast: the root's input is undefined");
   // Whether the output needs a gradient is root's to say.
@@ -138,6 +143,7 @@ Variable bcast(const Communicator& comm, const Variable& x, int root) {
 }
 
 std::vector<Variable> alltoall(const Communicator& comm, const std::vector<Variable>& xs) {
+  profile::Scope scope("dist.alltoall");
   std::vector<Tensor> send;
   for (const Variable& x : xs) {
     PRISM_CHECK(x.defined(), "alltoall: an input is undefined on rank " << comm.rank());

@@ -1,11 +1,13 @@
 #include "ops/activation.hpp"
 
 #include "core/parallel.hpp"
+#include "core/profiler.hpp"
 
 namespace prism {
 
 // Backward reads the mask from the output (y > 0), which the next op keeps anyway.
 Variable relu(const Variable& x) {
+  profile::Scope scope("relu");
   PRISM_CHECK(x.defined(), "relu: undefined input");
   const Tensor tx = x.data();
   Tensor y = Tensor::empty(x.shape());

@@ -1,5 +1,7 @@
 #include "ops/arithmetic.hpp"
 
+#include "core/profiler.hpp"
+
 #include <algorithm>
 
 namespace prism {
@@ -71,6 +73,7 @@ void for_each_element(const Broadcast& bc, F&& f) {
 }  // namespace
 
 Variable add(const Variable& a, const Variable& b) {
+  profile::Scope scope("add");
   const Broadcast bc = broadcast("add", a, b);
   Tensor y(bc.out);
   const float *pa = a.data().data(), *pb = b.data().data();
@@ -92,6 +95,7 @@ Variable add(const Variable& a, const Variable& b) {
 }
 
 Variable mul(const Variable& a, const Variable& b) {
+  profile::Scope scope("mul");
   const Broadcast bc = broadcast("mul", a, b);
   Tensor ta = a.data(), tb = b.data();
   Tensor y(bc.out);
@@ -112,6 +116,7 @@ Variable mul(const Variable& a, const Variable& b) {
 }
 
 Variable scale(const Variable& x, float s) {
+  profile::Scope scope("scale");
   const Tensor tx = x.data();
   Tensor y(x.shape());
   for (int64_t i = 0; i < y.numel(); ++i)
@@ -125,6 +130,7 @@ Variable scale(const Variable& x, float s) {
 }
 
 Variable sum(const Variable& x) {
+  profile::Scope scope("sum");
   const Tensor tx = x.data();
   double acc = 0;  // double: long sums stay accurate
   for (int64_t i = 0; i < tx.numel(); ++i)
@@ -137,6 +143,7 @@ Variable sum(const Variable& x) {
 }
 
 Variable mean(const Variable& x) {
+  profile::Scope scope("mean");
   const int64_t n = x.data().numel();
   PRISM_CHECK(n > 0, "mean: empty tensor " << to_string(x.shape()));
   return scale(sum(x), 1.0f / static_cast<float>(n));

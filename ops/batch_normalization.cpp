@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/parallel.hpp"
+#include "core/profiler.hpp"
 
 namespace prism {
 
@@ -112,6 +113,7 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
 Variable batch_normalization(const Variable& x, const Variable& gamma, const Variable& beta,
                              const Tensor& running_mean, const Tensor& running_var, bool train,
                              BatchNormConfig config) {
+  profile::Scope scope(config.relu ? "batch_norm_relu" : "batch_norm");
   const BatchNormDims d =
       check_batch_norm(x, gamma, beta, running_mean, running_var, train, config);
   const Tensor tx = x.data(), tg = gamma.data(), tb = beta.data();

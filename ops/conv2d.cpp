@@ -1,5 +1,6 @@
 #include "ops/conv2d.hpp"
 
+#include "core/profiler.hpp"
 #include "ops/kernels/conv2d_kernels.hpp"
 #include "ops/kernels/conv2d_reference.hpp"  // conv2d_backward_bias: one kernel for every ISA
 
@@ -8,6 +9,7 @@ namespace prism {
 using kernels::ConvShape;
 
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 stride, Size2 pad) {
+  profile::Scope scope("conv2d");
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
               "conv2d: needs x [N, C, H, W] and w [K, C, kh, kw], got x "
                   << shape_string(x) << ", w " << shape_string(w));

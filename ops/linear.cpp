@@ -1,5 +1,6 @@
 #include "ops/linear.hpp"
 
+#include "core/profiler.hpp"
 #include "ops/kernels/gemm.hpp"
 
 namespace prism {
@@ -7,6 +8,7 @@ namespace prism {
 using kernels::gemm;
 
 Variable matmul(const Variable& a, const Variable& b) {
+  profile::Scope scope("matmul");
   PRISM_CHECK(a.defined() && b.defined() && a.data().dim() == 2 && b.data().dim() == 2 &&
                   a.shape()[1] == b.shape()[0],
               "matmul: needs [M, K] x [K, N], got " << to_string(a.shape()) << " x "
@@ -30,6 +32,7 @@ Variable matmul(const Variable& a, const Variable& b) {
 }
 
 Variable linear(const Variable& x, const Variable& w, const Variable& b) {
+  profile::Scope scope("linear");
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 2 && w.data().dim() == 2 &&
                   x.shape()[1] == w.shape()[1],
               "linear: needs x [N, in] and W [out, in], got x " << to_string(x.shape()) << ", W "

@@ -1,5 +1,7 @@
 #include "ops/loss.hpp"
 
+#include "core/profiler.hpp"
+
 #include <cmath>
 
 namespace prism {
@@ -25,6 +27,7 @@ void check_logits_labels(const char* op, const Variable& logits, const Labels& l
 }  // namespace
 
 Variable softmax_cross_entropy(const Variable& logits, const Labels& labels) {
+  profile::Scope scope("softmax_cross_entropy");
   check_logits_labels("softmax_cross_entropy", logits, labels);
   const int64_t n = logits.shape()[0], classes = logits.shape()[1];
   const Tensor tx = logits.data();

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/allocator.hpp"
+#include "core/profiler.hpp"
 
 namespace prism {
 
@@ -110,6 +111,7 @@ Variable max_pool_general(const Variable& x, const PoolShape& p) {
 }  // namespace
 
 Variable max_pooling_2d(const Variable& x, int64_t ksize, int64_t stride, int64_t pad) {
+  profile::Scope scope("max_pooling_2d");
   if (stride == 0) stride = ksize;
   PRISM_CHECK(x.defined() && x.data().dim() == 4,
               "max_pooling_2d: needs x [N, C, H, W], got " << shape_string(x));

@@ -1,10 +1,13 @@
 #include "ops/shape.hpp"
 
+#include "core/profiler.hpp"
+
 #include <algorithm>
 
 namespace prism {
 
 Variable reshape(const Variable& x, Shape shape) {
+  profile::Scope scope("reshape");
   PRISM_CHECK(x.defined(), "reshape: undefined input");
   Tensor y = x.data().reshape(std::move(shape));  // a view, as Tensor::reshape
   Shape in_shape = x.shape();
@@ -14,6 +17,7 @@ Variable reshape(const Variable& x, Shape shape) {
 }
 
 Variable flatten(const Variable& x) {
+  profile::Scope scope("flatten");
   PRISM_CHECK(x.defined() && x.data().dim() >= 1,
               "flatten: needs at least one dimension, got " << to_string(x.shape()));
   return reshape(x, {x.shape()[0], -1});
@@ -35,6 +39,7 @@ AxisSplit split_at(const Shape& s, int64_t axis) {
 }  // namespace
 
 Variable concat(const std::vector<Variable>& xs, int64_t axis) {
+  profile::Scope scope("concat");
   PRISM_CHECK(!xs.empty(), "concat: no inputs");
   const Shape& first = xs[0].shape();
   const int64_t dim = static_cast<int64_t>(first.size());
@@ -79,6 +84,7 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis) {
 }
 
 Variable select_channels(const Variable& x, const std::vector<int64_t>& index) {
+  profile::Scope scope("select_channels");
   PRISM_CHECK(x.defined() && x.data().dim() >= 2,
               "select_channels: needs [N, C, ...], got " << to_string(x.shape()));
   const Shape& s = x.shape();
