@@ -5,8 +5,24 @@
 //
 //   vgg_step [--benchmark_repetitions=3]          # one process
 //   mpiexec -n 2 vgg_step                          # 2 ranks
+//   vgg_step --profile                             # the profiler's table of 5 steps instead
+//
+// One untimed step comes first (it fills the allocator's cache, as any run's first step does).
+// Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
+// profiler counts them) and pct_peak, their rate against the FMA peak of one core measured at
+// start, times the thread count; faults_per_step, the minor page faults of a timed step;
+// peak_rss_mb, the process's peak resident memory.
+#include <sys/resource.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "core/isa.hpp"
+#include "core/parallel.hpp"
+#include "core/profiler.hpp"
 #include "core/rng.hpp"
 #include "dist/communicator.hpp"
+#include "fma_peak.hpp"
 #include "mpi_bench.hpp"
 #include "nn/classifier.hpp"
 #include "nn/replicated.hpp"
@@ -18,25 +34,92 @@ namespace {
 using namespace prism;
 
 constexpr int64_t kBatch = 64;
+constexpr int kProfiledSteps = 5;
 
-void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
-  Rng rng(7);
-  Tensor x({kBatch, 3, 32, 32});
-  rng.fill_uniform(x, -1.0f, 1.0f);
-  Labels t(kBatch);
-  for (int64_t i = 0; i < kBatch; ++i)
-    t[i] = static_cast<int32_t>(rng.below(10));
-  nn::Classifier model(std::make_shared<nn::VGG16>(comm, 3, 10));
-  nn::broadcast_replicated(comm, model);
-  optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
-  for (auto _ : state) {
+// The model, its data and one step, as train_vgg runs it.
+struct Step {
+  Tensor x;
+  Labels t;
+  nn::Classifier model;
+  optim::MomentumSGD optimizer;
+
+  explicit Step(const dist::Communicator& comm)
+      : x({kBatch, 3, 32, 32}),
+        t(kBatch),
+        model(std::make_shared<nn::VGG16>(comm, 3, 10)),
+        optimizer(model.named_parameters(), 0.01f) {
+    Rng rng(7);
+    rng.fill_uniform(x, -1.0f, 1.0f);
+    for (int64_t i = 0; i < kBatch; ++i)
+      t[i] = static_cast<int32_t>(rng.below(10));
+    nn::broadcast_replicated(comm, model);
+  }
+  void run() {
     model.zero_grad();
     model(Variable(x), t).backward();
     optimizer.update();
   }
+};
+
+struct Usage {
+  int64_t minor_faults, peak_rss_kb;
+};
+Usage usage() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return {u.ru_minflt, u.ru_maxrss};
+}
+
+// One step under the profiler: its nominal convolution flops.
+double conv_flops_of_a_step(Step& step) {
+  profile::enable(true);
+  step.run();
+  double flops = 0;
+  for (const profile::Row& row : profile::rows())
+    if (row.op == "conv2d") flops = row.flops;
+  profile::enable(false);
+  return flops;
+}
+
+double g_peak_gflops = 0;  // one core's FMA peak, measured at start
+
+void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
+  Step step(comm);
+  const double flops = conv_flops_of_a_step(step);  // also the untimed first step
+  const Usage before = usage();
+  for (auto _ : state)
+    step.run();
+  const Usage after = usage();
+  const double steps = double(state.iterations());
   state.counters["ranks"] = comm.size();
   state.counters["images_per_s"] =
       benchmark::Counter(double(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["conv_gflop"] = flops / 1e9;
+  state.counters["pct_peak"] =
+      benchmark::Counter(flops / 1e9 / (g_peak_gflops * num_threads()) * 100,
+                         benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["faults_per_step"] = double(after.minor_faults - before.minor_faults) / steps;
+  state.counters["peak_rss_mb"] = double(after.peak_rss_kb) / 1024;
+}
+
+// --profile: the profiler's table over kProfiledSteps steps after the untimed one.
+int profile_steps(const dist::Communicator& comm) {
+  Step step(comm);
+  step.run();
+  const Usage before = usage();
+  profile::enable(true);
+  for (int i = 0; i < kProfiledSteps; ++i)
+    step.run();
+  const std::string table = profile::report(kProfiledSteps);
+  profile::enable(false);
+  const Usage after = usage();
+  if (comm.rank() == 0)
+    std::cout << "vgg_step --profile: batch " << kBatch << ", " << comm.size() << " rank(s), "
+              << num_threads() << " thread(s), " << isa_name(active_isa()) << " kernels\n"
+              << table << "minor page faults per step: "
+              << double(after.minor_faults - before.minor_faults) / kProfiledSteps
+              << "\npeak RSS: " << double(after.peak_rss_kb) / 1024 << " MB\n";
+  return 0;
 }
 
 }  // namespace
@@ -44,8 +127,13 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
 int main(int argc, char** argv) {
   dist::Environment env(argc, argv);
   const dist::Communicator comm = dist::Communicator::world();
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--profile") == 0) return profile_steps(comm);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const Isa isa = detected_isa();
+  g_peak_gflops = isa >= Isa::avx2 ? bench::fma_peak_gflops(isa) : 0;
+  benchmark::AddCustomContext("fma_peak_gflops", std::to_string(g_peak_gflops));
   benchmark::RegisterBenchmark("vgg16/train_step/N64", bm_vgg_step, comm)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()

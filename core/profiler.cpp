@@ -96,6 +96,11 @@ Scope::~Scope() {
   (phase_ == Phase::forward ? row.forward_ns : row.backward_ns) += ns - child_ns_;
   if (phase_ == Phase::forward) ++row.calls;
   row.bytes += bytes - child_bytes_;
+  row.flops += flops_;
+}
+
+void add_flops(double flops) {
+  if (t_innermost != nullptr) t_innermost->flops_ += flops;
 }
 
 std::vector<Row> rows() {
@@ -125,18 +130,20 @@ std::string report(int64_t steps) {
   const double per = static_cast<double>(std::max<int64_t>(steps, 1));
   std::ostringstream out;
   char line[160];
-  std::snprintf(line, sizeof line, "%-22s %8s %12s %12s %8s %12s\n", "op", "calls", "forward ms",
-                "backward ms", "share", "MB alloc");
-  out << "prism profile, per step (" << steps << (steps == 1 ? " step" : " steps") << ")\n" << line;
+  std::snprintf(line, sizeof line, "%-22s %8s %12s %12s %8s %10s %8s\n", "op", "calls",
+                "forward ms", "backward ms", "share", "MB alloc", "GFLOP");
+  out << "prism profile: per step, the mean of " << steps << (steps == 1 ? " step" : " steps")
+      << "\n"
+      << line;
   for (const Row& row : all) {
-    std::snprintf(line, sizeof line, "%-22s %8.1f %12.2f %12.2f %7.1f%% %12.1f\n", row.op.c_str(),
-                  static_cast<double>(row.calls) / per,
+    std::snprintf(line, sizeof line, "%-22s %8.1f %12.2f %12.2f %7.1f%% %10.1f %8.2f\n",
+                  row.op.c_str(), static_cast<double>(row.calls) / per,
                   static_cast<double>(row.forward_ns) / 1e6 / per,
                   static_cast<double>(row.backward_ns) / 1e6 / per,
                   total > 0 ? 100.0 * static_cast<double>(row.forward_ns + row.backward_ns) /
                                   static_cast<double>(total)
                             : 0.0,
-                  static_cast<double>(row.bytes) / 1e6 / per);
+                  static_cast<double>(row.bytes) / 1e6 / per, row.flops / 1e9 / per);
     out << line;
   }
   std::snprintf(line, sizeof line, "%-22s %8s %12.2f\n", "total (wall)", "",

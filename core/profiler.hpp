@@ -41,8 +41,14 @@ class Scope {
   bool timing_;
   int64_t start_ns_ = 0, start_bytes_ = 0;
   int64_t child_ns_ = 0, child_bytes_ = 0;
+  double flops_ = 0;
   Scope* parent_ = nullptr;
+  friend void add_flops(double flops);
 };
+
+// Charges nominal floating-point operations to the innermost Scope (conv2d counts
+// 2 * N * K * C * kh * kw * Ho * Wo per pass); nothing when profiling is off.
+void add_flops(double flops);
 
 // The op of the innermost Scope on this thread, or null: what Variable::make names a node.
 const char* current_op();
@@ -52,6 +58,7 @@ struct Row {
   int64_t calls = 0;  // forward calls
   int64_t forward_ns = 0, backward_ns = 0;
   int64_t bytes = 0;  // allocated, forward and backward
+  double flops = 0;   // nominal, forward and backward (add_flops)
 };
 // Since enable(true), the most expensive first; "(outside ops)" is the wall time no scope
 // covered (the loop, the graph walk, untracked code).

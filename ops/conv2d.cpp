@@ -24,6 +24,9 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
     PRISM_CHECK(b.shape() == Shape{s.k}, "conv2d: bias " << to_string(b.shape()) << " for w "
                                                          << to_string(ws) << " needs [" << s.k
                                                          << "]");
+  // Nominal flops of each pass: every tap of every output, padding included.
+  const double flops = 2.0 * double(s.n * s.k * s.ho * s.wo) * double(s.c * s.kh * s.kw);
+  profile::add_flops(flops);
   Tensor tx = x.data(), tw = w.data();
   Tensor y = Tensor::empty({s.n, s.k, s.ho, s.wo});  // the kernels write every element
   kernels::conv2d_forward(s, tx.data(), tw.data(), b.defined() ? b.data().data() : nullptr,
@@ -33,11 +36,13 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
   if (b.defined()) inputs.push_back(b);
   return Variable::make(y, inputs, [=](std::vector<Variable>& in, const Tensor& gy) {
     if (in[0].requires_grad()) {
+      profile::add_flops(flops);
       Tensor g = Tensor::empty(tx.shape());
       kernels::conv2d_backward_data(s, gy.data(), tw.data(), g.data());
       in[0].add_grad(std::move(g));
     }
     if (in[1].requires_grad()) {
+      profile::add_flops(flops);
       Tensor g = Tensor::empty(tw.shape());
       kernels::conv2d_backward_weights(s, tx.data(), gy.data(), g.data());
       in[1].add_grad(std::move(g));

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Turns one scripts/bench run (its folder of raw outputs) into result/bench/<date>.md and .png.
+
+  bench_report.py result/bench/2026-12-01 ROUNDS ISA
+"""
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+out_dir, rounds, isa = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+day = os.path.basename(out_dir.rstrip('/'))
+CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread')]
+PASSES = ['fwd', 'bwd_data', 'bwd_weights']
+
+
+def cpu_model():
+    for line in open('/proc/cpuinfo'):
+        if line.startswith('model name'):
+            return line.split(':', 1)[1].strip()
+    return platform.processor() or 'unknown CPU'
+
+
+def load_json(path):
+    try:
+        return json.load(open(path))
+    except (OSError, ValueError):
+        return None
+
+
+def prism_runs(config):
+    """The step's figures of each round: real time (ms) and the counters."""
+    runs = []
+    for path in sorted(glob.glob(f'{out_dir}/prism_{config}_*.json')):
+        doc = load_json(path)
+        if doc and doc.get('benchmarks'):
+            runs.append((doc['context'], doc['benchmarks'][0]))
+    return runs
+
+
+def torch_ms(config):
+    values = []
+    for path in sorted(glob.glob(f'{out_dir}/torch_{config}_*.txt')):
+        m = re.search(r'median_ms ([0-9.]+) .* torch (\S+)', open(path).read())
+        if m:
+            values.append((float(m.group(1)), m.group(2)))
+    return values
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, digits=0):
+    return '-' if x is None else f'{x:.{digits}f}'
+
+
+lines = []
+step = {}
+peak = None
+torch_version = None
+for config, label in CONFIGS:
+    runs = prism_runs(config)
+    if runs and peak is None:
+        peak = float(runs[0][0].get('fma_peak_gflops', 0)) or None
+    t = torch_ms(config)
+    if t:
+        torch_version = t[0][1]
+    step[config] = {
+        'prism': median([b['real_time'] for _, b in runs]),
+        'torch': median([v for v, _ in t]),
+        'prism_rounds': [b['real_time'] for _, b in runs],
+        'torch_rounds': [v for v, _ in t],
+        'pct_peak': median([b.get('pct_peak', 0) for _, b in runs]),
+        'faults': median([b.get('faults_per_step', 0) for _, b in runs]),
+        'rss': median([b.get('peak_rss_mb', 0) for _, b in runs]),
+        'gflop': median([b.get('conv_gflop', 0) for _, b in runs]),
+    }
+
+conv = load_json(f'{out_dir}/conv_bench.json') or {'benchmarks': [], 'context': {}}
+conv_peak = conv['context'].get(f'fma_peak_{isa}_gflops')
+times = {}  # (pass, impl, shape, threads) -> ms
+for b in conv['benchmarks']:
+    m = re.match(r'conv/(\w+)/(\w+)/(C\d+_K\d+_HW\d+)_N\d+/threads_(\d+)', b['name'])
+    if m and b.get('run_type', 'iteration') == 'iteration':
+        times[(m.group(1), m.group(2), m.group(3), int(m.group(4)))] = b['real_time']
+shapes = []
+for (_, _, shape, _) in times:
+    if shape not in shapes:
+        shapes.append(shape)
+impls = [i for i in (isa, 'onednn', 'onednn_nchw') if any(k[1] == i for k in times)]
+threads = sorted({k[3] for k in times})
+
+lines.append(f'# prism benchmark, {day}')
+lines.append('')
+lines.append(f'- CPU: {cpu_model()}, {os.cpu_count()} cores; prism kernels: {isa}')
+lines.append(f'- FMA peak of one core, measured in this run: {fmt(peak, 1)} GFLOP/s (vgg_step), '
+             f'{fmt(float(conv_peak), 1) if conv_peak else "-"} GFLOP/s (conv_bench)')
+lines.append(f'- {rounds} interleaved rounds, medians; batch 64; PyTorch {torch_version or "not installed"}')
+lines.append('')
+lines.append('## VGG16 training step (ms)')
+lines.append('')
+lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch |')
+lines.append('|---|---|---|---|')
+for config, label in CONFIGS:
+    s = step[config]
+    ratio = s['prism'] / s['torch'] if s['prism'] and s['torch'] else None
+    lines.append(f'| {label} | {fmt(s["prism"])} | {fmt(s["torch"])} | **{fmt(ratio, 2)}** |')
+lines.append('')
+lines.append('prism per step (medians): nominal convolution GFLOP, their share of the FMA peak of '
+             'the threads used, minor page faults, peak RSS of the process (rank 0).')
+lines.append('')
+lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB |')
+lines.append('|---|---|---|---|---|')
+for config, label in CONFIGS:
+    s = step[config]
+    lines.append(f'| {label} | {fmt(s["gflop"], 1)} | {fmt(s["pct_peak"], 1)} | {fmt(s["faults"])} | '
+                 f'{fmt(s["rss"])} |')
+lines.append('')
+
+if times:
+    lines.append('## Convolutions on the 9 VGG16 shapes (ms)')
+    lines.append('')
+    lines.append(f'`conv_bench`: prism ({isa}) and oneDNN, which runs its preferred layouts with '
+                 'its reorders of the NCHW inputs counted (onednn) and plain NCHW (onednn_nchw).')
+    lines.append('')
+    lines.append('| threads | impl | fwd | bwd_data | bwd_weights | total | / onednn |')
+    lines.append('|---|---|---|---|---|---|---|')
+    totals = {}
+    for n in threads:
+        for impl in impls:
+            per = [sum(times.get((p, impl, s, n), 0) for s in shapes) for p in PASSES]
+            totals[(impl, n)] = sum(per)
+        for impl in impls:
+            ref = totals.get(('onednn', n))
+            ratio = totals[(impl, n)] / ref if ref else None
+            per = [sum(times.get((p, impl, s, n), 0) for s in shapes) for p in PASSES]
+            lines.append(f'| {n} | {impl} | ' + ' | '.join(fmt(v, 1) for v in per) +
+                         f' | {fmt(totals[(impl, n)], 1)} | {fmt(ratio, 2)} |')
+    lines.append('')
+    if 'onednn' in impls:
+        lines.append(f'prism / oneDNN per shape and pass (above 1.1 in bold):')
+        lines.append('')
+        head = ' | '.join(f'{p} {n}t' for n in threads for p in PASSES)
+        lines.append(f'| shape | {head} |')
+        lines.append('|---|' + '---|' * (len(threads) * len(PASSES)))
+        for s in shapes:
+            cells = []
+            for n in threads:
+                for p in PASSES:
+                    a, b = times.get((p, isa, s, n)), times.get((p, 'onednn', s, n))
+                    r = a / b if a and b else None
+                    cells.append(f'**{r:.2f}**' if r and r > 1.1 else fmt(r, 2))
+            lines.append(f'| {s} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+
+for t in (1, 2):
+    path = f'{out_dir}/profile_{t}t.txt'
+    if os.path.exists(path):
+        lines.append(f'## Where the step goes: `vgg_step --profile`, {t} thread{"s" if t > 1 else ""}')
+        lines.append('')
+        lines.append('```')
+        lines.append(open(path).read().rstrip())
+        lines.append('```')
+        lines.append('')
+
+lines.append('## Every round (ms)')
+lines.append('')
+for config, label in CONFIGS:
+    s = step[config]
+    lines.append(f'- {label}: prism {", ".join(fmt(v) for v in s["prism_rounds"])}; '
+                 f'PyTorch {", ".join(fmt(v) for v in s["torch_rounds"]) or "-"}')
+lines.append('')
+report = f'{os.path.dirname(out_dir.rstrip("/"))}/{day}.md'
+open(report, 'w').write('\n'.join(lines))
+print('\n'.join(lines))
+
+try:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+except ImportError:
+    print('(no matplotlib: no chart)')
+    sys.exit(0)
+fig, axes = plt.subplots(1, 2 if times else 1, figsize=(11 if times else 6, 4.2), squeeze=False)
+ax = axes[0][0]
+labels = [label for _, label in CONFIGS]
+xs = range(len(CONFIGS))
+ax.bar([x - 0.2 for x in xs], [step[c]['prism'] or 0 for c, _ in CONFIGS], 0.4, label='prism')
+ax.bar([x + 0.2 for x in xs], [step[c]['torch'] or 0 for c, _ in CONFIGS], 0.4, label='PyTorch')
+ax.set_xticks(list(xs), labels)
+ax.set_ylabel('ms per step (median)')
+ax.set_title('VGG16 training step, batch 64')
+ax.legend()
+if times:
+    ax = axes[0][1]
+    width = 0.8 / len(impls)
+    for i, impl in enumerate(impls):
+        ax.bar([j + (i - (len(impls) - 1) / 2) * width for j in range(len(threads))],
+               [totals[(impl, n)] for n in threads], width, label=impl)
+    ax.set_xticks(range(len(threads)), [f'{n} thread{"s" if n > 1 else ""}' for n in threads])
+    ax.set_ylabel('ms, all passes of the 9 shapes')
+    ax.set_title('VGG16 convolutions')
+    ax.legend()
+fig.suptitle(f'{cpu_model()}, FMA peak {fmt(peak, 0)} GFLOP/s per core, {day}', fontsize=9)
+fig.tight_layout()
+fig.savefig(f'{os.path.dirname(out_dir.rstrip("/"))}/{day}.png', dpi=110)
