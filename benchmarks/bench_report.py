@@ -32,10 +32,10 @@ def load_json(path):
         return None
 
 
-def prism_runs(config):
+def prism_runs(config, who='prism'):
     """The step's figures of each round: real time (ms) and the counters."""
     runs = []
-    for path in sorted(glob.glob(f'{out_dir}/prism_{config}_*.json')):
+    for path in sorted(glob.glob(f'{out_dir}/{who}_{config}_*.json')):
         doc = load_json(path)
         if doc and doc.get('benchmarks'):
             runs.append((doc['context'], doc['benchmarks'][0]))
@@ -73,6 +73,8 @@ for config, label in CONFIGS:
     step[config] = {
         'prism': median([b['real_time'] for _, b in runs]),
         'torch': median([v for v, _ in t]),
+        'before': median([b['real_time'] for _, b in prism_runs(config, 'baseline')]),
+        'before_rounds': [b['real_time'] for _, b in prism_runs(config, 'baseline')],
         'prism_rounds': [b['real_time'] for _, b in runs],
         'torch_rounds': [v for v, _ in t],
         'pct_peak': median([b.get('pct_peak', 0) for _, b in runs]),
@@ -104,13 +106,34 @@ lines.append(f'- {rounds} interleaved rounds, medians; batch 64; PyTorch {torch_
 lines.append('')
 lines.append('## VGG16 training step (ms)')
 lines.append('')
-lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch |')
-lines.append('|---|---|---|---|')
+baseline_rev = None
+if os.path.exists(f'{out_dir}/baseline_rev.txt'):
+    baseline_rev = open(f'{out_dir}/baseline_rev.txt').read().split()[0]
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+if baseline_rev:
+    lines.append(f'| | prism before ({baseline_rev}) | prism `vgg_step` | PyTorch `torch_reference.py` '
+                 '| before / PyTorch | prism / PyTorch |')
+    lines.append('|---|---|---|---|---|---|')
+else:
+    lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch |')
+    lines.append('|---|---|---|---|')
 for config, label in CONFIGS:
     s = step[config]
-    ratio = s['prism'] / s['torch'] if s['prism'] and s['torch'] else None
-    lines.append(f'| {label} | {fmt(s["prism"])} | {fmt(s["torch"])} | **{fmt(ratio, 2)}** |')
+    now = f'{fmt(s["prism"])} | {fmt(s["torch"])}'
+    if baseline_rev:
+        lines.append(f'| {label} | {fmt(s["before"])} | {now} | {fmt(ratio(s["before"], s["torch"]), 2)} | '
+                     f'**{fmt(ratio(s["prism"], s["torch"]), 2)}** |')
+    else:
+        lines.append(f'| {label} | {now} | **{fmt(ratio(s["prism"], s["torch"]), 2)}** |')
 lines.append('')
+if baseline_rev:
+    lines.append(f'Before: {open(f"{out_dir}/baseline_rev.txt").read().strip()}')
+    lines.append('')
 lines.append('prism per step (medians): nominal convolution GFLOP, their share of the FMA peak of '
              'the threads used, minor page faults, peak RSS of the process (rank 0).')
 lines.append('')
@@ -172,8 +195,9 @@ lines.append('## Every round (ms)')
 lines.append('')
 for config, label in CONFIGS:
     s = step[config]
+    before = f'; before {", ".join(fmt(v) for v in s["before_rounds"])}' if baseline_rev else ''
     lines.append(f'- {label}: prism {", ".join(fmt(v) for v in s["prism_rounds"])}; '
-                 f'PyTorch {", ".join(fmt(v) for v in s["torch_rounds"]) or "-"}')
+                 f'PyTorch {", ".join(fmt(v) for v in s["torch_rounds"]) or "-"}{before}')
 lines.append('')
 report = f'{os.path.dirname(out_dir.rstrip("/"))}/{day}.md'
 open(report, 'w').write('\n'.join(lines))
@@ -190,8 +214,12 @@ fig, axes = plt.subplots(1, 2 if times else 1, figsize=(11 if times else 6, 4.2)
 ax = axes[0][0]
 labels = [label for _, label in CONFIGS]
 xs = range(len(CONFIGS))
-ax.bar([x - 0.2 for x in xs], [step[c]['prism'] or 0 for c, _ in CONFIGS], 0.4, label='prism')
-ax.bar([x + 0.2 for x in xs], [step[c]['torch'] or 0 for c, _ in CONFIGS], 0.4, label='PyTorch')
+series = ([('before', f'prism before ({baseline_rev})')] if baseline_rev else []) + \
+    [('prism', 'prism'), ('torch', 'PyTorch')]
+width = 0.8 / len(series)
+for i, (key, name) in enumerate(series):
+    ax.bar([x + (i - (len(series) - 1) / 2) * width for x in xs], [step[c][key] or 0 for c, _ in CONFIGS],
+           width, label=name)
 ax.set_xticks(list(xs), labels)
 ax.set_ylabel('ms per step (median)')
 ax.set_title('VGG16 training step, batch 64')

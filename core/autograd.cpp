@@ -1,19 +1,23 @@
 #include "core/autograd.hpp"
 
+#include <atomic>
 #include <unordered_set>
+#include <utility>
 
 #include "core/profiler.hpp"
 
 namespace prism {
 
 struct Variable::Node {
-  Tensor data;
+  Tensor data;  // undefined once released
+  Shape shape;  // data's, kept when data is released
   Tensor grad;
   bool requires_grad = false;
-  std::vector<Variable> inputs;  // empty for leaves
-  BackwardFn backward;           // null for leaves
-  const char* op = nullptr;      // the profiler's name for the op that made it
-  bool released = false;         // backward already ran through this non-leaf node
+  std::vector<Variable> inputs;   // empty for leaves
+  BackwardFn backward;            // null for leaves
+  const char* op = nullptr;       // the profiler's name for the op that made it
+  bool released = false;          // backward already ran through this non-leaf node
+  std::atomic<int64_t> users{0};  // the program's Variables (not graph edges) on this node
 };
 
 namespace {
@@ -32,8 +36,46 @@ NoGradGuard::~NoGradGuard() {
 
 Variable::Variable(Tensor data, bool requires_grad) : node_(std::make_shared<Node>()) {
   PRISM_CHECK(data.defined(), "Variable: data tensor is undefined");
+  node_->shape = data.shape();
   node_->data = std::move(data);
   node_->requires_grad = requires_grad;
+  node_->users = 1;
+}
+
+Variable::Variable(const Variable& other) : node_(other.node_) {
+  add_user();
+}
+Variable::Variable(Variable&& other) noexcept
+    : node_(std::move(other.node_)), edge_(std::exchange(other.edge_, false)) {}
+Variable& Variable::operator=(const Variable& other) {
+  if (this != &other) {
+    other.add_user();
+    drop_user();
+    node_ = other.node_;
+    edge_ = false;
+  }
+  return *this;
+}
+Variable& Variable::operator=(Variable&& other) noexcept {
+  if (this != &other) {
+    drop_user();
+    node_ = std::move(other.node_);
+    edge_ = std::exchange(other.edge_, false);
+  }
+  return *this;
+}
+Variable::~Variable() {
+  drop_user();
+}
+
+void Variable::add_user() const {
+  if (node_ && !edge_) ++node_->users;
+}
+
+// The last of the program's handles on an op's result: from now on only backward functions
+// use it, through what they captured.
+void Variable::drop_user() const {
+  if (node_ && !edge_ && --node_->users == 0 && node_->backward) node_->data = Tensor();
 }
 
 Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn backward) {
@@ -44,6 +86,10 @@ Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn ba
     any = any || (v.defined() && v.requires_grad());
   if (!any) return out;
   out.node_->requires_grad = true;
+  for (Variable& v : inputs) {  // the program's handles become the graph's edges
+    v.drop_user();
+    v.edge_ = true;
+  }
   out.node_->inputs = std::move(inputs);
   out.node_->backward = std::move(backward);
   out.node_->op = profile::current_op();
@@ -52,12 +98,15 @@ Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn ba
 
 Tensor Variable::data() const {
   PRISM_CHECK(defined(), "Variable: use of an undefined variable");
+  PRISM_CHECK(node_->data.defined(),
+              "Variable: the values of this intermediate result were released when the program "
+              "kept no Variable of it (the graph keeps only what backward needs)");
   return node_->data;
 }
 
 const Shape& Variable::shape() const {
   PRISM_CHECK(defined(), "Variable: use of an undefined variable");
-  return node_->data.shape();
+  return node_->shape;
 }
 
 bool Variable::requires_grad() const {

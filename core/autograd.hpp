@@ -12,6 +12,12 @@
 // (a value used twice gets the sum), then releases the graph: non-leaf nodes drop their
 // inputs, backward functions and gradients, so only leaves keep .grad().
 //
+// Memory: the graph keeps what backward functions captured, not every intermediate value. Once
+// no Variable of the program refers to an op's result (only the graph does, as some op's
+// input), its values are released; an op whose backward needs its input captures that Tensor.
+// So a chain like conv -> batch norm -> dropout holds the conv's output (batch norm needs it)
+// and the dropout's (the next conv needs it), but not the batch norm's.
+//
 // The contract with an op's backward function: it runs once per node that requires grad, after
 // every gradient has reached the node, with all of the node's inputs. add_grad on an input that
 // requires no gradient does nothing, so correctness never depends on checking; an op with
@@ -36,6 +42,11 @@ class Variable {
  public:
   Variable() = default;  // undefined (e.g. "no bias")
   explicit Variable(Tensor data, bool requires_grad = false);
+  Variable(const Variable& other);
+  Variable(Variable&& other) noexcept;
+  Variable& operator=(const Variable& other);
+  Variable& operator=(Variable&& other) noexcept;
+  ~Variable();
 
   // The result of an op: it requires grad when grad mode is on and any input does.
   static Variable make(Tensor data, std::vector<Variable> inputs, BackwardFn backward);
@@ -43,7 +54,7 @@ class Variable {
   bool defined() const { return node_ != nullptr; }
   // The values, as a handle (a Tensor shares storage with its copies): writing through it
   // changes this variable, which is how optimizers update parameters in place. clone() it for
-  // a copy of one's own.
+  // a copy of one's own. An error for an intermediate whose values were released (see above).
   Tensor data() const;
   const Shape& shape() const;
   bool requires_grad() const;
@@ -67,7 +78,12 @@ class Variable {
 
  private:
   struct Node;
+  void add_user() const;
+  void drop_user() const;
   std::shared_ptr<Node> node_;
+  // A graph edge (an entry of a node's inputs) rather than the program's handle: edges do not
+  // keep an intermediate's values alive. Copies are always the program's.
+  bool edge_ = false;
 };
 
 // Parameters by name ("conv1.W", ...): what a module exposes and an optimizer updates.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/allocator.hpp"
 #include "core/parallel.hpp"
 #include "core/profiler.hpp"
 
@@ -56,7 +57,8 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
 
 // What backward reads and writes, as plain pointers (gx null when x needs no gradient).
 struct BackwardArgs {
-  const float *x, *y, *gy, *gamma, *mean, *inv_std;
+  const float *x, *gy, *gamma, *mean, *inv_std;
+  const uint8_t* positive;  // the fused ReLU's mask, 1 where y > 0
   float *gx, *ggamma, *gbeta;
   bool train;
 };
@@ -72,12 +74,13 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   double sum_gy = 0, sum_gy_dev = 0;
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
-    const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
+    const float *x = a.x + at, *gy = a.gy + at;
+    const uint8_t* positive = a.positive + at;
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
     for (int64_t k = 0; k < s; ++k) {
       const float gk = gy[k];  // loaded unconditionally, so the select vectorizes
-      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gk;
+      const float g = Relu && !positive[k] ? 0.0f : gk;
       part_gy += g;
       part_dev += g * (x[k] - mu);
     }
@@ -97,12 +100,13 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   const float dev_coef = a.train ? static_cast<float>(sum_gy_xhat / m) * istd : 0.0f;
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
-    const float *x = a.x + at, *y = a.y + at, *gy = a.gy + at;
+    const float *x = a.x + at, *gy = a.gy + at;
+    const uint8_t* positive = a.positive + at;
     float* gx = a.gx + at;
 #pragma omp simd
     for (int64_t k = 0; k < s; ++k) {
       const float gk = gy[k];
-      const float g = Relu && !(y[k] > 0.0f) ? 0.0f : gk;
+      const float g = Relu && !positive[k] ? 0.0f : gk;
       gx[k] = scale * (g - mean_gy - (x[k] - mu) * dev_coef);
     }
   }
@@ -118,6 +122,9 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
       check_batch_norm(x, gamma, beta, running_mean, running_var, train, config);
   const Tensor tx = x.data(), tg = gamma.data(), tb = beta.data();
   Tensor y = Tensor::empty(x.shape());
+  // The fused ReLU's backward needs only where y > 0: a byte each, not y itself.
+  const int64_t n_mask = config.relu ? y.numel() : 0;
+  std::shared_ptr<uint8_t> positive = memory::allocate_array<uint8_t>(n_mask);
   // Backward recomputes xhat = (x - mean) * inv_std from x, which its node keeps anyway.
   Tensor mean = Tensor::empty({d.c}), inv_std = Tensor::empty({d.c});
   const double m = static_cast<double>(d.m());
@@ -166,30 +173,42 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
     for (int64_t i = 0; i < d.n; ++i) {
       const float* in = tx.data() + d.at(i, ch);
       float* out = y.data() + d.at(i, ch);
+      if (!relu) {
+#pragma omp simd
+        for (int64_t k = 0; k < d.s; ++k)
+          out[k] = a * in[k] + c;
+        continue;
+      }
+      uint8_t* mask = positive.get() + d.at(i, ch);
 #pragma omp simd
       for (int64_t k = 0; k < d.s; ++k) {
         const float v = a * in[k] + c;
-        out[k] = relu && v < 0.0f ? 0.0f : v;
+        out[k] = v > 0.0f ? v : 0.0f;
+        mask[k] = v > 0.0f;
       }
     }
   }
 
-  return Variable::make(y, {x, gamma, beta}, [=](std::vector<Variable>& in, const Tensor& gy) {
-    Tensor gx, gg = Tensor::empty({d.c}), gb = Tensor::empty({d.c});
-    if (in[0].requires_grad()) gx = Tensor::empty(gy.shape());
-    const BackwardArgs args{tx.data(),      y.data(),  gy.data(), tg.data(), mean.data(),
-                            inv_std.data(), gx.data(), gg.data(), gb.data(), train};
+  // Backward keeps x, gamma, the statistics and the mask; not y.
+  return Variable::make(y, {x, gamma, beta},
+                        [tx, tg, mean, inv_std, positive, d, train, relu](std::vector<Variable>& in,
+                                                                          const Tensor& gy) {
+                          Tensor gx, gg = Tensor::empty({d.c}), gb = Tensor::empty({d.c});
+                          if (in[0].requires_grad()) gx = Tensor::empty(gy.shape());
+                          const BackwardArgs args{
+                              tx.data(),      gy.data(), tg.data(), mean.data(), inv_std.data(),
+                              positive.get(), gx.data(), gg.data(), gb.data(),   train};
 #pragma omp parallel for schedule(static) if (worth_threads(d))
-    for (int64_t ch = 0; ch < d.c; ++ch) {
-      if (relu)
-        backward_channel<true>(d, ch, args);
-      else
-        backward_channel<false>(d, ch, args);
-    }
-    if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
-    if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
-    if (in[2].requires_grad()) in[2].add_grad(std::move(gb));
-  });
+                          for (int64_t ch = 0; ch < d.c; ++ch) {
+                            if (relu)
+                              backward_channel<true>(d, ch, args);
+                            else
+                              backward_channel<false>(d, ch, args);
+                          }
+                          if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
+                          if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
+                          if (in[2].requires_grad()) in[2].add_grad(std::move(gb));
+                        });
 }
 
 }  // namespace prism

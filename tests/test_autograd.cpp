@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "core/allocator.hpp"
 #include "prism.hpp"
 
 using namespace prism;
@@ -33,6 +34,35 @@ TEST_CASE("autograd: add_grad keeps a gradient it alone holds and copies a share
   CHECK(y.grad().to_vector() == std::vector<float>{1, 1, 1});
   y.add_grad(shared);  // later gradients accumulate in place
   CHECK(y.grad().to_vector() == std::vector<float>{6, 6, 6});
+}
+
+TEST_CASE("autograd: an intermediate's values go once only the graph refers to them") {
+  Variable x(Tensor::ones({1000, 1000}), true);
+  Variable loss;
+  const int64_t base = memory::stats().in_use_bytes;
+  {
+    Variable h = scale(x, 2);  // scale's backward needs nothing of its input
+    loss = sum(scale(h, 3));
+    CHECK(memory::stats().in_use_bytes - base >= 4'000'000);  // h is held by the program
+  }
+  CHECK(memory::stats().in_use_bytes - base < 1'000'000);  // h's 4 MB are gone
+  loss.backward();
+  CHECK(x.grad()[0] == 6.0f);
+  CHECK(x.grad()[999999] == 6.0f);
+
+  // A backward function may copy an input; the values it reads must be ones it captured.
+  Variable leaf(Tensor::ones({2}), true);
+  Variable out;
+  {
+    Variable mid = scale(leaf, 1);
+    out = Variable::make(Tensor::ones({2}), {mid}, [](std::vector<Variable>& in, const Tensor&) {
+      const Variable copy = in[0];
+      (void)copy.data();
+    });
+  }
+  CHECK_THROWS_WITH_AS(out.backward(Tensor::ones({2})),
+                       doctest::Contains("values of this intermediate result were released"),
+                       Error);
 }
 
 TEST_CASE("autograd: a value used twice accumulates both gradients") {
