@@ -30,14 +30,24 @@ Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
       const float* top = px + (plane * p.h + 2 * oh) * p.w;
       const float* bottom = top + p.w;
       const int64_t out = (plane * p.ho + oh) * p.wo;
-      for (int64_t ow = 0; ow < p.wo; ++ow) {
-        // Scan order, the first maximum on ties, as the general path.
-        const float v[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+      float* yrow = py + out;
+      uint8_t* arow = pa + out;
+      const int64_t wo = p.wo;
+      // Scan order, the first maximum on ties, as the general path; written as selects so the
+      // loop vectorizes.
+      for (int64_t ow = 0; ow < wo; ++ow) {
+        const float v0 = top[2 * ow], v1 = top[2 * ow + 1];
+        const float v2 = bottom[2 * ow], v3 = bottom[2 * ow + 1];
+        float best = v0;
         uint8_t at = 0;
-        for (uint8_t k = 1; k < 4; ++k)
-          if (v[k] > v[at]) at = k;
-        py[out + ow] = v[at];
-        pa[out + ow] = at;
+        at = v1 > best ? 1 : at;
+        best = v1 > best ? v1 : best;
+        at = v2 > best ? 2 : at;
+        best = v2 > best ? v2 : best;
+        at = v3 > best ? 3 : at;
+        best = v3 > best ? v3 : best;
+        yrow[ow] = best;
+        arow[ow] = at;
       }
     }
   return Variable::make(y, {x}, [argmax, p](std::vector<Variable>& in, const Tensor& gy) {
@@ -52,10 +62,12 @@ Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
       for (int64_t oh = 0; oh < p.ho; ++oh) {
         float* top = pg + (plane * p.h + 2 * oh) * p.w;
         float* bottom = top + p.w;
-        const int64_t out = (plane * p.ho + oh) * p.wo;
-        for (int64_t ow = 0; ow < p.wo; ++ow) {
-          const float v = pgy[out + ow];
-          const uint8_t at = pa[out + ow];
+        const int64_t out = (plane * p.ho + oh) * p.wo, wo = p.wo;
+        const float* grow = pgy + out;
+        const uint8_t* arow = pa + out;
+        for (int64_t ow = 0; ow < wo; ++ow) {
+          const float v = grow[ow];
+          const uint8_t at = arow[ow];
           top[2 * ow] = at == 0 ? v : 0.0f;
           top[2 * ow + 1] = at == 1 ? v : 0.0f;
           bottom[2 * ow] = at == 2 ? v : 0.0f;

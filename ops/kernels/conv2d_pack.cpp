@@ -19,9 +19,9 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
   for (int64_t g = 0; g < p.groups; ++g) {
     float* dst = out + g * p.group_floats;
     const int64_t width = std::min(p.group_width, p.out_c - g * p.group_width);
-    for (int64_t a = 0; a < p.kh; ++a)
-      for (int64_t i = 0; i < p.in_c; ++i)
-        for (int64_t b = 0; b < p.kw; ++b, dst += p.group_width) {
+    for (int64_t a = 0; a < p.kh; ++a)  // the taps' order, tap_offset's
+      for (int64_t b = 0; b < p.kw; ++b)
+        for (int64_t i = 0; i < p.in_c; ++i, dst += p.group_width) {
           const float* src = base + (g * p.group_width) * p.w_o + i * p.w_i + a * p.w_a + b * p.w_b;
           for (int64_t j = 0; j < width; ++j)
             dst[j] = src[j * p.w_o];

@@ -26,15 +26,19 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.tile = tile;
   p.row_lo = std::max<int64_t>(0, p.pad_top);
   p.row_hi = std::min(p.hs - 1, p.pad_top + (p.in_h - 1) * p.dil_h);
+  p.col_lo = std::max<int64_t>(0, p.pad_left);
+  p.col_hi = std::min(p.ws - 1, p.pad_left + (p.in_w - 1) * p.dil_w);
   p.group_width = int64_t{tile.noc} * lanes;
   p.groups = ceil_div(p.out_c, p.group_width);
   p.group_floats = p.kh * p.in_c * p.kw * p.group_width;
   p.segs_per_row = ceil_div(p.out_w, tile.seg_len);
+  p.runs_across_images = tile.seg_len == 1;
   // Whole tiles where possible: the runs of an output row across a chunk's images a multiple
-  // of tile.segs (tiles go row by row).
+  // of tile.segs (tiles go row by row), and across images, the images themselves.
   const int64_t stage_image = p.out_h * p.segs_per_row * tile.seg_len * p.group_width;
   const int64_t image_floats = p.in_c * p.plane() + stage_image;
-  const int64_t unit = tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
+  const int64_t unit =
+      p.runs_across_images ? tile.segs : tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
   const int64_t fit = std::max<int64_t>(1, kChunkBytes / 4 / image_floats);
   p.images_per_chunk = std::min(p.n, std::max(unit, fit / unit * unit));
   p.chunks = ceil_div(p.n, p.images_per_chunk);
@@ -45,8 +49,8 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.stage_floats = round_up(p.images_per_chunk * stage_image, 16);
   p.tap_offset.clear();
   for (int64_t a = 0; a < p.kh; ++a)
-    for (int64_t i = 0; i < p.in_c; ++i)
-      for (int64_t b = 0; b < p.kw; ++b)
+    for (int64_t b = 0; b < p.kw; ++b)
+      for (int64_t i = 0; i < p.in_c; ++i)
         p.tap_offset.push_back(i * p.plane() + a * p.ws + b);
 }
 

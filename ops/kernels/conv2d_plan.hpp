@@ -36,21 +36,28 @@ struct DirectPlan {
   int64_t hs, ws;  // packed plane
   int64_t out_h, out_w;
   int64_t row_lo, row_hi;  // packed rows that can hold data; taps outside them are skipped
+  int64_t col_lo, col_hi;  // the same for packed columns
   int lanes;
   DirectTile tile;
   int64_t group_width;   // output channels per group: tile.noc * lanes
   int64_t groups;        // ceil(out_c / group_width)
   int64_t group_floats;  // packed weights of one group: kh * in_c * kw * group_width
   int64_t images_per_chunk, chunks;
-  int64_t segs_per_row;             // ceil(out_w / seg_len)
-  int64_t chunk_floats;             // one packed chunk, plus slack that tail runs may read
-  int64_t stage_floats;             // the tiles' output for one chunk and group
-  std::vector<int64_t> tap_offset;  // [kh][in_c][kw]: where the tap lies in a packed image
+  int64_t segs_per_row;  // ceil(out_w / seg_len)
+  // Runs of one pixel go image by image at each output pixel, so a tile's runs share their
+  // pixel and skip the same padding rows and columns; longer runs go along a row.
+  bool runs_across_images;
+  int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read
+  int64_t stage_floats;  // the tiles' output for one chunk and group
+  // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are
+  // contiguous, so a tile skips a padding row or column as one block of in_c taps.
+  std::vector<int64_t> tap_offset;
   // The packed weight of (o, i, a, b) is w_base[o * w_o + i * w_i + a * w_a + b * w_b].
   int64_t w_base, w_o, w_i, w_a, w_b;
 
   int64_t plane() const { return hs * ws; }
   int64_t taps_per_row() const { return in_c * kw; }
+  int64_t tap_of(int64_t a, int64_t b) const { return (a * kw + b) * in_c; }  // the first, i = 0
 
   // Scratch: per thread, a packed chunk then its stage. (Defined in conv2d_plan.cpp, like
   // every function the ISA files call: code compiled with ISA flags must not be shared.)

@@ -24,13 +24,19 @@ inline int64_t max64(int64_t a, int64_t b) {
   return a > b ? a : b;
 }
 
+// The taps a tile runs, the kernel rows and columns that meet data for some pixel of it:
+// `count` blocks of `length` contiguous taps, block k starting at tap first + k * stride.
+struct TapBlocks {
+  int64_t first, count, stride, length;
+};
+
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
 // source value per pixel; the sums stay in registers over every tap. Run r's sums go to
-// out[r] as [WT][NOC*lanes].
+// out[r] as [WT][NOC*lanes]. w: the packed weights of tap 0.
 template <class I, int NOC, int R, int WT, int S>
-void direct_tile(const float* const* run, const int64_t* tap_offset, int64_t taps, const float* w,
-                 float* const* out) {
+void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBlocks& blocks,
+                 const float* w, float* const* out) {
   using V = typename I::V;
   constexpr int L = I::lanes;
   V acc[NOC][R * WT];
@@ -43,23 +49,28 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, int64_t tap
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
     src[r] = run[r];
-  for (int64_t t = 0; t < taps; ++t, w += NOC * L) {
-    const int64_t off = tap_offset[t];
-    V wv[NOC];
+  for (int64_t k = 0; k < blocks.count; ++k) {
+    const int64_t first = blocks.first + k * blocks.stride;
+    const float* wt = w + first * NOC * L;
+    const int64_t* offsets = tap_offset + first;
+    for (int64_t t = 0; t < blocks.length; ++t, wt += NOC * L) {
+      const int64_t off = offsets[t];
+      V wv[NOC];
 #pragma GCC unroll 4
-    for (int j = 0; j < NOC; ++j)
-      wv[j] = I::load(w + j * L);
+      for (int j = 0; j < NOC; ++j)
+        wv[j] = I::load(wt + j * L);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int x = 0; x < WT; ++x) {
-        const V v = I::bcast(src[r] + off + x * S);
+        for (int x = 0; x < WT; ++x) {
+          const V v = I::bcast(src[r] + off + x * S);
 #pragma GCC unroll 4
-        for (int j = 0; j < NOC; ++j)
-          acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
-      }
+          for (int j = 0; j < NOC; ++j)
+            acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
+        }
+    }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
     for (int x = 0; x < WT; ++x)
@@ -84,21 +95,30 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
     const float* run[R];
     float* to[R];
     int64_t a_lo = p.kh, a_hi = 0;  // kernel rows that meet data for some run of the tile
+    int64_t b_lo = p.kw, b_hi = 0;  // and columns
     for (int r = 0; r < R; ++r) {
       const int64_t i = r0 + r;
       if (i >= runs) {  // a short last tile: repeat a real run, which rewrites the same sums
         run[r] = run[0], to[r] = to[0];
         continue;
       }
-      const int64_t y = i / runs_per_row, b = i % runs_per_row / p.segs_per_row;
-      const int64_t x0 = i % p.segs_per_row * WT;
+      const int64_t y = i / runs_per_row, in_row = i % runs_per_row;
+      const int64_t b = p.runs_across_images ? in_row % images : in_row / p.segs_per_row;
+      const int64_t seg = p.runs_across_images ? in_row / images : in_row % p.segs_per_row;
+      const int64_t x0 = seg * WT, x1 = min64(x0 + WT, p.out_w) - 1;  // the run's pixels
       run[r] = chunk + b * p.in_c * p.plane() + y * p.stride_h * p.ws + x0 * p.stride_w;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
       a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride_h));
       a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride_h + 1));
+      b_lo = min64(b_lo, max64(0, p.col_lo - x1 * p.stride_w));
+      b_hi = max64(b_hi, min64(p.kw, p.col_hi - x0 * p.stride_w + 1));
     }
-    const int64_t t0 = a_lo * per_row, taps = a_hi > a_lo ? (a_hi - a_lo) * per_row : 0;
-    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data() + t0, taps, w + t0 * gw, to);
+    TapBlocks blocks{p.tap_of(a_lo, b_lo), a_hi - a_lo, per_row, (b_hi - b_lo) * p.in_c};
+    if (a_hi <= a_lo || b_hi <= b_lo)
+      blocks.count = 0;
+    else if (b_lo == 0 && b_hi == p.kw)  // whole kernel rows are one block
+      blocks.count = 1, blocks.length = (a_hi - a_lo) * per_row;
+    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
   }
   const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0);
   for (int64_t b = 0; b < images; ++b)

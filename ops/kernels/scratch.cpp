@@ -4,7 +4,6 @@
 
 namespace prism::kernels {
 
-Scratch::Scratch(int64_t floats)
-    : data_(memory::allocate_array<float>(floats)) {}
+Scratch::Scratch(int64_t floats) : data_(memory::allocate_array<float>(floats)) {}
 
 }  // namespace prism::kernels
