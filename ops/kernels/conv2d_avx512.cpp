@@ -14,15 +14,14 @@ namespace {
 // strides above 2 take 6 runs of 1.
 DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
   const int noc = out_c > 16 ? 2 : 1;
-  if (out_w == 1 || stride_w > 2) return {noc, 6, 1};
-  return out_w < 4 ? DirectTile{noc, 6, 2} : DirectTile{noc, 3, 4};
+  if (out_w <= 4 || stride_w > 2) return {noc, 8, 1};
+  return {noc, 3, 4};
 }
 
 bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
             float* scratch) {
   return direct_if<Avx512, 3, 4>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx512, 6, 2>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx512, 6, 1>(p, src, w, bias, out, scratch);
+         direct_if<Avx512, 8, 1>(p, src, w, bias, out, scratch);
 }
 
 // 4 channel vectors x 6 taps, 2 x 9 or 1 x 9: the widest that divides the channel vectors.

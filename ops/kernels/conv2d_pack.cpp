@@ -36,23 +36,27 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   const int64_t c0 = std::max<int64_t>(0, ceil_div(-p.pad_left, p.dil_w));
   const int64_t last_col = p.ws - 1 - p.pad_left;
   const int64_t c1 = last_col < 0 ? 0 : std::min(p.in_w, last_col / p.dil_w + 1);
+  if (p.image_stride == 1) {  // images innermost: the whole chunk at once (see DirectPlan)
+    std::fill(dst, dst + p.images_per_chunk * p.in_c * p.plane(), 0.0f);
+    first = 0, last = p.images_per_chunk * p.in_c;
+  }
   for (int64_t plane = first; plane < last; ++plane) {
     const int64_t b = plane / p.in_c, i = plane % p.in_c;
     const int64_t n = chunk * p.images_per_chunk + b;
-    float* d = dst + plane * p.plane();
-    std::fill(d, d + p.plane(), 0.0f);
+    float* d = dst + b * p.image_stride + i * p.channel_stride;
+    if (p.image_stride != 1) std::fill(d, d + p.plane(), 0.0f);
     if (n >= p.n) continue;  // the last chunk may be short
     const float* s = src + (n * p.in_c + i) * p.in_h * p.in_w;
     for (int64_t r = 0; r < p.in_h; ++r) {
       const int64_t row = p.pad_top + r * p.dil_h;
       if (row < 0 || row >= p.hs || c1 <= c0) continue;
-      float* drow = d + row * p.ws + p.pad_left + c0 * p.dil_w;
+      float* drow = d + (row * p.ws + p.pad_left + c0 * p.dil_w) * p.pixel_stride;
       const float* srow = s + r * p.in_w + c0;
-      if (p.dil_w == 1)
+      if (p.dil_w == 1 && p.pixel_stride == 1)
         std::memcpy(drow, srow, (c1 - c0) * sizeof(float));
       else
         for (int64_t c = 0; c < c1 - c0; ++c)
-          drow[c * p.dil_w] = srow[c];
+          drow[c * p.dil_w * p.pixel_stride] = srow[c];
     }
   }
 }

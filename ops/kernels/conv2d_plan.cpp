@@ -18,6 +18,18 @@ int64_t round_up(int64_t a, int64_t b) {
   return ceil_div(a, b) * b;
 }
 
+// The packed layout (DirectPlan::image_stride) and the taps' offsets in it.
+void set_layout(DirectPlan& p, bool images_innermost) {
+  p.image_stride = images_innermost ? 1 : p.in_c * p.plane();
+  p.pixel_stride = images_innermost ? p.images_per_chunk : 1;
+  p.channel_stride = p.plane() * p.pixel_stride;
+  p.tap_offset.clear();
+  for (int64_t a = 0; a < p.kh; ++a)
+    for (int64_t b = 0; b < p.kw; ++b)
+      for (int64_t i = 0; i < p.in_c; ++i)
+        p.tap_offset.push_back(i * p.channel_stride + (a * p.ws + b) * p.pixel_stride);
+}
+
 // Fills in everything that follows from the geometry set by the two plan makers.
 void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   const int lanes = isa.lanes;
@@ -47,11 +59,7 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   const int64_t slack = int64_t{tile.seg_len} * p.stride_w + p.kw + 16;
   p.chunk_floats = round_up(p.images_per_chunk * p.in_c * p.plane() + slack, 16);
   p.stage_floats = round_up(p.images_per_chunk * stage_image, 16);
-  p.tap_offset.clear();
-  for (int64_t a = 0; a < p.kh; ++a)
-    for (int64_t b = 0; b < p.kw; ++b)
-      for (int64_t i = 0; i < p.in_c; ++i)
-        p.tap_offset.push_back(i * p.plane() + a * p.ws + b);
+  set_layout(p, p.runs_across_images);
 }
 
 }  // namespace
@@ -107,6 +115,8 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
   p.src.images_per_chunk = p.images_per_chunk;
   p.src.chunks = p.chunks;
   p.src.chunk_floats = round_up(p.images_per_chunk * s.c * p.src.plane() + 16, 16);
+  p.src.runs_across_images = false;  // the tiles below read x plane by plane
+  set_layout(p.src, false);
   p.own_chunks = threads > 1 && p.chunks >= 2 * threads;
   p.threads = threads;
   p.tap_offset.assign(p.tap_groups * tile.taps, 0);  // tail taps read tap 0, and are dropped

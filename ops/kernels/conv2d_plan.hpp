@@ -47,6 +47,11 @@ struct DirectPlan {
   // Runs of one pixel go image by image at each output pixel, so a tile's runs share their
   // pixel and skip the same padding rows and columns; longer runs go along a row.
   bool runs_across_images;
+  // Where packed value (image b, channel i, packed pixel q) lies in a chunk:
+  // b * image_stride + i * channel_stride + q * pixel_stride. Planes one after another
+  // (image_stride in_c * plane, pixel_stride 1), or, for runs across images, images innermost
+  // (image_stride 1), so a tile's broadcasts come from one cache line.
+  int64_t image_stride, channel_stride, pixel_stride;
   int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read
   int64_t stage_floats;  // the tiles' output for one chunk and group
   // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are

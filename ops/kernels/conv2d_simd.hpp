@@ -106,7 +106,8 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       const int64_t b = p.runs_across_images ? in_row % images : in_row / p.segs_per_row;
       const int64_t seg = p.runs_across_images ? in_row / images : in_row % p.segs_per_row;
       const int64_t x0 = seg * WT, x1 = min64(x0 + WT, p.out_w) - 1;  // the run's pixels
-      run[r] = chunk + b * p.in_c * p.plane() + y * p.stride_h * p.ws + x0 * p.stride_w;
+      run[r] =
+          chunk + b * p.image_stride + (y * p.stride_h * p.ws + x0 * p.stride_w) * p.pixel_stride;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
       a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride_h));
       a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride_h + 1));
