@@ -122,6 +122,26 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
     direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
   }
   const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0);
+  if (slots == p.out_w) {  // each image's pixels are one run of the stage: transpose blocks
+    const int64_t pixels = p.out_h * p.out_w;
+    constexpr int L = I::lanes;
+    for (int64_t b = 0; b < images; ++b) {
+      const float* from = stage + b * pixels * gw;
+      float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * pixels;
+      for (int64_t j = 0; j < width; j += L)
+        for (int64_t q = 0; q < pixels; q += L) {
+          const float* add = bias ? bias + o0 + j : nullptr;
+          if (j + L <= width && q + L <= pixels) {
+            I::transpose_store(from + q * gw + j, gw, to + j * pixels + q, pixels, add);
+            continue;
+          }
+          for (int64_t jj = j; jj < min64(j + L, width); ++jj)  // a ragged edge
+            for (int64_t qq = q; qq < min64(q + L, pixels); ++qq)
+              to[jj * pixels + qq] = from[qq * gw + jj] + (bias ? bias[o0 + jj] : 0.0f);
+        }
+    }
+    return;
+  }
   for (int64_t b = 0; b < images; ++b)
     for (int64_t j = 0; j < width; ++j) {
       const float add = bias ? bias[o0 + j] : 0.0f;

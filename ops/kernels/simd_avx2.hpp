@@ -4,6 +4,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace prism::kernels {
 namespace {
 
@@ -16,6 +18,31 @@ struct Avx2 {
   static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+
+  // Row r of an 8x8 block at in + r * in_stride, plus add[c] (if not null), becomes row c at
+  // out + c * out_stride: the textbook unpack / shuffle / permute transpose.
+  static void transpose_store(const float* in, int64_t in_stride, float* out, int64_t out_stride,
+                              const float* add) {
+    V r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i)
+      r[i] = load(in + i * in_stride);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+      r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+      r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+    for (int c = 0; c < 8; ++c)
+      store(out + c * out_stride, add ? _mm256_add_ps(r[c], _mm256_set1_ps(add[c])) : r[c]);
+  }
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace prism::kernels {
 namespace {
 
@@ -16,6 +18,42 @@ struct Avx512 {
   static V bcast(const float* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+
+  // (GCC 12 warns that its own unpack and shuffle intrinsics read an uninitialized value, the
+  // "undefined" pass-through of their masked forms: GCC bug 105593.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+  // Row r of a 16x16 block at in + r * in_stride, plus add[c] (if not null), becomes row c at
+  // out + c * out_stride: unpack pairs of rows, shuffle pairs of pairs, then exchange 128-bit
+  // lanes twice.
+  static void transpose_store(const float* in, int64_t in_stride, float* out, int64_t out_stride,
+                              const float* add) {
+    V r[16], t[16];
+    for (int i = 0; i < 16; ++i)
+      r[i] = load(in + i * in_stride);
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+      r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+      r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int h = 0; h < 16; h += 8)
+      for (int i = 0; i < 4; ++i) {
+        t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+        t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+      }
+    for (int i = 0; i < 8; ++i) {
+      r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+      r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+    for (int c = 0; c < 16; ++c)
+      store(out + c * out_stride, add ? _mm512_add_ps(r[c], _mm512_set1_ps(add[c])) : r[c]);
+  }
+#pragma GCC diagnostic pop
 };
 
 }  // namespace
