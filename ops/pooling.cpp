@@ -1,5 +1,6 @@
 #include "ops/pooling.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <limits>
 
@@ -66,12 +67,13 @@ Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
         const float* grow = pgy + out;
         const uint8_t* arow = pa + out;
         for (int64_t ow = 0; ow < wo; ++ow) {
-          const float v = grow[ow];
-          const uint8_t at = arow[ow];
-          top[2 * ow] = at == 0 ? v : 0.0f;
-          top[2 * ow + 1] = at == 1 ? v : 0.0f;
-          bottom[2 * ow] = at == 2 ? v : 0.0f;
-          bottom[2 * ow + 1] = at == 3 ? v : 0.0f;
+          // The gradient where the arg-max is, +0 elsewhere, as bit masks: exact for any value
+          // (inf and NaN included), and it vectorizes where float selects do not.
+          const uint32_t v = std::bit_cast<uint32_t>(grow[ow]), at = arow[ow];
+          top[2 * ow] = std::bit_cast<float>(v & -uint32_t{at == 0});
+          top[2 * ow + 1] = std::bit_cast<float>(v & -uint32_t{at == 1});
+          bottom[2 * ow] = std::bit_cast<float>(v & -uint32_t{at == 2});
+          bottom[2 * ow + 1] = std::bit_cast<float>(v & -uint32_t{at == 3});
         }
       }
     in[0].add_grad(std::move(g));
