@@ -17,6 +17,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "core/allocator.hpp"
 #include "core/isa.hpp"
 #include "core/parallel.hpp"
 #include "core/profiler.hpp"
@@ -107,6 +108,7 @@ int profile_steps(const dist::Communicator& comm) {
   Step step(comm);
   step.run();
   const Usage before = usage();
+  memory::reset_peak();
   profile::enable(true);
   for (int i = 0; i < kProfiledSteps; ++i)
     step.run();
@@ -118,7 +120,11 @@ int profile_steps(const dist::Communicator& comm) {
               << num_threads() << " thread(s), " << isa_name(active_isa()) << " kernels\n"
               << table << "minor page faults per step: "
               << double(after.minor_faults - before.minor_faults) / kProfiledSteps
-              << "\npeak RSS: " << double(after.peak_rss_kb) / 1024 << " MB\n";
+              << "\npeak RSS: " << double(after.peak_rss_kb) / 1024 << " MB\n"
+              << "tensors and scratch at their peak: "
+              << double(memory::stats().peak_in_use_bytes) / 1e6
+              << " MB; the allocator's cache now: " << double(memory::stats().cached_bytes) / 1e6
+              << " MB\n";
   return 0;
 }
 
