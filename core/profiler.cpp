@@ -34,6 +34,7 @@ Recorder& recorder() {
 bool g_enabled = false;
 thread_local Scope* t_innermost = nullptr;
 thread_local const char* t_op = nullptr;
+thread_local Phase t_phase = Phase::forward;
 
 void print_at_exit() {
   const std::string table = report(1);
@@ -69,9 +70,12 @@ const char* current_op() {
   return t_op;
 }
 
+Scope::Scope(const char* op) : Scope(op, t_phase) {}
+
 Scope::Scope(const char* op, Phase phase)
-    : op_(op), outer_op_(t_op), phase_(phase), timing_(g_enabled) {
+    : op_(op), outer_op_(t_op), phase_(phase), outer_phase_(t_phase), timing_(g_enabled) {
   t_op = op;
+  t_phase = phase;
   if (!timing_) return;
   parent_ = t_innermost;
   t_innermost = this;
@@ -81,6 +85,7 @@ Scope::Scope(const char* op, Phase phase)
 
 Scope::~Scope() {
   t_op = outer_op_;
+  t_phase = outer_phase_;
   if (!timing_) return;
   const int64_t ns = now_ns() - start_ns_;
   const int64_t bytes = memory::thread_allocated_bytes() - start_bytes_;
@@ -94,7 +99,7 @@ Scope::~Scope() {
   Row& row = r.rows[op_];
   row.op = op_;
   (phase_ == Phase::forward ? row.forward_ns : row.backward_ns) += ns - child_ns_;
-  if (phase_ == Phase::forward) ++row.calls;
+  ++(phase_ == Phase::forward ? row.calls : row.backward_calls);
   row.bytes += bytes - child_bytes_;
   row.flops += flops_;
 }
@@ -137,7 +142,8 @@ std::string report(int64_t steps) {
       << line;
   for (const Row& row : all) {
     std::snprintf(line, sizeof line, "%-22s %8.1f %12.2f %12.2f %7.1f%% %10.1f %8.2f\n",
-                  row.op.c_str(), static_cast<double>(row.calls) / per,
+                  row.op.c_str(),
+                  static_cast<double>(row.calls > 0 ? row.calls : row.backward_calls) / per,
                   static_cast<double>(row.forward_ns) / 1e6 / per,
                   static_cast<double>(row.backward_ns) / 1e6 / per,
                   total > 0 ? 100.0 * static_cast<double>(row.forward_ns + row.backward_ns) /

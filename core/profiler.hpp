@@ -1,5 +1,6 @@
 // An op-level profiler, the idea of torch.autograd.profiler's key_averages: per op kind, its
-// calls, forward and backward milliseconds, share of the time and bytes allocated.
+// calls, forward and backward milliseconds, share of the time, bytes allocated and, for the ops
+// that count them, nominal GFLOP.
 //
 //   PRISM_PROFILE=1 ./my_program      # the table goes to stderr at exit
 //
@@ -26,10 +27,12 @@ void enable(bool on);
 enum class Phase { forward, backward };
 
 // Times its lifetime under `op` (a string literal: the name is kept, not copied) and counts the
-// bytes allocated meanwhile. Costs one branch when profiling is off.
+// bytes allocated meanwhile. Costs one branch when profiling is off. Without a phase it takes
+// the enclosing scope's (a collective inside an op's backward is backward time), or forward.
 class Scope {
  public:
-  explicit Scope(const char* op, Phase phase = Phase::forward);
+  explicit Scope(const char* op);
+  Scope(const char* op, Phase phase);
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
@@ -37,7 +40,7 @@ class Scope {
  private:
   const char* op_;
   const char* outer_op_;
-  Phase phase_;
+  Phase phase_, outer_phase_;
   bool timing_;
   int64_t start_ns_ = 0, start_bytes_ = 0;
   int64_t child_ns_ = 0, child_bytes_ = 0;
@@ -55,7 +58,8 @@ const char* current_op();
 
 struct Row {
   std::string op;
-  int64_t calls = 0;  // forward calls
+  int64_t calls = 0;           // forward calls
+  int64_t backward_calls = 0;  // times a backward ran under this name
   int64_t forward_ns = 0, backward_ns = 0;
   int64_t bytes = 0;  // allocated, forward and backward
   double flops = 0;   // nominal, forward and backward (add_flops)
@@ -63,7 +67,8 @@ struct Row {
 // Since enable(true), the most expensive first; "(outside ops)" is the wall time no scope
 // covered (the loop, the graph walk, untracked code).
 std::vector<Row> rows();
-// The rows as a table, with every figure divided by `steps` (per step).
+// The rows as a table, with every figure divided by `steps` (per step). Its calls are forward
+// calls, or backward runs for a row that only runs in backward (a collective there).
 std::string report(int64_t steps = 1);
 
 }  // namespace prism::profile

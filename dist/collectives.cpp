@@ -190,6 +190,7 @@ std::vector<int64_t> gather_extents(const Communicator& comm, const Tensor& t, i
 
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
                         const std::vector<int64_t>& extents) {
+  profile::Scope scope("mpi.allgather_concat");
   const int p = comm.size();
   PRISM_CHECK(t.defined() && axis >= 0 && axis < t.dim(),
               "allgather_concat: axis " << axis << " is out of range for " << shape_string(t));
@@ -205,7 +206,7 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   for (int64_t d = axis + 1; d < t.dim(); ++d)
     inner *= t.size(d);
   const int64_t row = out_shape[axis] * inner;
-  Tensor out(out_shape);
+  Tensor out = Tensor::empty(out_shape);  // the ranks' blocks cover every row
   // Every rank sends its whole tensor to everyone; rank r's piece lands in column block r.
   std::vector<int> scounts(p, mpi_count(t.numel(), "allgather_concat")), sdispls(p, 0),
       rcounts(p, 1), rdispls(p);

@@ -62,10 +62,20 @@ TEST_CASE("profiler: time is self time, and nothing is recorded while off") {
   CHECK(inner->forward_ns >= 60'000'000);
   CHECK(outer->forward_ns >= 10'000'000);
   CHECK(outer->forward_ns < 60'000'000);  // the inner 60 ms are not counted twice
-  profile::enable(false);
-  {
-    profile::Scope ignored("ignored");
+  {  // a scope without a phase inside a backward one is backward time
+    profile::Scope backward("an op's backward", profile::Phase::backward);
+    profile::Scope collective("a collective");
+    sleep_ms(5);
   }
+  rows = profile::rows();
+  const profile::Row* collective = find_row(rows, "a collective");
+  REQUIRE(collective != nullptr);
+  CHECK(collective->forward_ns == 0);
+  CHECK(collective->backward_ns >= 5'000'000);
+  CHECK(collective->calls == 0);
+  CHECK(collective->backward_calls == 1);
+  profile::enable(false);
+  { profile::Scope ignored("ignored"); }
   profile::enable(true);  // starts afresh
   rows = profile::rows();
   profile::enable(false);
