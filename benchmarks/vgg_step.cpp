@@ -1,7 +1,8 @@
 // vgg_step: one training step of the seed's VGG16 (32x32x3 inputs, 10 classes, batch 64 per
-// rank): forward, softmax cross entropy, backward and a MomentumSGD update, as train_vgg runs
-// it. Under mpiexec -n P the convolutions are channel-parallel over the P ranks; rank 0
-// reports. Every rank runs the same fixed number of iterations, so the collectives line up.
+// rank): forward, softmax cross entropy, backward and a MomentumSGD update (lr 0.01, no weight
+// decay, as benchmarks/torch_reference.py runs it). Under mpiexec -n P the convolutions are
+// channel-parallel over the P ranks; rank 0 reports. Every rank runs the same fixed number of
+// iterations, so the collectives line up.
 //
 //   vgg_step [--benchmark_repetitions=3]          # one process
 //   mpiexec -n 2 vgg_step                          # 2 ranks

@@ -4,7 +4,8 @@
 // Everything here is in an unnamed namespace on purpose: each ISA file compiles its own copy
 // with its own flags, and none of it may be shared with code built for another ISA.
 //
-// I provides: V (the vector type), lanes, zero(), load(p), store(p, v), bcast(p), fma(a, b, c).
+// I provides: V (the vector type), lanes, zero(), load(p), store(p, v), bcast(p), fma(a, b, c),
+// and transpose_store (a lanes x lanes block, transposed).
 #pragma once
 
 #include <omp.h>
@@ -83,8 +84,9 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBl
 // the stage ([image][row][slot][group_width], a slot per pixel of a run), then the stage (plus
 // bias) into the NCHW output a channel row at a time. Writing the tiles straight to NCHW would
 // touch group_width planes at once, which thrash one cache set when a plane is 4 KiB.
-// Runs are taken row by row across the chunk's images, so a tile's runs share their output row
-// and skip the same padding taps.
+// Runs are taken row by row, so a tile's runs share their output row; runs of one pixel go
+// across the chunk's images at each pixel, so they share the pixel too. A tile skips the
+// kernel rows and columns that meet data for none of its pixels.
 template <class I, int NOC, int R, int WT, int S>
 void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
                   const float* bias, float* out, float* stage) {

@@ -23,6 +23,7 @@ struct Avx512 {
   // "undefined" pass-through of their masked forms: GCC bug 105593.)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   // Row r of a 16x16 block at in + r * in_stride, plus add[c] (if not null), becomes row c at
   // out + c * out_stride: unpack pairs of rows, shuffle pairs of pairs, then exchange 128-bit
   // lanes twice.
