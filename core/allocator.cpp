@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -63,15 +64,20 @@ class Cache {
     return p;
   }
 
-  void give(void* p, size_t size, bool keep) {
+  // Runs in a deleter, so it must not throw: a block the free list has no room for goes back
+  // to the system.
+  void give(void* p, size_t size, bool keep) noexcept {
     std::lock_guard lock(mutex_);
     stats_.in_use_bytes -= static_cast<int64_t>(size);
     if (keep) {
-      free_[size].push_back(p);
-      stats_.cached_bytes += static_cast<int64_t>(size);
-    } else {
-      std::free(p);
+      try {
+        free_[size].push_back(p);
+        stats_.cached_bytes += static_cast<int64_t>(size);
+        return;
+      } catch (const std::bad_alloc&) {
+      }
     }
+    std::free(p);
   }
 
   void release() {

@@ -42,25 +42,23 @@ Variable::Variable(Tensor data, bool requires_grad) : node_(std::make_shared<Nod
   node_->users = 1;
 }
 
+// Every copy, and every move, is the program's handle, even of a graph edge (a backward
+// function may copy or move one of its inputs).
 Variable::Variable(const Variable& other) : node_(other.node_) {
   add_user();
 }
-Variable::Variable(Variable&& other) noexcept
-    : node_(std::move(other.node_)), edge_(std::exchange(other.edge_, false)) {}
+Variable::Variable(Variable&& other) noexcept : node_(std::move(other.node_)) {
+  if (std::exchange(other.edge_, false)) add_user();  // else the count moves with the handle
+}
 Variable& Variable::operator=(const Variable& other) {
-  if (this != &other) {
-    other.add_user();
-    drop_user();
-    node_ = other.node_;
-    edge_ = false;
-  }
-  return *this;
+  return *this = Variable(other);
 }
 Variable& Variable::operator=(Variable&& other) noexcept {
   if (this != &other) {
     drop_user();
     node_ = std::move(other.node_);
-    edge_ = std::exchange(other.edge_, false);
+    edge_ = false;
+    if (std::exchange(other.edge_, false)) add_user();
   }
   return *this;
 }

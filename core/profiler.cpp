@@ -1,12 +1,14 @@
 #include "core/profiler.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 #include <sstream>
 
 #include "core/allocator.hpp"
@@ -31,7 +33,7 @@ Recorder& recorder() {
   return *r;
 }
 
-bool g_enabled = false;
+std::atomic<bool> g_enabled{false};  // read by every Scope, without the lock
 thread_local Scope* t_innermost = nullptr;
 thread_local const char* t_op = nullptr;
 thread_local Phase t_phase = Phase::forward;
@@ -96,12 +98,15 @@ Scope::~Scope() {
   }
   Recorder& r = recorder();
   std::lock_guard lock(r.mutex);
-  Row& row = r.rows[op_];
-  row.op = op_;
-  (phase_ == Phase::forward ? row.forward_ns : row.backward_ns) += ns - child_ns_;
-  ++(phase_ == Phase::forward ? row.calls : row.backward_calls);
-  row.bytes += bytes - child_bytes_;
-  row.flops += flops_;
+  try {
+    Row& row = r.rows[op_];
+    row.op = op_;
+    (phase_ == Phase::forward ? row.forward_ns : row.backward_ns) += ns - child_ns_;
+    ++(phase_ == Phase::forward ? row.calls : row.backward_calls);
+    row.bytes += bytes - child_bytes_;
+    row.flops += flops_;
+  } catch (const std::bad_alloc&) {  // a destructor must not throw: the sample is lost
+  }
 }
 
 void add_flops(double flops) {

@@ -206,7 +206,7 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   for (int64_t d = axis + 1; d < t.dim(); ++d)
     inner *= t.size(d);
   const int64_t row = out_shape[axis] * inner;
-  Tensor out = Tensor::empty(out_shape);  // the ranks' blocks cover every row
+  Tensor out(out_shape);
   // Every rank sends its whole tensor to everyone; rank r's piece lands in column block r.
   std::vector<int> scounts(p, mpi_count(t.numel(), "allgather_concat")), sdispls(p, 0),
       rcounts(p, 1), rdispls(p);

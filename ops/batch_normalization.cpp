@@ -75,7 +75,7 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = a.positive + at;
+    const uint8_t* positive = Relu ? a.positive + at : nullptr;  // only the fused op has one
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
     for (int64_t k = 0; k < s; ++k) {
@@ -101,7 +101,7 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = a.positive + at;
+    const uint8_t* positive = Relu ? a.positive + at : nullptr;  // only the fused op has one
     float* gx = a.gx + at;
 #pragma omp simd
     for (int64_t k = 0; k < s; ++k) {

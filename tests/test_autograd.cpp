@@ -63,6 +63,23 @@ TEST_CASE("autograd: an intermediate's values go once only the graph refers to t
   CHECK_THROWS_WITH_AS(out.backward(Tensor::ones({2})),
                        doctest::Contains("values of this intermediate result were released"),
                        Error);
+
+  // Copies and moves of a graph edge are the program's handles: the program's own Variable of
+  // the same result keeps its values through all of them.
+  Variable held = scale(leaf, 1);
+  Variable top =
+      Variable::make(Tensor::ones({2}), {held}, [](std::vector<Variable>& in, const Tensor& g) {
+        Variable copied;
+        copied = in[0];
+        Variable constructed(in[0]);
+        Variable moved = std::move(constructed);
+        Variable assigned;
+        assigned = std::move(moved);
+        in[0].add_grad(g);
+      });
+  top.backward(Tensor::ones({2}));
+  CHECK(held.data().to_vector() == std::vector<float>{1, 1});
+  CHECK(leaf.grad().to_vector() == std::vector<float>{1, 1});
 }
 
 TEST_CASE("autograd: a value used twice accumulates both gradients") {
