@@ -5,7 +5,7 @@
 
 namespace prism {
 
-// Backward reads the mask from the output (y > 0), which the next op keeps anyway.
+// Backward takes its mask from the output (y > 0), so it keeps y rather than x.
 Variable relu(const Variable& x) {
   profile::Scope scope("relu");
   PRISM_CHECK(x.defined(), "relu: undefined input");

@@ -14,6 +14,8 @@ namespace {
 struct PoolShape {
   int64_t n, c, h, w, ho, wo, ksize, stride, pad;
   int64_t planes() const { return n * c; }
+  Shape in_shape() const { return {n, c, h, w}; }
+  Shape out_shape() const { return {n, c, ho, wo}; }
 };
 
 // The common VGG case, 2x2 windows every 2 pixels without padding: the arg-max is the window
@@ -21,7 +23,7 @@ struct PoolShape {
 // gradient element is written by exactly one thread.
 Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
   const float* px = x.data().data();
-  Tensor y = Tensor::empty({p.n, p.c, p.ho, p.wo});
+  Tensor y = Tensor::empty(p.out_shape());
   std::shared_ptr<uint8_t> argmax = memory::allocate_array<uint8_t>(y.numel());
   float* py = y.data();
   uint8_t* pa = argmax.get();
@@ -53,8 +55,7 @@ Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
     }
   return Variable::make(y, {x}, [argmax, p](std::vector<Variable>& in, const Tensor& gy) {
     // An odd last row or column belongs to no window: its gradient is 0.
-    Tensor g =
-        p.h % 2 || p.w % 2 ? Tensor({p.n, p.c, p.h, p.w}) : Tensor::empty({p.n, p.c, p.h, p.w});
+    Tensor g = p.h % 2 || p.w % 2 ? Tensor(p.in_shape()) : Tensor::empty(p.in_shape());
     const float* pgy = gy.data();
     const uint8_t* pa = argmax.get();
     float* pg = g.data();
@@ -86,7 +87,7 @@ Variable max_pool_2x2(const Variable& x, const PoolShape& p) {
 // because pad < ksize.
 Variable max_pool_general(const Variable& x, const PoolShape& p) {
   const float* px = x.data().data();
-  Tensor y = Tensor::empty({p.n, p.c, p.ho, p.wo});
+  Tensor y = Tensor::empty(p.out_shape());
   std::shared_ptr<int32_t> argmax = memory::allocate_array<int32_t>(y.numel());
   float* py = y.data();
   int32_t* pa = argmax.get();
