@@ -6,7 +6,7 @@
 //
 // Every rank builds the same model (its parallel convolutions hold its channel slice), rank 0
 // reads the data and a MultiNodeIterator hands every rank the same batches; MomentumSGD with
-// WeightDecay(5e-4), the test set evaluated after each epoch. Rank 0 prints and writes
+// weight decay 5e-4, the test set evaluated after each epoch. Rank 0 prints and writes
 // <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency epochs
 // (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly.
 // Fashion-MNIST's 28x28 images are padded to 32x32; CIFAR reads the binary version's files; an
@@ -86,7 +86,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
   nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3]));
   nn::broadcast_replicated(comm, model);
   optim::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
-  optimizer.add_hook(optim::WeightDecay(5e-4f));
+  optimizer.set_weight_decay(5e-4f);
 
   data::MultiNodeIterator train_iter(
       comm, std::make_unique<data::SerialIterator>(train, opt.batchsize, true, true,

@@ -21,13 +21,13 @@ void Adam::update_one(const Tensor& param, const Tensor& grad, const std::vector
   const double td = static_cast<double>(t);
   const auto step = static_cast<float>(lr() * std::sqrt(1.0 - std::pow(double(beta2_), td)) /
                                        (1.0 - std::pow(double(beta1_), td)));
-  const float beta1 = beta1_, beta2 = beta2_, eps = eps_;
+  const float beta1 = beta1_, beta2 = beta2_, eps = eps_, decay = weight_decay();
   float *w = param.data(), *pm = m.data(), *pv = v.data();
   const float* pg = grad.data();
   const int64_t n = param.numel();
 #pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
   for (int64_t i = 0; i < n; ++i) {
-    const float g = pg[i];
+    const float g = pg[i] + decay * w[i];
     pm[i] += (1.0f - beta1) * (g - pm[i]);
     pv[i] += (1.0f - beta2) * (g * g - pv[i]);
     w[i] -= step * pm[i] / (std::sqrt(pv[i]) + eps);

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "core/parallel.hpp"
-
 namespace prism::optim {
 
 Optimizer::Optimizer(NamedParameters params, float lr, std::vector<std::string> slot_names)
@@ -30,6 +28,12 @@ void Optimizer::set_lr(float lr) {
   PRISM_CHECK(lr >= 0.0f && std::isfinite(lr),
               "Optimizer: learning rate must be finite and >= 0, got " << lr);
   lr_ = lr;
+}
+
+void Optimizer::set_weight_decay(float rate) {
+  PRISM_CHECK(rate >= 0.0f && std::isfinite(rate),
+              "Optimizer: weight decay must be finite and >= 0, got " << rate);
+  weight_decay_ = rate;
 }
 
 void Optimizer::add_hook(Hook hook) {
@@ -94,24 +98,6 @@ void Optimizer::load_state(const NamedTensors& state) {
     states_[i].t = counts[i + 1];
     for (size_t k = 0; k < slot_names_.size(); ++k)
       states_[i].slots[k].copy_from(state[first(i) + 1 + k].second);
-  }
-}
-
-WeightDecay::WeightDecay(float rate) : rate_(rate) {
-  PRISM_CHECK(rate >= 0.0f && std::isfinite(rate),
-              "WeightDecay: rate must be finite and >= 0, got " << rate);
-}
-
-void WeightDecay::operator()(const NamedParameters& params) const {
-  for (const auto& [name, p] : params) {
-    if (!p.has_grad()) continue;
-    const float* w = p.data().data();
-    float* g = p.grad().data();
-    const int64_t n = p.grad().numel();
-    const float rate = rate_;
-#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
-    for (int64_t i = 0; i < n; ++i)
-      g[i] += rate * w[i];
   }
 }
 

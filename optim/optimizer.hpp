@@ -1,7 +1,7 @@
 // Optimizer: updates parameters from their gradients (Chainer's GradientMethod).
 //
 //   optim::MomentumSGD optimizer(model.named_parameters(), /*lr=*/0.01f);
-//   optimizer.add_hook(optim::WeightDecay(5e-4f));
+//   optimizer.set_weight_decay(5e-4f);
 //   for (...) {
 //     model.zero_grad();         // update() leaves gradients as they are: they accumulate
 //     loss(...).backward();      // until zero_grad(), so clear them before each backward
@@ -9,9 +9,9 @@
 //   }
 //
 // update() runs the hooks in the order added (they may change gradients), then each
-// parameter's rule. A parameter without a gradient is skipped: neither it nor its state
-// changes. Each parameter counts its own updates (Chainer's UpdateRule.t), which Adam's bias
-// correction uses.
+// parameter's rule, one fused pass per parameter: weight decay, the rule's slots and the step. A
+// parameter without a gradient is skipped: neither it nor its state changes. Each parameter counts
+// its own updates (Chainer's UpdateRule.t), which Adam's bias correction uses.
 //
 // state() names every piece of state for snapshots: "t" (the optimizer's update count),
 // "<param>/t" (the parameter's update count) and "<param>/<slot>" (e.g. "0.W/v" of
@@ -46,6 +46,11 @@ class Optimizer {
   float lr() const { return lr_; }
   void set_lr(float lr);
 
+  // L2 regularization: each rule sees grad + rate * param (0 by default; finite, >= 0). The sum
+  // is formed inside the rule's pass, after the hooks; the stored gradient stays as it was.
+  float weight_decay() const { return weight_decay_; }
+  void set_weight_decay(float rate);
+
   NamedTensors state() const;  // copies
   // Restores what state() returned; names and shapes must match exactly. Checks all before
   // changing anything.
@@ -71,17 +76,8 @@ class Optimizer {
   std::vector<ParamState> states_;
   std::vector<Hook> hooks_;
   float lr_;
+  float weight_decay_ = 0.0f;
   int64_t t_ = 0;
-};
-
-// Hook: grad += rate * param for every parameter that has a gradient (L2 regularization).
-class WeightDecay {
- public:
-  explicit WeightDecay(float rate);  // rate >= 0
-  void operator()(const NamedParameters& params) const;
-
- private:
-  float rate_;
 };
 
 }  // namespace prism::optim

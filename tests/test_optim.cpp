@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "gradcheck.hpp"
 
 using namespace prism;
@@ -45,15 +47,24 @@ TEST_CASE("optimizers: two Adam steps against the hand formula") {
   }
 }
 
-TEST_CASE("optimizers: WeightDecay adds rate * p; parameters without a gradient stay put") {
+TEST_CASE("optimizers: weight decay adds rate * p; parameters without a gradient stay put") {
   Param a({2.0f}, {1.0f});
   Variable idle(Tensor::from({1}, {7.0f}), true);
-  optim::MomentumSGD opt({{"a", a.p}, {"idle", idle}}, 0.1f, 0.0f);
-  opt.add_hook(optim::WeightDecay(0.5f));
-  opt.update();  // g = 1 + 0.5 * 2 = 2; p = 2 - 0.2
+  optim::MomentumSGD opt({{"a", a.p}, {"idle", idle}}, 0.1f, 0.5f);
+  opt.set_weight_decay(0.5f);
+  opt.update();  // g = 1 + 0.5 * 2 = 2; v = -0.2; p = 2 - 0.2
   CHECK(a.p.data()[0] == doctest::Approx(1.8f));
+  CHECK(a.p.grad().data()[0] == 1.0f);  // the stored gradient is left as it was
+  opt.update();  // g = 1 + 0.5 * 1.8 = 1.9; v = 0.5 * -0.2 - 0.19; p = 1.8 - 0.29
+  CHECK(a.p.data()[0] == doctest::Approx(1.51f));
   CHECK(idle.data()[0] == 7.0f);
-  CHECK_THROWS_AS(optim::WeightDecay(-1.0f), Error);
+  Param b({2.0f}, {1.0f});
+  optim::Adam adam(b.named(), 0.1f);
+  adam.set_weight_decay(1.0f);
+  adam.update();  // g = 3 > 0: Adam's first step is -alpha * sign(g)
+  CHECK(b.p.data()[0] == doctest::Approx(1.9f));
+  CHECK_THROWS_AS(opt.set_weight_decay(-1.0f), Error);
+  CHECK_THROWS_AS(opt.set_weight_decay(std::numeric_limits<float>::infinity()), Error);
   CHECK_THROWS_AS(optim::MomentumSGD(a.named(), 0.1f, 1.0f), Error);
   CHECK_THROWS_AS(optim::Adam(a.named(), 0.1f, 1.0f), Error);
 }

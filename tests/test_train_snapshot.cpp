@@ -31,7 +31,7 @@ struct Run {
     net->add(std::make_shared<nn::Linear>(hidden, 2));
     model = std::make_unique<nn::Classifier>(net);
     optimizer = std::make_unique<optim::MomentumSGD>(model->named_parameters(), 0.1f);
-    optimizer->add_hook(optim::WeightDecay(5e-4f));
+    optimizer->set_weight_decay(5e-4f);
     train = std::make_unique<data::SerialIterator>(set, 6, true, true, seed);
   }
   void steps(int n) { prism::testing::train_steps(*model, *optimizer, *train, n); }

@@ -61,25 +61,6 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   }
 }
 
-void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,
-                         int64_t last, float* dst) {
-  const ConvShape& s = p.s;
-  const int64_t plane = s.ho * s.wo, gw = p.group_width;
-  for (int64_t row = first; row < last; ++row) {  // row: (group, image, channel in group)
-    const int64_t g = row / (p.images_per_chunk * gw), b = row / gw % p.images_per_chunk;
-    const int64_t j = row % gw, k = g * gw + j, n = chunk * p.images_per_chunk + b;
-    float* col = dst + (g * p.chunk_pixels + b * plane) * gw + j;
-    if (n >= s.n || k >= s.k) {
-      for (int64_t q = 0; q < plane; ++q)
-        col[q * gw] = 0.0f;
-      continue;
-    }
-    const float* from = dy + (n * s.k + k) * plane;
-    for (int64_t q = 0; q < plane; ++q)
-      col[q * gw] = from[q];
-  }
-}
-
 std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p) {
   const ConvShape& s = p.s;
   std::vector<int64_t> pix;
@@ -92,13 +73,20 @@ std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p) {
 }
 
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
+  // Tile by tile: a tile's sums ([taps][group_width], contiguous) stay in L1 while they are
+  // written out as short runs of taps, one per output channel.
   const int64_t gw = p.group_width, T = p.tile.taps;
 #pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < p.s.k; ++k) {
-    const int64_t g = k / gw, j = k % gw;
-    for (int64_t t = 0; t < p.taps; ++t)
-      dw[k * p.taps + t] = acc[((g * p.tap_groups + t / T) * T + t % T) * gw + j];
-  }
+  for (int64_t g = 0; g < p.k_groups; ++g)
+    for (int64_t tg = 0; tg < p.tap_groups; ++tg) {
+      const float* tile = acc + (g * p.tap_groups + tg) * T * gw;
+      const int64_t t0 = tg * T, taps = std::min(T, p.taps - t0);
+      for (int64_t j = 0; j < std::min(gw, p.s.k - g * gw); ++j) {
+        float* row = dw + (g * gw + j) * p.taps + t0;
+        for (int64_t t = 0; t < taps; ++t)
+          row[t] = tile[t * gw + j];
+      }
+    }
 }
 
 }  // namespace prism::kernels

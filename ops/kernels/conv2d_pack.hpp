@@ -18,10 +18,6 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out);
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
                         int64_t last, float* dst);
 
-// Packs chunk `chunk` of dy[N, K, Ho, Wo] into dst, rows [first, last) of the
-// k_groups * images_per_chunk * group_width rows (one channel of one image each).
-void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,
-                         int64_t last, float* dst);
 // Where each pixel of a chunk starts in the packed x: [chunk_pixels].
 std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p);
 // dw[K, C, kh, kw] from the tile sums acc[k_group][tap_group][tap][group_width].

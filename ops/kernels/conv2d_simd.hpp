@@ -251,6 +251,32 @@ void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const flo
       I::store(acc + (t * VECS + j) * L, sum[t][j]);
 }
 
+// Chunk `chunk` of dy[N, K, Ho, Wo] as the weight tiles read it, [k_group][pixel][group_width]
+// (zeros past K and past the last image): blocks [first, last) of the chunk's
+// k_groups * images_per_chunk * group_width / lanes blocks of `lanes` channels of one image,
+// each transposed lanes x lanes pixels at a time, so every store fills whole vectors.
+template <class I>
+void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk, int64_t first,
+                         int64_t last, float* dst) {
+  constexpr int L = I::lanes;
+  const ConvShape& s = p.s;
+  const int64_t plane = s.ho * s.wo, gw = p.group_width, per_group = gw / L;
+  for (int64_t u = first; u < last; ++u) {
+    const int64_t g = u / (p.images_per_chunk * per_group), b = u / per_group % p.images_per_chunk;
+    const int64_t j0 = u % per_group * L, k0 = g * gw + j0, n = chunk * p.images_per_chunk + b;
+    float* col = dst + (g * p.chunk_pixels + b * plane) * gw + j0;
+    const int64_t width = n < s.n ? max64(0, min64(L, s.k - k0)) : 0;  // channels with data
+    const float* from = width > 0 ? dy + (n * s.k + k0) * plane : nullptr;
+    int64_t q = 0;
+    if (width == L)
+      for (; q + L <= plane; q += L)
+        I::transpose_store(from + q, plane, col + q * gw, gw, nullptr);
+    for (; q < plane; ++q)  // ragged pixels, channels past K, images past N
+      for (int64_t j = 0; j < L; ++j)
+        col[q * gw + j] = j < width ? from[j * plane + q] : 0.0f;
+  }
+}
+
 // Tiles [first, last) of one chunk's sums, each from zero, into part (laid out as acc).
 template <class I, int VECS, int T>
 void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbuf,
@@ -279,7 +305,7 @@ template <class I, int VECS, int T>
 void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
                       const int64_t* pixel, float* acc, float* scratch) {
   const int64_t tiles = p.k_groups * p.tap_groups, planes = p.images_per_chunk * p.s.c;
-  const int64_t rows = p.k_groups * p.images_per_chunk * p.group_width;
+  const int64_t dy_blocks = p.k_groups * p.images_per_chunk * p.group_width / I::lanes;
   const int64_t acc_floats = p.acc_floats;
   auto add = [](float* to, const float* from, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
@@ -293,7 +319,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
 #pragma omp for schedule(static, 1) ordered
       for (int64_t c = 0; c < p.chunks; ++c) {
         pack_direct_source(p.src, x, c, 0, planes, xbuf);
-        pack_weight_grad_dy(p, dy, c, 0, rows, dybuf);
+        pack_weight_grad_dy<I>(p, dy, c, 0, dy_blocks, dybuf);
         // Chunk 0 goes straight to acc: 0 + its sums is its sums, and it is added first.
         weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, 0, tiles, c == 0 ? acc : part);
 #pragma omp ordered
@@ -309,7 +335,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     for (int64_t c = 0; c < p.chunks; ++c) {
       pack_direct_source(p.src, x, c, planes * t / nt, planes * (t + 1) / nt, xbuf);
-      pack_weight_grad_dy(p, dy, c, rows * t / nt, rows * (t + 1) / nt, dybuf);
+      pack_weight_grad_dy<I>(p, dy, c, dy_blocks * t / nt, dy_blocks * (t + 1) / nt, dybuf);
 #pragma omp barrier
       weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, tiles * t / nt, tiles * (t + 1) / nt,
                                      c == 0 ? acc : part);

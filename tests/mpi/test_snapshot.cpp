@@ -30,7 +30,7 @@ struct ParallelRun {
     model = std::make_unique<nn::Classifier>(net);
     nn::broadcast_replicated(comm, *model);
     optimizer = std::make_unique<optim::MomentumSGD>(model->named_parameters(), 0.05f);
-    optimizer->add_hook(optim::WeightDecay(5e-4f));
+    optimizer->set_weight_decay(5e-4f);
     Rng rng(8);  // the same data on every rank; only root's is read
     Tensor x = prism::testing::random_tensor({10, 5, 4, 4}, rng);
     Labels t(10);

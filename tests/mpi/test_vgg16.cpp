@@ -28,7 +28,7 @@ TEST_CASE("VGG16: training steps give the same loss on every rank and keep repli
   nn::broadcast_replicated(comm, model);
   nn::check_replicated(comm, model);
   optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
-  optimizer.add_hook(optim::WeightDecay(5e-4f));
+  optimizer.set_weight_decay(5e-4f);
 
   Rng rng(3);  // the same batch on every rank, as the multi-node iterator delivers
   Tensor x = prism::testing::random_tensor({2, 3, 32, 32}, rng);
