@@ -16,6 +16,7 @@ struct Variable::Node {
   std::vector<Variable> inputs;   // empty for leaves
   BackwardFn backward;            // null for leaves
   const char* op = nullptr;       // the profiler's name for the op that made it
+  ChannelShard shard;             // which channels of a full tensor data holds
   bool released = false;          // backward already ran through this non-leaf node
   std::atomic<int64_t> users{0};  // the program's Variables (not graph edges) on this node
 };
@@ -76,8 +77,21 @@ void Variable::drop_user() const {
   if (node_ && !edge_ && --node_->users == 0 && node_->backward) node_->data = Tensor();
 }
 
-Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn backward) {
+Variable Variable::make(Tensor data, std::vector<Variable> inputs, BackwardFn backward,
+                        std::optional<ChannelShard> shard) {
   Variable out(std::move(data), false);
+  if (!shard) {
+    shard = ChannelShard{};
+    for (const Variable& v : inputs) {
+      if (!v.defined() || !v.shard().sharded()) continue;
+      PRISM_CHECK(!shard->sharded() || *shard == v.shard(),
+                  (profile::current_op() ? profile::current_op() : "an op")
+                      << ": inputs hold different channels, " << to_string(*shard) << " and "
+                      << to_string(v.shard()));
+      shard = v.shard();
+    }
+  }
+  out.node_->shard = *shard;
   if (!g_grad_enabled) return out;
   bool any = false;
   for (const Variable& v : inputs)
@@ -105,6 +119,17 @@ Tensor Variable::data() const {
 const Shape& Variable::shape() const {
   PRISM_CHECK(defined(), "Variable: use of an undefined variable");
   return node_->shape;
+}
+
+const ChannelShard& Variable::shard() const {
+  PRISM_CHECK(defined(), "Variable: use of an undefined variable");
+  return node_->shard;
+}
+
+void check_unsharded(const Variable& x, const char* op) {
+  PRISM_CHECK(!x.defined() || !x.shard().sharded(),
+              op << ": needs every channel, but x holds " << to_string(x.shard())
+                 << "; gather them first (dist::functions::gather_channels)");
 }
 
 bool Variable::requires_grad() const {

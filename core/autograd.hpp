@@ -18,6 +18,13 @@
 // So a chain like conv -> batch norm -> dropout holds the conv's output (batch norm needs it)
 // and the dropout's (the next conv needs it), but not the batch norm's.
 //
+// Channel sharding: a Variable may say that it holds only some channels of a full tensor
+// (shard(), a ChannelShard). An op's result holds what its inputs hold: the shard that its
+// sharded inputs share (inputs that are not sharded, such as a batch norm's gamma, are local
+// values), and two different shards among the inputs are an error. Ops that mix channels or
+// need all of them (flatten, reshape, linear, conv2d, the loss, reductions) refuse sharded
+// input by name (check_unsharded); ops that move shards are in dist::functions.
+//
 // The contract with an op's backward function: it runs once per node that requires grad, after
 // every gradient has reached the node, with all of the node's inputs. add_grad on an input that
 // requires no gradient does nothing, so correctness never depends on checking; an op with
@@ -27,6 +34,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,8 +56,10 @@ class Variable {
   Variable& operator=(Variable&& other) noexcept;
   ~Variable();
 
-  // The result of an op: it requires grad when grad mode is on and any input does.
-  static Variable make(Tensor data, std::vector<Variable> inputs, BackwardFn backward);
+  // The result of an op: it requires grad when grad mode is on and any input does. Its shard is
+  // the inputs' (see above) unless `shard` is given.
+  static Variable make(Tensor data, std::vector<Variable> inputs, BackwardFn backward,
+                       std::optional<ChannelShard> shard = std::nullopt);
 
   bool defined() const { return node_ != nullptr; }
   // The values, as a handle (a Tensor shares storage with its copies): writing through it
@@ -60,6 +70,7 @@ class Variable {
   bool requires_grad() const;
   void set_requires_grad(bool on);
   bool is_leaf() const;
+  const ChannelShard& shard() const;  // ChannelShard{} (every channel) unless an op set it
 
   const Tensor& grad() const;  // undefined until a backward reaches this variable
   bool has_grad() const { return grad().defined(); }
@@ -93,6 +104,10 @@ using NamedParameters = std::vector<std::pair<std::string, Variable>>;
 inline std::string shape_string(const Variable& v) {
   return v.defined() ? to_string(v.shape()) : "undefined";
 }
+
+// For ops that need every channel of x: an error naming `op` and what x holds when x is
+// channel-sharded.
+void check_unsharded(const Variable& x, const char* op);
 
 // Grad mode is per thread. While a NoGradGuard lives, ops record no graph.
 bool grad_enabled();

@@ -1,5 +1,7 @@
 #include "core/types.hpp"
 
+#include <algorithm>
+
 namespace prism {
 
 std::string to_string(const Shape& shape) {
@@ -19,6 +21,25 @@ std::string to_string(Size2 size) {
   s += std::to_string(size.w);
   s += ')';
   return s;
+}
+
+ChannelShard channel_shard(int64_t channels, int size, int rank) {
+  if (size == 1) return {};
+  return {channels, size, rank};
+}
+
+std::string to_string(const ChannelShard& s) {
+  if (!s.sharded()) return "every channel";
+  std::string out = "channels ";
+  const int64_t n = s.count();
+  for (int64_t i = 0; i < std::min<int64_t>(n, 3); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s.full_channel(i));
+  }
+  if (n > 3) out += ", ...";
+  out += " of ";
+  out += std::to_string(s.channels);
+  return out;
 }
 
 }  // namespace prism

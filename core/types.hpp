@@ -25,6 +25,23 @@ struct Size2 {
 // "3" when h == w, else "(3, 5)"
 std::string to_string(Size2 size);
 
+// Which channels (axis 1) of a full tensor a channel-sharded one holds: offset, offset +
+// stride, offset + 2 * stride, ... below `channels`, in that order. The seed's partition over
+// P ranks gives rank r the shard {C, P, r}. channels == 0 means not sharded: every channel.
+struct ChannelShard {
+  int64_t channels = 0, stride = 1, offset = 0;
+  bool sharded() const { return channels > 0; }
+  int64_t count() const { return (channels - offset + stride - 1) / stride; }  // when sharded
+  int64_t full_channel(int64_t local) const { return offset + local * stride; }
+  bool operator==(const ChannelShard&) const = default;
+};
+
+// The shard {C, P, r} of rank r of P; P == 1 is every channel, ChannelShard{}.
+ChannelShard channel_shard(int64_t channels, int size, int rank);
+
+// "channels 1, 3, 5, ... of 64" ("channels 1 of 2" for one), or "every channel"
+std::string to_string(const ChannelShard& shard);
+
 // One class index per example (datasets, batches, the classification loss).
 using Labels = std::vector<int32_t>;
 

@@ -72,6 +72,24 @@ int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
 }
 
+// A run's channels in every image of a tensor [n, channels, plane...], as one datatype whose
+// extent starts at the run's first channel: n times (run.count planes, run.stride planes apart),
+// images channels * plane floats apart. MPI_FLOAT for an empty run (sent with count 0).
+MPI_Datatype run_type(const ChannelRun& run, int64_t n, int64_t channels, int64_t plane) {
+  if (run.count == 0) return MPI_FLOAT;
+  const char* what = "exchange_channels";
+  MPI_Datatype image, all;
+  check_mpi(MPI_Type_vector(mpi_count(run.count, what), mpi_count(plane, what),
+                            mpi_count(run.stride * plane, what), MPI_FLOAT, &image),
+            "MPI_Type_vector");
+  const auto image_bytes = static_cast<MPI_Aint>(channels * plane * sizeof(float));
+  const int rc = MPI_Type_create_hvector(mpi_count(n, what), 1, image_bytes, image, &all);
+  MPI_Type_free(&image);
+  check_mpi(rc, "MPI_Type_create_hvector");
+  check_mpi(MPI_Type_commit(&all), "MPI_Type_commit");
+  return all;
+}
+
 }  // namespace
 
 int mpi_count(int64_t n, const char* what) {
@@ -281,6 +299,55 @@ Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send
 
 std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send) {
   return alltoall_packed(comm, send).pieces();
+}
+
+Tensor exchange_channels(const Communicator& comm, const Tensor& x,
+                         const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
+                         int64_t channels) {
+  profile::Scope scope("mpi.exchange_channels");
+  const int p = comm.size();
+  PRISM_CHECK(x.defined() && x.dim() >= 2,
+              "exchange_channels: needs x [N, C, ...], got " << shape_string(x));
+  PRISM_CHECK(static_cast<int>(send.size()) == p && static_cast<int>(recv.size()) == p,
+              "exchange_channels: needs one send and one receive run per rank ("
+                  << p << "), got " << send.size() << " and " << recv.size());
+  Shape out_shape = x.shape();
+  out_shape[1] = channels;
+  const int64_t n = x.size(0), plane = x.numel() / std::max<int64_t>(1, n * x.size(1));
+  auto check_run = [](const ChannelRun& r, int64_t c, const char* side, int j) {
+    PRISM_CHECK(r.count >= 0 && r.stride >= 1 &&
+                    (r.count == 0 || (r.first >= 0 && r.first + (r.count - 1) * r.stride < c)),
+                "exchange_channels: the " << side << " run for rank " << j << " (first " << r.first
+                                          << ", count " << r.count << ", stride " << r.stride
+                                          << ") leaves channels [0, " << c << ")");
+  };
+  std::vector<int> received(static_cast<size_t>(std::max<int64_t>(channels, 0)), 0);
+  for (int j = 0; j < p; ++j) {
+    check_run(send[j], x.size(1), "send", j);
+    check_run(recv[j], channels, "receive", j);
+    for (int64_t k = 0; k < recv[j].count; ++k)
+      ++received[recv[j].first + k * recv[j].stride];
+  }
+  for (int64_t c = 0; c < channels; ++c)
+    PRISM_CHECK(received[c] == 1, "exchange_channels: channel "
+                                      << c << " of the result is received " << received[c]
+                                      << " times");
+  Tensor out = Tensor::empty(out_shape);  // every channel is received
+  std::vector<int> scounts(p), sdispls(p), rcounts(p), rdispls(p);
+  Datatypes stypes{{}}, rtypes{{}};
+  const char* what = "exchange_channels bytes";
+  for (int j = 0; j < p; ++j) {
+    stypes.types.push_back(run_type(send[j], n, x.size(1), plane));
+    rtypes.types.push_back(run_type(recv[j], n, channels, plane));
+    scounts[j] = send[j].count > 0 ? 1 : 0;
+    rcounts[j] = recv[j].count > 0 ? 1 : 0;
+    sdispls[j] = mpi_count(send[j].first * plane * static_cast<int64_t>(sizeof(float)), what);
+    rdispls[j] = mpi_count(recv[j].first * plane * static_cast<int64_t>(sizeof(float)), what);
+  }
+  check_mpi(MPI_Alltoallw(x.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
+                          rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
+            "MPI_Alltoallw");
+  return out;
 }
 
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,

@@ -71,6 +71,22 @@ std::vector<int64_t> gather_extents(const Communicator& comm, const Tensor& t, i
 std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>& send);
 Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send);
 
+// `count` channels (axis 1) of a local tensor: first, first + stride, ...
+struct ChannelRun {
+  int64_t first = 0, count = 0, stride = 1;
+};
+
+// Moves channels between ranks: this rank sends channels send[j] of x [N, C, ...] to rank j and
+// receives recv[j].count channels from rank j into channels recv[j] of the result
+// [N, channels, ...] (the rest of x's shape). One MPI_Alltoallw with strided datatypes on both
+// sides: nothing is packed or copied. What rank j sends here must be what this rank expects
+// from j (count and shape off axis 1): the runs are trusted, as allgather_concat's extents are.
+// Checked here: every run lies inside its tensor, and every channel of the result is received
+// exactly once.
+Tensor exchange_channels(const Communicator& comm, const Tensor& x,
+                         const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
+                         int64_t channels);
+
 // Sums `t` over ranks and returns rank r's part: elements [sum of counts before r, + counts[r])
 // as a flat tensor. counts must be the same on every rank and add up to t.numel().
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,

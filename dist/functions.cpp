@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/profiler.hpp"
 #include "dist/collectives.hpp"
+#include "ops/shape.hpp"
 
 namespace prism::dist {
 
@@ -40,6 +41,7 @@ namespace functions {
 
 std::vector<Variable> allgather(const Communicator& comm, const Variable& x, GradRule rule) {
   profile::Scope scope("dist.allgather");
+  check_unsharded(x, "dist::functions::allgather");
   PRISM_CHECK(x.defined(), "allgather: input is undefined on rank " << comm.rank());
   const Packed layout = allgather_packed(comm, x.data());
   const int rank = comm.rank();
@@ -67,6 +69,7 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x, Gra
 Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis, GradRule rule,
                           std::vector<int64_t> extents) {
   profile::Scope scope("dist.allgather_concat");
+  check_unsharded(x, "dist::functions::allgather_concat");
   const Tensor xt = x.defined() ? x.data() : Tensor();
   if (extents.empty()) extents = gather_extents(comm, xt, axis);
   Tensor y = dist::allgather_concat(comm, xt, axis, extents);
@@ -111,6 +114,67 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
       });
 }
 
+Variable exchange_channels(const Communicator& comm, const Variable& x,
+                           const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
+                           int64_t channels, ChannelShard shard) {
+  profile::Scope scope("dist.exchange_channels");
+  PRISM_CHECK(x.defined(), "exchange_channels: input is undefined on rank " << comm.rank());
+  check_unsharded(x, "dist::functions::exchange_channels");
+  const int64_t in_channels = x.shape()[1];
+  Tensor y = dist::exchange_channels(comm, x.data(), send, recv, channels);
+  return Variable::make(
+      y, {x},
+      [comm, send, recv, in_channels](std::vector<Variable>& in, const Tensor& gy) {
+        in[0].add_grad(dist::exchange_channels(comm, gy, recv, send, in_channels));
+      },
+      shard);
+}
+
+Variable shard_channels(const Communicator& comm, const Variable& x) {
+  PRISM_CHECK(x.defined() && x.data().dim() >= 2,
+              "shard_channels: needs x [N, C, ...], got " << shape_string(x));
+  check_unsharded(x, "dist::functions::shard_channels");
+  if (comm.size() == 1) return x;
+  const ChannelShard shard = channel_shard(x.shape()[1], comm.size(), comm.rank());
+  std::vector<int64_t> mine;
+  for (int64_t c = 0; c < shard.count(); ++c)
+    mine.push_back(shard.full_channel(c));
+  return with_channel_shard(select_channels(sum_gradients(comm, x), mine), shard);
+}
+
+Variable gather_channels(const Communicator& comm, const Variable& x) {
+  profile::Scope scope("dist.gather_channels");
+  PRISM_CHECK(x.defined(), "gather_channels: input is undefined on rank " << comm.rank());
+  const int p = comm.size(), rank = comm.rank();
+  if (p == 1) return x;
+  const ChannelShard& shard = x.shard();
+  PRISM_CHECK(shard.sharded() && shard.stride == p && shard.offset == rank,
+              "gather_channels: rank " << rank << " of " << p << " needs x sharded with stride "
+                                       << p << " and offset " << rank << ", but x holds "
+                                       << to_string(shard));
+  const int64_t channels = shard.channels;
+  std::vector<ChannelRun> send, recv;
+  for (int j = 0; j < p; ++j) {
+    send.push_back({0, shard.count(), 1});
+    recv.push_back({j, channel_shard(channels, p, j).count(), p});
+  }
+  Tensor y = dist::exchange_channels(comm, x.data(), send, recv, channels);
+  const Shape xshape = x.shape();
+  return Variable::make(
+      y, {x},
+      [shard, xshape](std::vector<Variable>& in, const Tensor& gy) {
+        Tensor g = Tensor::empty(xshape);
+        const int64_t n = xshape[0], local = xshape[1],
+                      plane = g.numel() / std::max<int64_t>(1, n * local);
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t c = 0; c < local; ++c)
+            std::copy_n(gy.data() + (b * shard.channels + shard.full_channel(c)) * plane, plane,
+                        g.data() + (b * local + c) * plane);
+        in[0].add_grad(std::move(g));
+      },
+      ChannelShard{});
+}
+
 Variable sum_gradients(const Communicator& comm, const Variable& x) {
   profile::Scope scope("dist.sum_gradients");
   PRISM_CHECK(x.defined(), "sum_gradients: input is undefined on rank " << comm.rank());
@@ -123,6 +187,7 @@ Variable sum_gradients(const Communicator& comm, const Variable& x) {
 
 Variable bcast(const Communicator& comm, const Variable& x, int root) {
   profile::Scope scope("dist.bcast");
+  if (x.defined()) check_unsharded(x, "dist::functions::bcast");
   const bool is_root = comm.rank() == root;
   PRISM_CHECK(!is_root || x.defined(), "bcast: the root's input is undefined");
   // Whether the output needs a gradient is root's to say.
@@ -144,6 +209,8 @@ Variable bcast(const Communicator& comm, const Variable& x, int root) {
 
 std::vector<Variable> alltoall(const Communicator& comm, const std::vector<Variable>& xs) {
   profile::Scope scope("dist.alltoall");
+  for (const Variable& x : xs)
+    check_unsharded(x, "dist::functions::alltoall");
   std::vector<Tensor> send;
   for (const Variable& x : xs) {
     PRISM_CHECK(x.defined(), "alltoall: an input is undefined on rank " << comm.rank());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/autograd.hpp"
+#include "dist/collectives.hpp"
 #include "dist/communicator.hpp"
 
 namespace prism::dist {
@@ -61,6 +62,26 @@ Variable bcast(const Communicator& comm, const Variable& x, int root);
 // xs[j] goes to rank j; output j is what rank j sent here. Backward sends each output's
 // gradient back to where it came from.
 std::vector<Variable> alltoall(const Communicator& comm, const std::vector<Variable>& xs);
+
+// Channel shards (see core/autograd.hpp's ChannelShard).
+//
+// dist::exchange_channels on a Variable, the result saying it holds `shard`. Backward runs the
+// reverse exchange: each received channel's gradient goes back to the channels it came from.
+// That is the whole gradient when no channel is sent to two places, as in every use here.
+Variable exchange_channels(const Communicator& comm, const Variable& x,
+                           const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
+                           int64_t channels, ChannelShard shard);
+
+// A replicated x [N, C, ...] (the same on every rank) -> this rank's shard of it,
+// channel_shard(C, P, rank): a local slice, no communication. Backward sums the gradient over
+// ranks, as sum_gradients does (when x requires grad).
+Variable shard_channels(const Communicator& comm, const Variable& x);
+
+// x holding channel_shard(C, P, rank) on every rank -> all C channels on every rank (one
+// MPI_Alltoallw, each shard received straight into its strided places). Backward takes this
+// rank's channels of the gradient, no communication: GradRule::exact, right when what follows
+// is replicated (the same computation on every rank), as a model's classifier head is.
+Variable gather_channels(const Communicator& comm, const Variable& x);
 
 }  // namespace functions
 

@@ -5,8 +5,19 @@ namespace prism::nn {
 BatchNormalization::BatchNormalization(int64_t size, float decay, float eps)
     : BatchNormalization(size, BatchNormConfig{.decay = decay, .eps = eps}) {}
 
-BatchNormalization::BatchNormalization(int64_t size, BatchNormConfig config) : config_(config) {
-  PRISM_CHECK(size > 0, "BatchNormalization: size must be positive, got " << size);
+BatchNormalization::BatchNormalization(int64_t size, BatchNormConfig config)
+    : BatchNormalization(ChannelShard{}, size, config) {}
+
+BatchNormalization::BatchNormalization(ChannelShard shard, int64_t full_size,
+                                       BatchNormConfig config)
+    : config_(config), shard_(shard) {
+  PRISM_CHECK(full_size > 0, "BatchNormalization: size must be positive, got " << full_size);
+  PRISM_CHECK(!shard.sharded() || (shard.channels == full_size && shard.stride >= 1 &&
+                                   shard.offset >= 0 && shard.offset < shard.stride),
+              "BatchNormalization: a shard of " << full_size << " channels, got "
+                                                << to_string(shard) << " (stride " << shard.stride
+                                                << ", offset " << shard.offset << ")");
+  const int64_t size = shard.sharded() ? shard.count() : full_size;
   config_.check("BatchNormalization");
   gamma_ = register_parameter("gamma", Tensor::ones({size}));
   beta_ = register_parameter("beta", Tensor::zeros({size}));
@@ -15,6 +26,9 @@ BatchNormalization::BatchNormalization(int64_t size, BatchNormConfig config) : c
 }
 
 Variable BatchNormalization::forward(const Variable& x) {
+  PRISM_CHECK(x.defined() && x.shard() == shard_,
+              "BatchNormalization: holds " << to_string(shard_) << ", but x holds "
+                                           << (x.defined() ? to_string(x.shard()) : "nothing"));
   return batch_normalization(x, gamma_, beta_, avg_mean_, avg_var_, training(), config_);
 }
 

@@ -15,6 +15,10 @@ class BatchNormalization : public Module {
   explicit BatchNormalization(int64_t size, float decay = 0.9f, float eps = 2e-5f);
   // Any config, e.g. BatchNormConfig{.relu = true} for BN followed by a ReLU in one op.
   BatchNormalization(int64_t size, BatchNormConfig config);
+  // For a channel-sharded input: this rank's slice of a BN over shard.channels channels, the
+  // statistics and parameters of shard.count() channels (partitioned: each rank holds and saves
+  // its own). x must hold exactly `shard`. ChannelShard{} is the replicated BN of the full size.
+  BatchNormalization(ChannelShard shard, int64_t size, BatchNormConfig config = {});
 
   // Training mode: normalizes with the batch statistics and updates avg_mean and avg_var.
   // Evaluation mode: normalizes with avg_mean and avg_var and leaves them as they are.
@@ -24,9 +28,12 @@ class BatchNormalization : public Module {
   const Variable& beta() const { return beta_; }
   const Tensor& avg_mean() const { return avg_mean_; }
   const Tensor& avg_var() const { return avg_var_; }
+  const ChannelShard& shard() const { return shard_; }
+  bool partitioned() const override { return shard_.sharded(); }
 
  private:
   BatchNormConfig config_;
+  ChannelShard shard_;
   Variable gamma_, beta_;
   Tensor avg_mean_, avg_var_;
 };

@@ -45,28 +45,65 @@ int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int ran
 
 ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels,
                                              int64_t out_channels, Size2 ksize, Size2 stride,
-                                             Size2 pad, bool nobias, dist::GradRule rule)
+                                             Size2 pad, bool nobias, dist::GradRule rule,
+                                             Layout output)
     : Convolution2D(checked_count(comm, in_channels, "input"),
                     checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
                     partition_rng(comm)),
       comm_(comm),
       rule_(rule),
+      output_(output),
       in_channels_(in_channels),
       out_channels_(out_channels),
-      inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {}
+      inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {
+  // Rank i's block [offset_i, offset_i + K_i) holds, of rank j's channels j, j + P, ..., those
+  // from the first c >= offset_i with c % P == j; they are consecutive in j's shard, and the
+  // blocks lie in rank order, so what j receives from ranks 0, 1, ... fills its shard in order.
+  const int p = comm_.size(), rank = comm_.rank();
+  auto run = [&](int i, int j) {  // rank i's output channels that rank j reads, in i's block
+    const int64_t offset = output_offset(out_channels, p, i);
+    const int64_t first = offset + ((j - offset) % p + p) % p;
+    const int64_t end = offset + channel_count(out_channels, p, i);
+    return dist::ChannelRun{first - offset, first < end ? (end - 1 - first) / p + 1 : 0, p};
+  };
+  int64_t at = 0;  // where rank i's channels start in this rank's shard
+  for (int j = 0; j < p; ++j) {
+    send_.push_back(run(rank, j));
+    const dist::ChannelRun from = run(j, rank);
+    recv_.push_back({at, from.count, 1});
+    at += from.count;
+  }
+}
 
 Variable ParallelConvolution2D::forward(const Variable& x) {
-  PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[1] == in_channels_,
+  const int p = comm_.size(), rank = comm_.rank();
+  const ChannelShard mine = channel_shard(in_channels_, p, rank);
+  PRISM_CHECK(x.defined() && x.data().dim() == 4, "ParallelConvolution2D: expected x [N, "
+                                                      << in_channels_ << ", H, W], got "
+                                                      << shape_string(x));
+  PRISM_CHECK(!x.shard().sharded() || x.shard() == mine,
+              "ParallelConvolution2D: rank " << rank << " reads " << to_string(mine)
+                                             << ", but x holds " << to_string(x.shard()));
+  PRISM_CHECK(x.shard().sharded() || x.shape()[1] == in_channels_,
               "ParallelConvolution2D: expected x [N, " << in_channels_ << ", H, W], got "
                                                        << shape_string(x));
-  if (comm_.size() == 1) return Convolution2D::forward(x);
-  const bool exact = rule_ == dist::GradRule::exact;
-  const Variable shared = exact ? dist::functions::sum_gradients(comm_, x) : x;
-  const Variable local_out = Convolution2D::forward(select_channels(shared, inputs_));
+  if (p == 1) return Convolution2D::forward(x);
+  Variable local;
+  if (x.shard().sharded()) {
+    local = with_channel_shard(x, ChannelShard{});  // its channels are this layer's inputs
+  } else {
+    const bool exact = rule_ == dist::GradRule::exact;
+    local = select_channels(exact ? dist::functions::sum_gradients(comm_, x) : x, inputs_);
+  }
+  const Variable y = Convolution2D::forward(local);
+  if (output_ == Layout::sharded) {
+    const ChannelShard out = channel_shard(out_channels_, p, rank);
+    return dist::functions::exchange_channels(comm_, y, send_, recv_, out.count(), out);
+  }
   std::vector<int64_t> extents;  // the partition: every rank's output channels
-  for (int r = 0; r < comm_.size(); ++r)
-    extents.push_back(channel_count(out_channels_, comm_.size(), r));
-  return dist::functions::allgather_concat(comm_, local_out, 1, rule_, std::move(extents));
+  for (int r = 0; r < p; ++r)
+    extents.push_back(channel_count(out_channels_, p, r));
+  return dist::functions::allgather_concat(comm_, y, 1, rule_, std::move(extents));
 }
 
 }  // namespace prism::nn

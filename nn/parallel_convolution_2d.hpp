@@ -4,7 +4,15 @@
 //     in rank order (rank 0's first);
 //   - rank r reads input channels r, r + P, r + 2P, ... < C;
 //   - forward: select those channels, convolve with the local W [K_r, |I_r|, k, k] (and b), then
-//     allgather the outputs and concatenate them on axis 1: every rank gets the whole layer.
+//     allgather the outputs and concatenate them on axis 1: every rank gets the whole layer
+//     (Layout::gathered, the seed's dataflow);
+//   - or, Layout::sharded, send each rank only the channels the next parallel convolution reads
+//     there: rank r receives channels r, r + P, ... of the output (channel_shard(K, P, r)) by one
+//     MPI_Alltoallw, 1/P of the tensor. A sharded input (x.shard() == channel_shard(C, P, r))
+//     is convolved as it is; the reverse exchange is then the exact gradient, with no sum over
+//     ranks, since each channel is read on one rank only. Per-channel layers (BN, ReLU,
+//     dropout, pooling) run on the shard; dist::functions::gather_channels assembles the
+//     channels where a layer needs them all. See docs/parallelism.md.
 // Together the ranks compute a convolution whose K x C weight holds each rank's W in its (output
 // block x its input channels) cells and zeros elsewhere.
 //
@@ -28,6 +36,12 @@
 
 namespace prism::nn {
 
+// Where a parallel convolution's output lives.
+enum class Layout {
+  gathered,  // every rank holds every channel (allgather)
+  sharded,   // rank r holds channel_shard(K, P, r), the channels the next layer reads there
+};
+
 class ParallelConvolution2D : public Convolution2D {
  public:
   // Convolution2D's arguments after the communicator. P > in_channels or P > out_channels is
@@ -37,9 +51,12 @@ class ParallelConvolution2D : public Convolution2D {
   // by the same amount on every rank (so replicated dropout stays in step).
   ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels, int64_t out_channels,
                         Size2 ksize, Size2 stride = 1, Size2 pad = 0, bool nobias = false,
-                        dist::GradRule rule = dist::GradRule::exact);
+                        dist::GradRule rule = dist::GradRule::exact,
+                        Layout output = Layout::gathered);
 
-  // x [N, in_channels, H, W] (the same on every rank) -> [N, out_channels, Ho, Wo] on every rank.
+  // x [N, in_channels, H, W] (the same on every rank), or its shard channel_shard(in_channels,
+  // P, rank) -> [N, out_channels, Ho, Wo] on every rank (gathered), or this rank's shard of it.
+  // The rule applies to a replicated input and to the gather; a shard's gradient is exact.
   Variable forward(const Variable& x) override;
   bool partitioned() const override { return true; }
 
@@ -51,12 +68,17 @@ class ParallelConvolution2D : public Convolution2D {
   const std::vector<int64_t>& local_input_channels() const { return inputs_; }
   int64_t in_channels() const { return in_channels_; }
   int64_t out_channels() const { return out_channels_; }
+  Layout output_layout() const { return output_; }
 
  private:
   dist::Communicator comm_;
   dist::GradRule rule_;
+  Layout output_;
   int64_t in_channels_, out_channels_;
   std::vector<int64_t> inputs_;
+  // Layout::sharded: what this rank's output block sends to each rank, and where what each
+  // rank sends lands in this rank's shard.
+  std::vector<dist::ChannelRun> send_, recv_;
 };
 
 }  // namespace prism::nn

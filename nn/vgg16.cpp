@@ -13,14 +13,37 @@ namespace prism::nn {
 
 namespace {
 
+// A first block's plain convolution in the sharded layout: computed whole on every rank (its
+// weights are replicated), its output sliced to this rank's shard. shard_channels sums the
+// output's gradient over ranks, so every rank's weight gradient is the whole one.
+class SlicedConvolution2D : public Convolution2D {
+ public:
+  SlicedConvolution2D(const dist::Communicator& comm, int64_t in, int64_t out)
+      : Convolution2D(in, out, 3, 1, 1, /*nobias=*/true), comm_(comm) {}
+  Variable forward(const Variable& x) override {
+    return dist::functions::shard_channels(comm_, Convolution2D::forward(x));
+  }
+
+ private:
+  dist::Communicator comm_;
+};
+
 // conv (parallel where every rank gets an input channel) + BN + ReLU (fused into the BN op)
-std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out) {
+std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out,
+                                  Layout layout) {
+  const bool sharded = layout == Layout::sharded;
   auto b = std::make_shared<Sequential>();
-  if (comm.size() <= in)
-    b->add(std::make_shared<ParallelConvolution2D>(comm, in, out, 3, 1, 1, /*nobias=*/true));
-  else
+  if (comm.size() <= in) {
+    b->add(std::make_shared<ParallelConvolution2D>(comm, in, out, 3, 1, 1, /*nobias=*/true,
+                                                   dist::GradRule::exact, layout));
+  } else if (sharded) {
+    b->add(std::make_shared<SlicedConvolution2D>(comm, in, out));
+  } else {
     b->add(std::make_shared<Convolution2D>(in, out, 3, 1, 1, /*nobias=*/true));
-  b->add(std::make_shared<BatchNormalization>(out, BatchNormConfig{.relu = true}));
+  }
+  const ChannelShard shard =
+      sharded ? channel_shard(out, comm.size(), comm.rank()) : ChannelShard{};
+  b->add(std::make_shared<BatchNormalization>(shard, out, BatchNormConfig{.relu = true}));
   return b;
 }
 
@@ -30,7 +53,7 @@ Variable max_pool_2x2(const Variable& x) {
 
 }  // namespace
 
-VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes) {
+VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes, Layout layout) {
   PRISM_CHECK(in_channels > 0 && classes > 0, "VGG16: needs positive in_channels and classes, got "
                                                   << in_channels << " and " << classes);
   // (output channels, what follows the block: a dropout ratio, or 0 for a 2x2 max pooling)
@@ -44,14 +67,18 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
   net_ = register_module("net", std::make_shared<Sequential>());
   int64_t in = in_channels;
   for (const Layer& layer : layers) {
-    net_->add(block(comm, in, layer.out));
+    net_->add(block(comm, in, layer.out, layout));
     if (layer.dropout > 0)
       net_->add(std::make_shared<Dropout>(layer.dropout));
     else
       net_->add(max_pool_2x2);
     in = layer.out;
   }
-  net_->add(flatten);  // [N, 512, 1, 1] -> [N, 512]
+  if (layout == Layout::sharded)  // [N, 512 / P, 1, 1] shards -> [N, 512]
+    net_->add(
+        [comm](const Variable& x) { return flatten(dist::functions::gather_channels(comm, x)); });
+  else
+    net_->add(flatten);  // [N, 512, 1, 1] -> [N, 512]
   net_->add(std::make_shared<Dropout>(0.5f));
   net_->add(std::make_shared<Linear>(512, 512, /*nobias=*/true));
   net_->add(std::make_shared<BatchNormalization>(512));

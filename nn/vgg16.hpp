@@ -6,16 +6,27 @@
 // A block's convolution is a ParallelConvolution2D when comm.size() <= its input channels and
 // a plain Convolution2D otherwise (as the seed's model does, e.g. the first block on RGB input
 // with 4 ranks). On one rank it is the serial VGG16.
+//
+// The layout (nn::Layout) says where activations live between the convolutions:
+//   - sharded (the default): rank r holds channels r, r + P, ... of every block's output, the
+//     ones its next convolution reads; BN (its parameters and statistics partitioned), ReLU,
+//     dropout and pooling run on those channels only, and the channels are gathered once,
+//     before the classifier. A first block that is a plain Convolution2D is computed whole on
+//     every rank and sliced;
+//   - gathered: the seed's dataflow, every rank holds every channel after every convolution.
+// Both compute the same function with the same parameters (tests/mpi/test_sharded.cpp).
 #pragma once
 
 #include "dist/communicator.hpp"
+#include "nn/parallel_convolution_2d.hpp"
 #include "nn/sequential.hpp"
 
 namespace prism::nn {
 
 class VGG16 : public Module {
  public:
-  VGG16(const dist::Communicator& comm, int64_t in_channels = 3, int64_t classes = 10);
+  VGG16(const dist::Communicator& comm, int64_t in_channels = 3, int64_t classes = 10,
+        Layout layout = Layout::sharded);
 
   // x [N, in_channels, 32, 32] -> logits [N, classes]
   Variable forward(const Variable& x) override;

@@ -131,6 +131,7 @@ Variable scale(const Variable& x, float s) {
 
 Variable sum(const Variable& x) {
   profile::Scope scope("sum");
+  check_unsharded(x, "sum");
   const Tensor tx = x.data();
   double acc = 0;  // double: long sums stay accurate
   for (int64_t i = 0; i < tx.numel(); ++i)
@@ -144,6 +145,7 @@ Variable sum(const Variable& x) {
 
 Variable mean(const Variable& x) {
   profile::Scope scope("mean");
+  check_unsharded(x, "mean");
   const int64_t n = x.data().numel();
   PRISM_CHECK(n > 0, "mean: empty tensor " << to_string(x.shape()));
   return scale(sum(x), 1.0f / static_cast<float>(n));

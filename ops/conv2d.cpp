@@ -10,6 +10,7 @@ using kernels::ConvShape;
 
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 stride, Size2 pad) {
   profile::Scope scope("conv2d");
+  check_unsharded(x, "conv2d");
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
               "conv2d: needs x [N, C, H, W] and w [K, C, kh, kw], got x "
                   << shape_string(x) << ", w " << shape_string(w));

@@ -10,14 +10,42 @@ namespace prism {
 
 namespace {
 
-// The keep bits of elements [64 * word, 64 * word + 64): element i takes the high (even i) or
-// the low (odd i) 32 bits of counter_hash(key, i / 2), and is kept when they reach `threshold`.
-uint64_t keep_bits(uint64_t key, int64_t word, uint64_t threshold) {
+// The keep bits of the elements at full-tensor indices [first, first + count), count <= 64:
+// element i takes the high (even i) or the low (odd i) 32 bits of counter_hash(key, i / 2),
+// and is kept when they reach `threshold`.
+uint64_t run_bits(uint64_t key, uint64_t first, int64_t count, uint64_t threshold) {
+  uint64_t bits = 0, h = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const uint64_t i = first + static_cast<uint64_t>(j);
+    if (j == 0 || (i & 1) == 0) h = counter_hash(key, i >> 1);
+    const uint64_t half = i & 1 ? h & 0xffffffffULL : h >> 32;
+    bits |= static_cast<uint64_t>(half >= threshold) << j;
+  }
+  return bits;
+}
+
+// Where a channel-sharded tensor's elements lie in the full tensor: local channel c of image
+// n is full channel shard.full_channel(c), each a plane of `plane` elements.
+struct FullIndex {
+  ChannelShard shard;
+  int64_t plane;
+  int64_t operator()(int64_t i) const {
+    const int64_t p = i / plane, n = p / shard.count(), c = p % shard.count();
+    return (n * shard.channels + shard.full_channel(c)) * plane + i % plane;
+  }
+};
+
+// The keep bits of local elements [64 * word, 64 * word + count): one run of full indices
+// per plane they meet (the whole word when the tensor is not sharded).
+uint64_t keep_bits(uint64_t key, const FullIndex& full, int64_t word, int64_t count,
+                   uint64_t threshold) {
+  const int64_t first = word * 64;
+  if (!full.shard.sharded()) return run_bits(key, static_cast<uint64_t>(first), count, threshold);
   uint64_t bits = 0;
-  for (int pair = 0; pair < 32; ++pair) {
-    const uint64_t h = counter_hash(key, static_cast<uint64_t>(word * 32 + pair));
-    bits |= static_cast<uint64_t>((h >> 32) >= threshold) << (2 * pair);
-    bits |= static_cast<uint64_t>((h & 0xffffffffULL) >= threshold) << (2 * pair + 1);
+  for (int64_t j = 0; j < count;) {
+    const int64_t run = std::min(count - j, full.plane - (first + j) % full.plane);
+    bits |= run_bits(key, static_cast<uint64_t>(full(first + j)), run, threshold) << j;
+    j += run;
   }
   return bits;
 }
@@ -59,6 +87,9 @@ Variable dropout(const Variable& x, float ratio, bool train, Rng& rng) {
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(ratio) * 4294967296.0);
   const float scale = 1.0f / (1.0f - ratio);
   const int64_t n = x.data().numel(), words = (n + 63) / 64;
+  // A sharded x draws what the full tensor draws at its elements (see ops/dropout.hpp).
+  const ChannelShard& shard = x.shard();
+  const FullIndex full{shard, shard.sharded() && n > 0 ? n / (x.shape()[0] * shard.count()) : n};
   // The mask is one bit per element (bit i % 64 of word i / 64), all backward needs.
   std::shared_ptr<uint64_t> mask = memory::allocate_array<uint64_t>(words);
   const float* px = x.data().data();
@@ -67,8 +98,9 @@ Variable dropout(const Variable& x, float ratio, bool train, Rng& rng) {
   uint64_t* pm = mask.get();
 #pragma omp parallel for schedule(static) if (n >= kParallelElements)
   for (int64_t w = 0; w < words; ++w) {
-    pm[w] = keep_bits(key, w, threshold);
-    apply_mask(pm[w], px + w * 64, py + w * 64, std::min<int64_t>(64, n - w * 64), scale);
+    const int64_t count = std::min<int64_t>(64, n - w * 64);
+    pm[w] = keep_bits(key, full, w, count, threshold);
+    apply_mask(pm[w], px + w * 64, py + w * 64, count, scale);
   }
   return Variable::make(
       y, {x}, [mask, scale, n, words](std::vector<Variable>& in, const Tensor& gy) {

@@ -9,6 +9,7 @@ using kernels::gemm;
 
 Variable matmul(const Variable& a, const Variable& b) {
   profile::Scope scope("matmul");
+  check_unsharded(a, "matmul");
   PRISM_CHECK(a.defined() && b.defined() && a.data().dim() == 2 && b.data().dim() == 2 &&
                   a.shape()[1] == b.shape()[0],
               "matmul: needs [M, K] x [K, N], got " << to_string(a.shape()) << " x "
@@ -33,6 +34,7 @@ Variable matmul(const Variable& a, const Variable& b) {
 
 Variable linear(const Variable& x, const Variable& w, const Variable& b) {
   profile::Scope scope("linear");
+  check_unsharded(x, "linear");
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 2 && w.data().dim() == 2 &&
                   x.shape()[1] == w.shape()[1],
               "linear: needs x [N, in] and W [out, in], got x " << to_string(x.shape()) << ", W "

@@ -28,6 +28,7 @@ void check_logits_labels(const char* op, const Variable& logits, const Labels& l
 
 Variable softmax_cross_entropy(const Variable& logits, const Labels& labels) {
   profile::Scope scope("softmax_cross_entropy");
+  check_unsharded(logits, "softmax_cross_entropy");
   check_logits_labels("softmax_cross_entropy", logits, labels);
   const int64_t n = logits.shape()[0], classes = logits.shape()[1];
   const Tensor tx = logits.data();

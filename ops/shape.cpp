@@ -8,6 +8,7 @@ namespace prism {
 
 Variable reshape(const Variable& x, Shape shape) {
   profile::Scope scope("reshape");
+  check_unsharded(x, "reshape");
   PRISM_CHECK(x.defined(), "reshape: undefined input");
   Tensor y = x.data().reshape(std::move(shape));  // a view, as Tensor::reshape
   Shape in_shape = x.shape();
@@ -18,6 +19,7 @@ Variable reshape(const Variable& x, Shape shape) {
 
 Variable flatten(const Variable& x) {
   profile::Scope scope("flatten");
+  check_unsharded(x, "flatten");
   PRISM_CHECK(x.defined() && x.data().dim() >= 1,
               "flatten: needs at least one dimension, got " << to_string(x.shape()));
   return reshape(x, {x.shape()[0], -1});
@@ -46,6 +48,9 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis) {
   PRISM_CHECK(axis >= -dim && axis < dim,
               "concat: axis " << axis << " out of range for shape " << to_string(first));
   if (axis < 0) axis += dim;
+  if (axis == 1)  // joining channels: a sharded input's are not the ones it appears to hold
+    for (const Variable& x : xs)
+      check_unsharded(x, "concat on axis 1");
   Shape out_shape = first;
   out_shape[axis] = 0;
   for (const Variable& x : xs) {
@@ -83,8 +88,29 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis) {
   });
 }
 
+Variable with_channel_shard(const Variable& x, ChannelShard shard) {
+  PRISM_CHECK(x.defined() && x.data().dim() >= 2,
+              "with_channel_shard: needs [N, C, ...], got " << shape_string(x));
+  if (shard.sharded()) {
+    PRISM_CHECK(shard.stride >= 1 && shard.offset >= 0 && shard.offset < shard.stride,
+                "with_channel_shard: a shard needs stride >= 1 and 0 <= offset < stride, got "
+                "channels "
+                    << shard.channels << ", stride " << shard.stride << ", offset "
+                    << shard.offset);
+    PRISM_CHECK(x.shape()[1] == shard.count(), "with_channel_shard: x "
+                                                   << to_string(x.shape()) << " cannot hold "
+                                                   << to_string(shard) << " (" << shard.count()
+                                                   << " channels)");
+  }
+  if (shard.stride == 1) shard = ChannelShard{};  // channels 0, 1, ...: every channel
+  return Variable::make(
+      x.data(), {x}, [](std::vector<Variable>& in, const Tensor& gy) { in[0].add_grad(gy); },
+      shard);
+}
+
 Variable select_channels(const Variable& x, const std::vector<int64_t>& index) {
   profile::Scope scope("select_channels");
+  check_unsharded(x, "select_channels");
   PRISM_CHECK(x.defined() && x.data().dim() >= 2,
               "select_channels: needs [N, C, ...], got " << to_string(x.shape()));
   const Shape& s = x.shape();
