@@ -7,6 +7,7 @@
 //   vgg_step [--benchmark_repetitions=3]          # one process
 //   mpiexec -n 2 vgg_step                          # 2 ranks
 //   vgg_step --profile                             # the profiler's table of 5 steps instead
+//   mpiexec -n 2 vgg_step --layout=gathered        # the seed's dataflow (default: sharded)
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
 // Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
@@ -37,6 +38,7 @@ using namespace prism;
 
 constexpr int64_t kBatch = 64;
 constexpr int kProfiledSteps = 5;
+nn::Layout g_layout = nn::Layout::sharded;
 
 // The model, its data and one step, as train_vgg runs it.
 struct Step {
@@ -48,7 +50,7 @@ struct Step {
   explicit Step(const dist::Communicator& comm)
       : x({kBatch, 3, 32, 32}),
         t(kBatch),
-        model(std::make_shared<nn::VGG16>(comm, 3, 10)),
+        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout)),
         optimizer(model.named_parameters(), 0.01f) {
     Rng rng(7);
     rng.fill_uniform(x, -1.0f, 1.0f);
@@ -119,6 +121,7 @@ int profile_steps(const dist::Communicator& comm) {
   const Usage after = usage();
   if (comm.rank() == 0)
     std::cout << "vgg_step --profile: batch " << kBatch << ", " << comm.size() << " rank(s), "
+              << (g_layout == nn::Layout::sharded ? "sharded" : "gathered") << " layout, "
               << num_threads() << " thread(s), " << isa_name(active_isa()) << " kernels\n"
               << table << "minor page faults per step: "
               << double(after.minor_faults - before.minor_faults) / kProfiledSteps
@@ -135,13 +138,31 @@ int profile_steps(const dist::Communicator& comm) {
 int main(int argc, char** argv) {
   dist::Environment env(argc, argv);
   const dist::Communicator comm = dist::Communicator::world();
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--profile") == 0) return profile_steps(comm);
+  bool profile = false;
+  int kept = 1;  // our flags out of argv, for Google Benchmark
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--profile") == 0) {
+      profile = true;
+    } else if (std::strcmp(argv[i], "--layout=sharded") == 0) {
+      g_layout = nn::Layout::sharded;
+    } else if (std::strcmp(argv[i], "--layout=gathered") == 0) {
+      g_layout = nn::Layout::gathered;
+    } else if (std::strncmp(argv[i], "--layout", 8) == 0) {
+      if (comm.rank() == 0)
+        std::cerr << "vgg_step: --layout is sharded or gathered, got " << argv[i] << "\n";
+      return 2;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  if (profile) return profile_steps(comm);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const Isa isa = detected_isa();
   g_peak_gflops = isa >= Isa::avx2 ? bench::fma_peak_gflops(isa) : 0;
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(g_peak_gflops));
+  benchmark::AddCustomContext("layout", g_layout == nn::Layout::sharded ? "sharded" : "gathered");
   benchmark::RegisterBenchmark("vgg16/train_step/N64", bm_vgg_step, comm)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
