@@ -2,9 +2,10 @@
 //
 //   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100|imagefolder]
 //       [--data-dir D] [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--frequency N]
-//       [--out result] [--resume FILE] [--seed 0]
+//       [--out result] [--resume FILE] [--seed 0] [--layout sharded|gathered]
 //
-// Every rank builds the same model (its parallel convolutions hold its channel slice), rank 0
+// Every rank builds the same model (its parallel convolutions hold its channel slice, and with
+// the default sharded layout its BN layers hold the channels it convolves), rank 0
 // reads the data and a MultiNodeIterator hands every rank the same batches; MomentumSGD with
 // weight decay 5e-4, the test set evaluated after each epoch. Rank 0 prints and writes
 // <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency epochs
@@ -23,7 +24,8 @@ namespace {
 
 struct Options {
   std::string dataset = "fashion-mnist";
-  std::string data_dir;  // default: the dataset's usual place
+  std::string layout = "sharded";  // or gathered: see nn/vgg16.hpp
+  std::string data_dir;            // default: the dataset's usual place
   int64_t batchsize = 64;
   int64_t epoch = 20;
   double learnrate = 0.05;
@@ -83,7 +85,8 @@ int run(const Options& opt, const dist::Communicator& comm) {
               << " test examples; " << comm.size() << " ranks x " << num_threads()
               << " threads; batch " << opt.batchsize << "\n";
 
-  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3]));
+  const nn::Layout layout = opt.layout == "sharded" ? nn::Layout::sharded : nn::Layout::gathered;
+  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3], layout));
   nn::broadcast_replicated(comm, model);
   optim::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
   optimizer.set_weight_decay(5e-4f);
@@ -129,6 +132,9 @@ int main(int argc, char** argv) {
            "unpacked binary version, required; imagefolder: holds train/<class>/* and "
            "test/<class>/*, required)");
   args.add("batchsize", &opt.batchsize, "examples per step");
+  args.add("layout", &opt.layout,
+           "sharded (each rank holds the channels its convolutions read) or gathered (every "
+           "rank holds every channel, the seed's dataflow)");
   args.add("epoch", &opt.epoch, "number of passes over the training set");
   args.add("learnrate", &opt.learnrate, "MomentumSGD's learning rate");
   args.add("frequency", &opt.frequency, "epochs between snapshots (-1: one at the end)");
@@ -148,6 +154,8 @@ int main(int argc, char** argv) {
                     << opt.dataset);
     PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
                 "train_vgg: --dataset " << opt.dataset << " needs --data-dir");
+    PRISM_CHECK(opt.layout == "sharded" || opt.layout == "gathered",
+                "train_vgg: --layout is sharded or gathered, not " << opt.layout);
     PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,
                 "train_vgg: --frequency is -1 or at least 1, got " << opt.frequency);
   } catch (const std::exception& e) {
