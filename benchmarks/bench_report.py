@@ -14,7 +14,9 @@ import sys
 
 out_dir, rounds, isa = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 day = os.path.basename(out_dir.rstrip('/'))
-CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread')]
+CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, sharded'),
+           ('p2g', '2 ranks x 1 thread, gathered')]
+TORCH_OF = {'p2g': 'p2'}  # PyTorch has one 2-process run: the same reference for both layouts
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
 
 
@@ -67,7 +69,7 @@ for config, label in CONFIGS:
     runs = prism_runs(config)
     if runs and peak is None:
         peak = float(runs[0][0].get('fma_peak_gflops', 0)) or None
-    t = torch_ms(config)
+    t = torch_ms(TORCH_OF.get(config, config))
     if t:
         torch_version = t[0][1]
     step[config] = {
@@ -81,6 +83,9 @@ for config, label in CONFIGS:
         'faults': median([b.get('faults_per_step', 0) for _, b in runs]),
         'rss': median([b.get('peak_rss_mb', 0) for _, b in runs]),
         'gflop': median([b.get('conv_gflop', 0) for _, b in runs]),
+        'mb_received': median([b['mb_received'] for _, b in runs if 'mb_received' in b]),
+        'comm_ms': median([b['comm_ms'] for _, b in runs if 'comm_ms' in b]),
+        'comm_pct': median([b['comm_pct'] for _, b in runs if 'comm_pct' in b]),
     }
 
 conv = load_json(f'{out_dir}/conv_bench.json') or {'benchmarks': [], 'context': {}}
@@ -135,14 +140,16 @@ if baseline_rev:
     lines.append(f'Before: {open(f"{out_dir}/baseline_rev.txt").read().strip()}')
     lines.append('')
 lines.append('prism per step (medians): nominal convolution GFLOP, their share of the FMA peak of '
-             'the threads used, minor page faults, peak RSS of the process (rank 0).')
+             'the threads used, minor page faults, peak RSS of the process, and under MPI the '
+             'tensor MB received from other ranks and the time spent in collectives (all rank 0).')
 lines.append('')
-lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB |')
-lines.append('|---|---|---|---|---|')
+lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB | MB received | comm ms | comm % |')
+lines.append('|---|---|---|---|---|---|---|---|')
 for config, label in CONFIGS:
     s = step[config]
     lines.append(f'| {label} | {fmt(s["gflop"], 1)} | {fmt(s["pct_peak"], 1)} | {fmt(s["faults"])} | '
-                 f'{fmt(s["rss"])} |')
+                 f'{fmt(s["rss"])} | {fmt(s["mb_received"], 1)} | {fmt(s["comm_ms"])} | '
+                 f'{fmt(s["comm_pct"], 1)} |')
 lines.append('')
 
 if times:
@@ -212,7 +219,7 @@ except ImportError:
     sys.exit(0)
 fig, axes = plt.subplots(1, 2 if times else 1, figsize=(11 if times else 6, 4.2), squeeze=False)
 ax = axes[0][0]
-labels = [label for _, label in CONFIGS]
+labels = [label.replace(' x 1 thread,', ',') for _, label in CONFIGS]
 xs = range(len(CONFIGS))
 series = ([('before', f'prism before ({baseline_rev})')] if baseline_rev else []) + \
     [('prism', 'prism'), ('torch', 'PyTorch')]

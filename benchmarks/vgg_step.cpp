@@ -1,4 +1,4 @@
-// vgg_step: one training step of the seed's VGG16 (32x32x3 inputs, 10 classes, batch 64 per
+// vgg_step: one training step of the seed's VGG16 (3-channel 32x32 inputs, 10 classes, batch 64 per
 // rank): forward, softmax cross entropy, backward and a MomentumSGD update (lr 0.01, no weight
 // decay, as benchmarks/torch_reference.py runs it). Under mpiexec -n P the convolutions are
 // channel-parallel over the P ranks; rank 0 reports. Every rank runs the same fixed number of
@@ -8,22 +8,29 @@
 //   mpiexec -n 2 vgg_step                          # 2 ranks
 //   vgg_step --profile                             # the profiler's table of 5 steps instead
 //   mpiexec -n 2 vgg_step --layout=gathered        # the seed's dataflow (default: sharded)
+//   vgg_step --batch=16 --image-size=128           # batch per rank (64), image side (32)
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
 // Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
 // profiler counts them) and pct_peak, their rate against the FMA peak of one core measured at
 // start, times the thread count; faults_per_step, the minor page faults of a timed step;
-// peak_rss_mb, the process's peak resident memory.
+// peak_rss_mb, the process's peak resident memory; under MPI, mb_sent and mb_received, the
+// tensor bytes a step's collectives moved to and from other ranks, and comm_ms and comm_pct,
+// the time a step spent inside them (waiting included: nothing overlaps them). All of rank 0.
 #include <sys/resource.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "core/allocator.hpp"
 #include "core/isa.hpp"
 #include "core/parallel.hpp"
 #include "core/profiler.hpp"
 #include "core/rng.hpp"
+#include "dist/collectives.hpp"
 #include "dist/communicator.hpp"
 #include "fma_peak.hpp"
 #include "mpi_bench.hpp"
@@ -36,7 +43,7 @@ namespace {
 
 using namespace prism;
 
-constexpr int64_t kBatch = 64;
+int64_t g_batch = 64, g_image = 32;  // --batch=, --image-size=
 constexpr int kProfiledSteps = 5;
 nn::Layout g_layout = nn::Layout::sharded;
 
@@ -48,13 +55,13 @@ struct Step {
   optim::MomentumSGD optimizer;
 
   explicit Step(const dist::Communicator& comm)
-      : x({kBatch, 3, 32, 32}),
-        t(kBatch),
-        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout)),
+      : x({g_batch, 3, g_image, g_image}),
+        t(g_batch),
+        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout, g_image)),
         optimizer(model.named_parameters(), 0.01f) {
     Rng rng(7);
     rng.fill_uniform(x, -1.0f, 1.0f);
-    for (int64_t i = 0; i < kBatch; ++i)
+    for (int64_t i = 0; i < g_batch; ++i)
       t[i] = static_cast<int32_t>(rng.below(10));
     nn::broadcast_replicated(comm, model);
   }
@@ -91,13 +98,25 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
   Step step(comm);
   const double flops = conv_flops_of_a_step(step);  // also the untimed first step
   const Usage before = usage();
+  const dist::Traffic moved_before = dist::traffic();
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state)
     step.run();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const dist::Traffic moved = dist::traffic();
   const Usage after = usage();
   const double steps = double(state.iterations());
+  if (comm.size() > 1) {
+    state.counters["mb_sent"] = double(moved.bytes_sent - moved_before.bytes_sent) / 1e6 / steps;
+    state.counters["mb_received"] =
+        double(moved.bytes_received - moved_before.bytes_received) / 1e6 / steps;
+    state.counters["comm_ms"] = (moved.seconds - moved_before.seconds) * 1e3 / steps;
+    state.counters["comm_pct"] = (moved.seconds - moved_before.seconds) / seconds * 100;
+  }
   state.counters["ranks"] = comm.size();
   state.counters["images_per_s"] =
-      benchmark::Counter(double(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(double(g_batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["conv_gflop"] = flops / 1e9;
   if (g_peak_gflops > 0)  // no AVX2, no peak measured
     state.counters["pct_peak"] =
@@ -120,7 +139,7 @@ int profile_steps(const dist::Communicator& comm) {
   profile::enable(false);
   const Usage after = usage();
   if (comm.rank() == 0)
-    std::cout << "vgg_step --profile: batch " << kBatch << ", " << comm.size() << " rank(s), "
+    std::cout << "vgg_step --profile: batch " << g_batch << ", " << comm.size() << " rank(s), "
               << (g_layout == nn::Layout::sharded ? "sharded" : "gathered") << " layout, "
               << num_threads() << " thread(s), " << isa_name(active_isa()) << " kernels\n"
               << table << "minor page faults per step: "
@@ -147,6 +166,20 @@ int main(int argc, char** argv) {
       g_layout = nn::Layout::sharded;
     } else if (std::strcmp(argv[i], "--layout=gathered") == 0) {
       g_layout = nn::Layout::gathered;
+    } else if (std::strncmp(argv[i], "--batch=", 8) == 0 ||
+               std::strncmp(argv[i], "--image-size=", 13) == 0) {
+      const bool batch = argv[i][2] == 'b';
+      char* end = nullptr;
+      const long v = std::strtol(std::strchr(argv[i], '=') + 1, &end, 10);
+      if (*end != 0 || v < 1 || v > (batch ? 65536 : 4096) || (!batch && v % 32 != 0)) {
+        if (comm.rank() == 0)
+          std::cerr << "vgg_step: "
+                    << (batch ? "--batch is 1..65536"
+                              : "--image-size is a multiple of 32 up to 4096")
+                    << ", got " << argv[i] << "\n";
+        return 2;
+      }
+      (batch ? g_batch : g_image) = v;
     } else if (std::strncmp(argv[i], "--layout", 8) == 0) {
       if (comm.rank() == 0)
         std::cerr << "vgg_step: --layout is sharded or gathered, got " << argv[i] << "\n";
@@ -163,7 +196,9 @@ int main(int argc, char** argv) {
   g_peak_gflops = isa >= Isa::avx2 ? bench::fma_peak_gflops(isa) : 0;
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(g_peak_gflops));
   benchmark::AddCustomContext("layout", g_layout == nn::Layout::sharded ? "sharded" : "gathered");
-  benchmark::RegisterBenchmark("vgg16/train_step/N64", bm_vgg_step, comm)
+  std::string name = "vgg16/train_step/N" + std::to_string(g_batch);
+  if (g_image != 32) name += "/HW" + std::to_string(g_image);
+  benchmark::RegisterBenchmark(name.c_str(), bm_vgg_step, comm)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->Iterations(5);

@@ -1,6 +1,8 @@
 #include "dist/collectives.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <numeric>
 
@@ -68,6 +70,28 @@ struct Datatypes {
   }
 };
 
+// traffic()'s totals. A Meter lives for one collective: it adds the collective's wall time,
+// and moved() its payload, in floats to and from other ranks.
+std::atomic<int64_t> g_sent_bytes{0}, g_received_bytes{0}, g_nanoseconds{0};
+class Meter {
+ public:
+  Meter() : start_(std::chrono::steady_clock::now()) {}
+  ~Meter() {
+    g_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - start_)
+                         .count();
+  }
+  Meter(const Meter&) = delete;
+  Meter& operator=(const Meter&) = delete;
+  void moved(int64_t sent_floats, int64_t received_floats) {
+    g_sent_bytes += sent_floats * static_cast<int64_t>(sizeof(float));
+    g_received_bytes += received_floats * static_cast<int64_t>(sizeof(float));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
 int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
 }
@@ -92,6 +116,10 @@ MPI_Datatype run_type(const ChannelRun& run, int64_t n, int64_t channels, int64_
 
 }  // namespace
 
+Traffic traffic() {
+  return {g_sent_bytes.load(), g_received_bytes.load(), double(g_nanoseconds.load()) * 1e-9};
+}
+
 int mpi_count(int64_t n, const char* what) {
   PRISM_CHECK(n >= 0 && n <= INT_MAX, what << ": " << n << " elements exceed MPI's int count");
   return static_cast<int>(n);
@@ -99,6 +127,7 @@ int mpi_count(int64_t n, const char* what) {
 
 Tensor bcast(const Communicator& comm, const Tensor& t, int root) {
   profile::Scope scope("mpi.bcast");
+  Meter meter;
   check_root(comm, root, "bcast");
   const bool is_root = comm.rank() == root;
   PRISM_CHECK(!is_root || t.defined(), "bcast: the root's tensor is undefined");
@@ -107,6 +136,7 @@ Tensor bcast(const Communicator& comm, const Tensor& t, int root) {
   Tensor out = is_root ? t : Tensor(shape);
   check_mpi(MPI_Bcast(out.data(), mpi_count(out.numel(), "bcast"), MPI_FLOAT, root, comm.handle()),
             "MPI_Bcast");
+  meter.moved(is_root ? out.numel() * (comm.size() - 1) : 0, is_root ? 0 : out.numel());
   return out;
 }
 
@@ -149,6 +179,7 @@ template void scatter_values(const Communicator&, const int32_t*, int32_t*, int6
 
 void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
   profile::Scope scope("mpi.allreduce");
+  Meter meter;
   PRISM_CHECK(t.defined(), "allreduce: tensor is undefined");
   for (const Shape& s : allgather_shapes(comm, t.shape()))
     PRISM_CHECK(s == t.shape(), "allreduce: shapes differ across ranks: " << to_string(s) << " and "
@@ -156,6 +187,8 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data(), mpi_count(t.numel(), "allreduce"), MPI_FLOAT,
                           MPI_SUM, comm.handle()),
             "MPI_Allreduce");
+  const int64_t ring = 2 * t.numel() * (comm.size() - 1) / comm.size();  // reduce-scatter + gather
+  meter.moved(ring, ring);
   if (op == ReduceOp::mean) {
     const float inv = 1.0f / static_cast<float>(comm.size());
     for (int64_t i = 0; i < t.numel(); ++i)
@@ -165,6 +198,7 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
 
 Packed allgather_packed(const Communicator& comm, const Tensor& t) {
   profile::Scope scope("mpi.allgather");
+  Meter meter;
   PRISM_CHECK(t.defined(), "allgather: tensor is undefined");
   Packed out;
   out.shapes = allgather_shapes(comm, t.shape());
@@ -181,6 +215,8 @@ Packed allgather_packed(const Communicator& comm, const Tensor& t) {
   check_mpi(MPI_Allgatherv(t.data(), counts[comm.rank()], MPI_FLOAT, out.buffer.data(),
                            counts.data(), displs.data(), MPI_FLOAT, comm.handle()),
             "MPI_Allgatherv");
+  meter.moved(int64_t{counts[comm.rank()]} * (p - 1),
+              std::accumulate(counts.begin(), counts.end(), int64_t{0}) - counts[comm.rank()]);
   return out;
 }
 
@@ -209,6 +245,7 @@ std::vector<int64_t> gather_extents(const Communicator& comm, const Tensor& t, i
 Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
                         const std::vector<int64_t>& extents) {
   profile::Scope scope("mpi.allgather_concat");
+  Meter meter;
   const int p = comm.size();
   PRISM_CHECK(t.defined() && axis >= 0 && axis < t.dim(),
               "allgather_concat: axis " << axis << " is out of range for " << shape_string(t));
@@ -245,11 +282,13 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
   check_mpi(MPI_Alltoallw(t.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
                           rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
             "MPI_Alltoallw");
+  meter.moved(t.numel() * (p - 1), out.numel() - t.numel());
   return out;
 }
 
 Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send) {
   profile::Scope scope("mpi.alltoall");
+  Meter meter;
   const int p = comm.size();
   PRISM_CHECK(static_cast<int>(send.size()) == p,
               "alltoall: needs one tensor per rank (" << p << "), got " << send.size());
@@ -294,6 +333,9 @@ Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send
   check_mpi(MPI_Alltoallv(sbuf.data(), scount.data(), sdispl.data(), MPI_FLOAT, out.buffer.data(),
                           rcount.data(), rdispl.data(), MPI_FLOAT, comm.handle()),
             "MPI_Alltoallv");
+  const int me = comm.rank();
+  meter.moved(std::accumulate(scount.begin(), scount.end(), int64_t{0}) - scount[me],
+              std::accumulate(rcount.begin(), rcount.end(), int64_t{0}) - rcount[me]);
   return out;
 }
 
@@ -305,6 +347,7 @@ Tensor exchange_channels(const Communicator& comm, const Tensor& x,
                          const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
                          int64_t channels) {
   profile::Scope scope("mpi.exchange_channels");
+  Meter meter;
   const int p = comm.size();
   PRISM_CHECK(x.defined() && x.dim() >= 2,
               "exchange_channels: needs x [N, C, ...], got " << shape_string(x));
@@ -347,12 +390,17 @@ Tensor exchange_channels(const Communicator& comm, const Tensor& x,
   check_mpi(MPI_Alltoallw(x.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
                           rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
             "MPI_Alltoallw");
+  int64_t channels_out = 0, channels_in = 0;  // to and from other ranks
+  for (int j = 0; j < p; ++j)
+    if (j != comm.rank()) channels_out += send[j].count, channels_in += recv[j].count;
+  meter.moved(channels_out * n * plane, channels_in * n * plane);
   return out;
 }
 
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
                       const std::vector<int64_t>& counts) {
   profile::Scope scope("mpi.reduce_scatter");
+  Meter meter;
   const int p = comm.size();
   PRISM_CHECK(t.defined(), "reduce_scatter: tensor is undefined");
   PRISM_CHECK(static_cast<int>(counts.size()) == p,
@@ -367,6 +415,8 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
   Tensor out({counts[comm.rank()]});
   check_mpi(MPI_Reduce_scatter(t.data(), out.data(), c.data(), MPI_FLOAT, MPI_SUM, comm.handle()),
             "MPI_Reduce_scatter");
+  const int64_t ring = t.numel() * (p - 1) / p;
+  meter.moved(ring, ring);
   return out;
 }
 

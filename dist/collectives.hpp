@@ -92,6 +92,17 @@ Tensor exchange_channels(const Communicator& comm, const Tensor& x,
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
                       const std::vector<int64_t>& counts);
 
+// What this process's tensor collectives above have done since it started: the bytes of
+// tensor data it sent to and received from other ranks (an allreduce or a reduce-scatter
+// counted as a ring moves it: (P - 1) / P of the tensor each way per phase), and the wall
+// seconds spent in them, waiting for other ranks included. Where nothing overlaps them, those
+// seconds are the exposed communication. Thread-safe; never reset (take differences).
+struct Traffic {
+  int64_t bytes_sent = 0, bytes_received = 0;
+  double seconds = 0;
+};
+Traffic traffic();
+
 // The MPI int count for n elements; an error above INT_MAX.
 int mpi_count(int64_t n, const char* what);
 

@@ -53,9 +53,14 @@ Variable max_pool_2x2(const Variable& x) {
 
 }  // namespace
 
-VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes, Layout layout) {
+VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes, Layout layout,
+             Size2 image)
+    : image_(image) {
   PRISM_CHECK(in_channels > 0 && classes > 0, "VGG16: needs positive in_channels and classes, got "
                                                   << in_channels << " and " << classes);
+  PRISM_CHECK(image.h > 0 && image.w > 0 && image.h % 32 == 0 && image.w % 32 == 0,
+              "VGG16: the image size must be a positive multiple of 32 in each dimension, got "
+                  << to_string(image));
   // (output channels, what follows the block: a dropout ratio, or 0 for a 2x2 max pooling)
   struct Layer {
     int64_t out;
@@ -74,13 +79,13 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
       net_->add(max_pool_2x2);
     in = layer.out;
   }
-  if (layout == Layout::sharded)  // [N, 512 / P, 1, 1] shards -> [N, 512]
+  if (layout == Layout::sharded)  // shards of [N, 512, h / 32, w / 32] -> all of it, flattened
     net_->add(
         [comm](const Variable& x) { return flatten(dist::functions::gather_channels(comm, x)); });
   else
-    net_->add(flatten);  // [N, 512, 1, 1] -> [N, 512]
+    net_->add(flatten);  // [N, 512, h / 32, w / 32] -> [N, 512 * h / 32 * w / 32]
   net_->add(std::make_shared<Dropout>(0.5f));
-  net_->add(std::make_shared<Linear>(512, 512, /*nobias=*/true));
+  net_->add(std::make_shared<Linear>(512 * (image.h / 32) * (image.w / 32), 512, /*nobias=*/true));
   net_->add(std::make_shared<BatchNormalization>(512));
   net_->add(relu);
   net_->add(std::make_shared<Dropout>(0.5f));
@@ -88,8 +93,9 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
 }
 
 Variable VGG16::forward(const Variable& x) {
-  PRISM_CHECK(x.defined() && x.data().dim() == 4 && x.shape()[2] == 32 && x.shape()[3] == 32,
-              "VGG16: expected x [N, C, 32, 32], got " << shape_string(x));
+  PRISM_CHECK(
+      x.defined() && x.data().dim() == 4 && x.shape()[2] == image_.h && x.shape()[3] == image_.w,
+      "VGG16: expected x [N, C, " << image_.h << ", " << image_.w << "], got " << shape_string(x));
   return (*net_)(x);
 }
 

@@ -1,4 +1,4 @@
-// VGG16 for 32x32 inputs, the model of the seed's example (ChainerMN's channel-parallel VGG):
+// VGG16, the model of the seed's example for 32x32 inputs (ChainerMN's channel-parallel VGG):
 // 13 blocks of 3x3 convolution (no bias) + batch normalization + ReLU, each followed by
 // dropout (0.3 after the first, 0.4 after the others) or a 2x2 max pooling (5 of them), then
 // dropout 0.5, fc 512 (no bias) + batch normalization + ReLU, dropout 0.5, fc to the classes.
@@ -25,14 +25,17 @@ namespace prism::nn {
 
 class VGG16 : public Module {
  public:
+  // `image`: the input's height and width, multiples of 32 (the five poolings halve them; the
+  // first fc reads 512 * (h / 32) * (w / 32) values).
   VGG16(const dist::Communicator& comm, int64_t in_channels = 3, int64_t classes = 10,
-        Layout layout = Layout::sharded);
+        Layout layout = Layout::sharded, Size2 image = 32);
 
-  // x [N, in_channels, 32, 32] -> logits [N, classes]
+  // x [N, in_channels, image.h, image.w] -> logits [N, classes]
   Variable forward(const Variable& x) override;
 
  private:
   std::shared_ptr<Sequential> net_;
+  Size2 image_;
 };
 
 }  // namespace prism::nn

@@ -162,3 +162,22 @@ TEST_CASE("nn: Classifier reports loss and accuracy of the last call") {
   CHECK(model.loss() == doctest::Approx(expect));
   CHECK(model.accuracy() == doctest::Approx(0.5));  // sample 0 ties: arg-max is class 0
 }
+
+TEST_CASE("VGG16: any input size that is a multiple of 32; others are refused by name") {
+  const dist::Communicator alone;
+  manual_seed(0);
+  nn::VGG16 wide(alone, 1, 4, nn::Layout::sharded, {64, 32});
+  wide.eval();
+  Rng rng(2);
+  const Variable y = wide(Variable(prism::testing::random_tensor({2, 1, 64, 32}, rng)));
+  CHECK(y.shape() == Shape{2, 4});
+  // The first fc reads 512 * 2 * 1 values.
+  int64_t fc = 0;
+  for (const auto& [name, p] : wide.named_parameters())
+    if (p.data().dim() == 2 && fc == 0) fc = p.shape()[1];
+  CHECK(fc == 1024);
+  CHECK_THROWS_WITH_AS(wide(Variable(Tensor({2, 1, 32, 32}))),
+                       doctest::Contains("expected x [N, C, 64, 32]"), Error);
+  CHECK_THROWS_WITH_AS(nn::VGG16(alone, 3, 10, nn::Layout::sharded, 48),
+                       doctest::Contains("multiple of 32"), Error);
+}
