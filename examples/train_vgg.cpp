@@ -2,7 +2,7 @@
 //
 //   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100|imagefolder]
 //       [--data-dir D] [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--frequency N]
-//       [--out result] [--resume FILE] [--seed 0] [--layout sharded|gathered]
+//       [--out result] [--resume FILE] [--seed 0] [--layout sharded|gathered] [--log-every N]
 //
 // Every rank builds the same model (its parallel convolutions hold its channel slice, and with
 // the default sharded layout its BN layers hold the channels it convolves), rank 0
@@ -30,6 +30,7 @@ struct Options {
   int64_t epoch = 20;
   double learnrate = 0.05;
   int64_t frequency = -1;  // epochs between snapshots; -1: one at the end (the seed's default)
+  int64_t log_every = 0;   // iterations between training rows of the log and plots; 0: none
   std::string out = "result";
   std::string resume;
   int64_t seed = 0;
@@ -103,6 +104,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
                           .out = opt.out,
                           .report = root,
                           .snapshot_every = opt.frequency == -1 ? opt.epoch : opt.frequency,
+                          .log_every = opt.log_every,
                           .comm = comm});
   if (!opt.resume.empty()) {
     trainer.resume(opt.resume);
@@ -139,6 +141,8 @@ int main(int argc, char** argv) {
   args.add("learnrate", &opt.learnrate, "MomentumSGD's learning rate");
   args.add("frequency", &opt.frequency, "epochs between snapshots (-1: one at the end)");
   args.add("out", &opt.out, "folder for the log, plots and snapshots");
+  args.add("log-every", &opt.log_every,
+           "also log and plot the training loss and accuracy every N iterations (0: per epoch)");
   args.add("resume", &opt.resume, "continue from this snapshot");
   args.add("seed", &opt.seed, "seed of initialization, shuffling and dropout");
   args.add("train-size", &opt.train_size, "use only the first N training examples (0: all)");
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
                     << opt.dataset);
     PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
                 "train_vgg: --dataset " << opt.dataset << " needs --data-dir");
+    PRISM_CHECK(opt.log_every >= 0, "train_vgg: --log-every is 0 or more, got " << opt.log_every);
     PRISM_CHECK(opt.layout == "sharded" || opt.layout == "gathered",
                 "train_vgg: --layout is sharded or gathered, not " << opt.layout);
     PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -85,4 +86,49 @@ TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch"
   data::SerialIterator check(set, 40, false, false);
   CHECK(train::evaluate(model, check).second == 1.0);
   CHECK(model.training());
+}
+
+TEST_CASE("trainer: log_every adds a training row every N iterations, between the epoch rows") {
+  Rng rng(4);
+  const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
+  auto set = std::make_shared<data::TensorDataset>(x, t);
+  manual_seed(1);
+  nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
+  optim::MomentumSGD optimizer(model.named_parameters(), 0.1f);
+  data::SerialIterator train(set, 8, true, true, 3);  // 5 iterations an epoch
+  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  train::TrainerConfig config;
+  config.epochs = 2;
+  config.progress = false;
+  config.log_every = 2;
+  train::Trainer trainer(model, optimizer, train, test, config);
+  std::ostringstream quiet;
+  std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());
+  trainer.run();
+  std::cout.rdbuf(saved);
+  // Iterations 2, 4, epoch 1 (5), 6, 8, epoch 2 (10).
+  const auto& log = trainer.log().entries();
+  REQUIRE(log.size() == 6);
+  auto value = [&](size_t row, const std::string& key) {
+    for (const auto& [k, v] : log[row])
+      if (k == key) return v;
+    return -1.0;
+  };
+  const double iterations[] = {2, 4, 5, 6, 8, 10}, epochs[] = {0.4, 0.8, 1, 1.2, 1.6, 2};
+  for (size_t i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    CHECK(value(i, "iteration") == iterations[i]);
+    CHECK(value(i, "epoch") == doctest::Approx(epochs[i]));
+    CHECK(value(i, "main/loss") > 0);
+    // Only the epoch rows carry validation figures.
+    CHECK((value(i, "validation/main/loss") >= 0) == (i == 2 || i == 5));
+  }
+  // The printed table has the epoch rows only.
+  std::istringstream printed(quiet.str());
+  int rows = 0;
+  for (std::string line; std::getline(printed, line);) {
+    const size_t first = line.find_first_not_of(' ');
+    rows += first != std::string::npos && std::isdigit(static_cast<unsigned char>(line[first]));
+  }
+  CHECK(rows == 2);
 }

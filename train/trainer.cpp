@@ -69,8 +69,28 @@ void Trainer::run() {
   PrintReport table({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
                      "validation/main/accuracy", "elapsed_time"});
   const auto start = std::chrono::steady_clock::now();
-  double loss_sum = 0, accuracy_sum = 0;
+  double loss_sum = 0, accuracy_sum = 0;  // over the epoch so far
   int64_t steps = 0;
+  double interval_loss = 0, interval_accuracy = 0;  // since the last row, for log_every
+  int64_t interval_steps = 0;
+  auto seconds = [&] {
+    return elapsed_before_ +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto plot = [&] {
+    if (!config_.report || config_.out.empty()) return;
+    const std::filesystem::path out(config_.out);
+    // A plot that cannot be written is worth a warning, not the run (and under MPI an error
+    // here, on this rank alone, would leave the others waiting).
+    try {
+      plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
+               (out / "loss.png").string());
+      plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
+               (out / "accuracy.png").string());
+    } catch (const std::exception& e) {
+      std::cerr << "warning: " << e.what() << "\n";
+    }
+  };
   while (train_.epoch() < config_.epochs) {
     std::optional<data::Batch> batch = train_.next();
     PRISM_CHECK(batch, "Trainer: the train iterator ended before epoch " << config_.epochs
@@ -81,14 +101,28 @@ void Trainer::run() {
     loss_sum += model_.loss();
     accuracy_sum += model_.accuracy();
     ++steps;
+    interval_loss += model_.loss();
+    interval_accuracy += model_.accuracy();
+    ++interval_steps;
     if (show) bar.update(train_.iteration(), train_.epoch_detail(), model_.loss());
-    if (!train_.is_new_epoch()) continue;
+    if (!train_.is_new_epoch()) {
+      if (config_.log_every > 0 && train_.iteration() % config_.log_every == 0) {
+        const double n = static_cast<double>(interval_steps);
+        log_.add({{"epoch", train_.epoch_detail()},
+                  {"iteration", static_cast<double>(train_.iteration())},
+                  {"main/loss", interval_loss / n},
+                  {"main/accuracy", interval_accuracy / n},
+                  {"elapsed_time", seconds()}});
+        interval_loss = interval_accuracy = 0;
+        interval_steps = 0;
+        plot();
+      }
+      continue;
+    }
 
     std::unique_ptr<data::Iterator> test = make_test_();
     const auto [val_loss, val_accuracy] = evaluate(model_, *test);
-    const double elapsed =
-        elapsed_before_ +
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = seconds();
     const Observation row{{"epoch", static_cast<double>(train_.epoch())},
                           {"iteration", static_cast<double>(train_.iteration())},
                           {"main/loss", loss_sum / static_cast<double>(steps)},
@@ -100,22 +134,10 @@ void Trainer::run() {
     if (config_.report) {
       if (show) bar.clear();
       table.print(row);
-      if (!config_.out.empty()) {
-        const std::filesystem::path out(config_.out);
-        // A plot that cannot be written is worth a warning, not the run (and under MPI an
-        // error here, on this rank alone, would leave the others waiting).
-        try {
-          plot_png(log_.entries(), {"main/loss", "validation/main/loss"}, "epoch",
-                   (out / "loss.png").string());
-          plot_png(log_.entries(), {"main/accuracy", "validation/main/accuracy"}, "epoch",
-                   (out / "accuracy.png").string());
-        } catch (const std::exception& e) {
-          std::cerr << "warning: " << e.what() << "\n";
-        }
-      }
+      plot();
     }
-    loss_sum = accuracy_sum = 0;
-    steps = 0;
+    loss_sum = accuracy_sum = interval_loss = interval_accuracy = 0;
+    steps = interval_steps = 0;
     const int64_t epoch = train_.epoch();
     if (config_.snapshot_every > 0 && epoch % config_.snapshot_every == 0) {
       const std::string path =

@@ -2,7 +2,8 @@
 // step takes a batch, runs forward, backward and the optimizer; at each epoch's end it
 // evaluates on the test iterator, prints a table row (PrintReport), appends to the JSON log
 // (LogReport, <out>/log), draws <out>/loss.png and <out>/accuracy.png (PlotReport), writes a
-// snapshot every `snapshot_every` epochs, and keeps a progress bar going in between.
+// snapshot every `snapshot_every` epochs, and keeps a progress bar going in between (with
+// `log_every`, the log and the plots get a training row every that many iterations too).
 //
 //   train::Trainer trainer(model, optimizer, train_iter, make_test_iter,
 //                       {.epochs = 20, .out = "result", .snapshot_every = 5});
@@ -32,7 +33,12 @@ struct TrainerConfig {
   bool report = true;          // this process prints and writes the log and plots
   bool progress = true;        // draw the progress bar (on stderr)
   int64_t snapshot_every = 0;  // epochs between snapshots <out>/snapshot_epoch_<N>; 0: none
-  dist::Communicator comm{};   // model-parallel runs: snapshots go through it; default: alone
+  // Also log and plot the training loss and accuracy (their means since the last row) every
+  // `log_every` iterations, as Chainer's PlotReport with an iteration trigger does, so a short
+  // run draws a curve; these rows have a fractional epoch and no validation values. 0: only at
+  // each epoch's end.
+  int64_t log_every = 0;
+  dist::Communicator comm{};  // model-parallel runs: snapshots go through it; default: alone
 };
 
 class Trainer {
