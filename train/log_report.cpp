@@ -23,7 +23,7 @@ std::string LogReport::to_json(const Observation& entry) {
     char number[32];
     if (!std::isfinite(value))
       std::snprintf(number, sizeof number, "null");  // JSON has no NaN or infinity
-    else if (key == "epoch" || key == "iteration")
+    else if ((key == "epoch" || key == "iteration") && value == std::floor(value))
       std::snprintf(number, sizeof number, "%lld", static_cast<long long>(value));
     else
       std::snprintf(number, sizeof number, "%.9g", value);

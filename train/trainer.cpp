@@ -123,10 +123,16 @@ void Trainer::run() {
     std::unique_ptr<data::Iterator> test = make_test_();
     const auto [val_loss, val_accuracy] = evaluate(model_, *test);
     const double elapsed = seconds();
+    // The training means since the last row: the epoch's, or with log_every the last rows'
+    // (as Chainer's LogReport averages over its trigger), so a plotted curve does not jump.
+    const bool by_interval = config_.log_every > 0;
+    const double n = static_cast<double>(by_interval ? interval_steps : steps);
+    const double mean_loss = (by_interval ? interval_loss : loss_sum) / n;
+    const double mean_accuracy = (by_interval ? interval_accuracy : accuracy_sum) / n;
     const Observation row{{"epoch", static_cast<double>(train_.epoch())},
                           {"iteration", static_cast<double>(train_.iteration())},
-                          {"main/loss", loss_sum / static_cast<double>(steps)},
-                          {"main/accuracy", accuracy_sum / static_cast<double>(steps)},
+                          {"main/loss", mean_loss},
+                          {"main/accuracy", mean_accuracy},
                           {"validation/main/loss", val_loss},
                           {"validation/main/accuracy", val_accuracy},
                           {"elapsed_time", elapsed}};

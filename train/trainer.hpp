@@ -35,8 +35,9 @@ struct TrainerConfig {
   int64_t snapshot_every = 0;  // epochs between snapshots <out>/snapshot_epoch_<N>; 0: none
   // Also log and plot the training loss and accuracy (their means since the last row) every
   // `log_every` iterations, as Chainer's PlotReport with an iteration trigger does, so a short
-  // run draws a curve; these rows have a fractional epoch and no validation values. 0: only at
-  // each epoch's end.
+  // run draws a curve; these rows have a fractional epoch and no validation values, and every
+  // row's training means are over the iterations since the row before. 0: only at each
+  // epoch's end, with the epoch's means.
   int64_t log_every = 0;
   dist::Communicator comm{};  // model-parallel runs: snapshots go through it; default: alone
 };
