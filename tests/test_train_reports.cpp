@@ -60,21 +60,39 @@ TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clear
   CHECK_THROWS_AS(train::ProgressBar(0, out), Error);
 }
 
+namespace {
+
+// Two separable blobs of 40 points and a linear classifier that learns them within a few
+// epochs; batches of 8, so 5 iterations an epoch.
+struct Blobs {
+  std::shared_ptr<data::TensorDataset> set;
+  nn::Classifier model;
+  optim::MomentumSGD optimizer;
+  data::SerialIterator train;
+  static std::shared_ptr<data::TensorDataset> make_set() {
+    Rng rng(4);
+    const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
+    return std::make_shared<data::TensorDataset>(x, t);
+  }
+  Blobs()
+      : set(make_set()),
+        model((manual_seed(1), std::make_shared<nn::Linear>(2, 2))),
+        optimizer(model.named_parameters(), 0.1f),
+        train(set, 8, true, true, 3) {}
+  std::function<std::unique_ptr<data::Iterator>()> test() const {
+    return [set = set] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  }
+};
+
+}  // namespace
+
 TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch") {
-  // Two separable blobs; a linear classifier learns them within a few epochs.
-  Rng rng(4);
-  const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
-  auto set = std::make_shared<data::TensorDataset>(x, t);
-  manual_seed(1);
-  nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
-  optim::MomentumSGD optimizer(model.named_parameters(), 0.1f);
-  data::SerialIterator train(set, 8, true, true, 3);
-  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  Blobs b;
   std::ostringstream quiet;
   train::TrainerConfig config;
   config.epochs = 3;
   config.progress = false;
-  train::Trainer trainer(model, optimizer, train, test, config);
+  train::Trainer trainer(b.model, b.optimizer, b.train, b.test(), config);
   std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());  // the table goes to std::cout
   trainer.run();
   std::cout.rdbuf(saved);
@@ -83,25 +101,18 @@ TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch"
   CHECK(log[2][0] == std::pair<std::string, double>{"epoch", 3});
   CHECK(log[2][1] == std::pair<std::string, double>{"iteration", 15});
   CHECK(quiet.str().find("validation/main/accuracy") != std::string::npos);
-  data::SerialIterator check(set, 40, false, false);
-  CHECK(train::evaluate(model, check).second == 1.0);
-  CHECK(model.training());
+  data::SerialIterator check(b.set, 40, false, false);
+  CHECK(train::evaluate(b.model, check).second == 1.0);
+  CHECK(b.model.training());
 }
 
 TEST_CASE("trainer: log_every adds a training row every N iterations, between the epoch rows") {
-  Rng rng(4);
-  const auto [x, t] = prism::testing::two_blobs(40, 1.5f, rng);
-  auto set = std::make_shared<data::TensorDataset>(x, t);
-  manual_seed(1);
-  nn::Classifier model(std::make_shared<nn::Linear>(2, 2));
-  optim::MomentumSGD optimizer(model.named_parameters(), 0.1f);
-  data::SerialIterator train(set, 8, true, true, 3);  // 5 iterations an epoch
-  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 16, false, false); };
+  Blobs b;
   train::TrainerConfig config;
   config.epochs = 2;
   config.progress = false;
   config.log_every = 2;
-  train::Trainer trainer(model, optimizer, train, test, config);
+  train::Trainer trainer(b.model, b.optimizer, b.train, b.test(), config);
   std::ostringstream quiet;
   std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());
   trainer.run();
