@@ -10,18 +10,32 @@ namespace prism {
 
 namespace {
 
-// The keep bits of the elements at full-tensor indices [first, first + count), count <= 64:
-// element i takes the high (even i) or the low (odd i) 32 bits of counter_hash(key, i / 2),
-// and is kept when they reach `threshold`.
-uint64_t run_bits(uint64_t key, uint64_t first, int64_t count, uint64_t threshold) {
-  uint64_t bits = 0, h = 0;
-  for (int64_t j = 0; j < count; ++j) {
-    const uint64_t i = first + static_cast<uint64_t>(j);
-    if (j == 0 || (i & 1) == 0) h = counter_hash(key, i >> 1);
-    const uint64_t half = i & 1 ? h & 0xffffffffULL : h >> 32;
-    bits |= static_cast<uint64_t>(half >= threshold) << j;
+// Element i of the full tensor takes the high (even i) or the low (odd i) 32 bits of
+// counter_hash(key, i / 2), and is kept when they reach `threshold`.
+//
+// The keep bits of full elements [2 * pair, 2 * pair + 2 * pairs): one hash for two elements.
+inline uint64_t pair_bits(uint64_t key, uint64_t pair, int pairs, uint64_t threshold) {
+  uint64_t bits = 0;
+  for (int k = 0; k < pairs; ++k) {
+    const uint64_t h = counter_hash(key, pair + static_cast<uint64_t>(k));
+    bits |= static_cast<uint64_t>((h >> 32) >= threshold) << (2 * k);
+    bits |= static_cast<uint64_t>((h & 0xffffffffULL) >= threshold) << (2 * k + 1);
   }
   return bits;
+}
+
+// The keep bits of full elements [first, first + count), count <= 64, which may start or end
+// inside a pair.
+uint64_t run_bits(uint64_t key, uint64_t first, int64_t count, uint64_t threshold) {
+  uint64_t bits = 0;
+  int64_t j = 0;
+  if (first & 1) {  // an odd start takes the low half of its pair
+    bits = static_cast<uint64_t>((counter_hash(key, first >> 1) & 0xffffffffULL) >= threshold);
+    j = 1;
+  }
+  const int pairs = static_cast<int>((count - j + 1) / 2);  // at most 32; an odd end draws one more
+  bits |= pair_bits(key, (first + static_cast<uint64_t>(j)) >> 1, pairs, threshold) << j;
+  return count == 64 ? bits : bits & ((uint64_t{1} << count) - 1);
 }
 
 // Where a channel-sharded tensor's elements lie in the full tensor: local channel c of image
@@ -40,7 +54,9 @@ struct FullIndex {
 uint64_t keep_bits(uint64_t key, const FullIndex& full, int64_t word, int64_t count,
                    uint64_t threshold) {
   const int64_t first = word * 64;
-  if (!full.shard.sharded()) return run_bits(key, static_cast<uint64_t>(first), count, threshold);
+  if (!full.shard.sharded())  // a whole word is 32 pairs, a loop the compiler unrolls
+    return count == 64 ? pair_bits(key, static_cast<uint64_t>(word) * 32, 32, threshold)
+                       : run_bits(key, static_cast<uint64_t>(first), count, threshold);
   uint64_t bits = 0;
   for (int64_t j = 0; j < count;) {
     const int64_t run = std::min(count - j, full.plane - (first + j) % full.plane);
