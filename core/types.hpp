@@ -31,6 +31,7 @@ std::string to_string(Size2 size);
 struct ChannelShard {
   int64_t channels = 0, stride = 1, offset = 0;
   bool sharded() const { return channels > 0; }
+  bool valid() const { return !sharded() || (stride >= 1 && offset >= 0 && offset < stride); }
   int64_t count() const { return (channels - offset + stride - 1) / stride; }  // when sharded
   int64_t full_channel(int64_t local) const { return offset + local * stride; }
   bool operator==(const ChannelShard&) const = default;

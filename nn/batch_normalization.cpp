@@ -12,8 +12,7 @@ BatchNormalization::BatchNormalization(ChannelShard shard, int64_t full_size,
                                        BatchNormConfig config)
     : config_(config), shard_(shard) {
   PRISM_CHECK(full_size > 0, "BatchNormalization: size must be positive, got " << full_size);
-  PRISM_CHECK(!shard.sharded() || (shard.channels == full_size && shard.stride >= 1 &&
-                                   shard.offset >= 0 && shard.offset < shard.stride),
+  PRISM_CHECK(shard.valid() && (!shard.sharded() || shard.channels == full_size),
               "BatchNormalization: a shard of " << full_size << " channels, got "
                                                 << to_string(shard) << " (stride " << shard.stride
                                                 << ", offset " << shard.offset << ")");

@@ -92,7 +92,7 @@ Variable with_channel_shard(const Variable& x, ChannelShard shard) {
   PRISM_CHECK(x.defined() && x.data().dim() >= 2,
               "with_channel_shard: needs [N, C, ...], got " << shape_string(x));
   if (shard.sharded()) {
-    PRISM_CHECK(shard.stride >= 1 && shard.offset >= 0 && shard.offset < shard.stride,
+    PRISM_CHECK(shard.valid(),
                 "with_channel_shard: a shard needs stride >= 1 and 0 <= offset < stride, got "
                 "channels "
                     << shard.channels << ", stride " << shard.stride << ", offset "
