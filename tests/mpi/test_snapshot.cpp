@@ -11,19 +11,32 @@ using prism::testing::TempDir;
 
 namespace {
 
-// A channel-parallel model with partitioned weights (and their momentum), replicated BN and
-// Linear, and dropout, fed by a multi-node iterator: everything a snapshot gathers and restores.
+// A channel-parallel model with partitioned weights (and their momentum), BN, Linear and
+// dropout, fed by a multi-node iterator: everything a snapshot gathers and restores. Gathered,
+// the BN is replicated; sharded, it is partitioned too (each rank's channels, and a second
+// parallel convolution reads the shard).
 struct ParallelRun {
   std::unique_ptr<nn::Classifier> model;
   std::unique_ptr<optim::MomentumSGD> optimizer;
   std::unique_ptr<data::MultiNodeIterator> train;
 
-  ParallelRun(const dist::Communicator& comm, uint64_t seed, int64_t k = 7) {
+  ParallelRun(const dist::Communicator& comm, uint64_t seed, int64_t k = 7,
+              nn::Layout layout = nn::Layout::gathered) {
     manual_seed(seed);
     auto net = std::make_shared<nn::Sequential>();
-    net->add(std::make_shared<nn::ParallelConvolution2D>(comm, 5, k, 3, 1, 1));
-    net->add(std::make_shared<nn::BatchNormalization>(k));
-    net->add(relu);
+    net->add(std::make_shared<nn::ParallelConvolution2D>(comm, 5, k, 3, 1, 1, false,
+                                                         dist::GradRule::exact, layout));
+    if (layout == nn::Layout::sharded) {
+      net->add(std::make_shared<nn::BatchNormalization>(channel_shard(k, comm.size(), comm.rank()),
+                                                        k, BatchNormConfig{.relu = true}));
+      net->add(std::make_shared<nn::Dropout>(0.3f));
+      net->add(std::make_shared<nn::ParallelConvolution2D>(comm, k, k, 3, 1, 1, false,
+                                                           dist::GradRule::exact, layout));
+      net->add([comm](const Variable& x) { return dist::functions::gather_channels(comm, x); });
+    } else {
+      net->add(std::make_shared<nn::BatchNormalization>(k));
+      net->add(relu);
+    }
     net->add(flatten);
     net->add(std::make_shared<nn::Dropout>(0.2f));
     net->add(std::make_shared<nn::Linear>(k * 16, 3));
@@ -80,6 +93,48 @@ TEST_CASE("snapshot: every rank's slice is gathered, restored, and training cont
     for (const auto& [name, t] : file.tensors)
       slices += name.starts_with("rank" + std::to_string(comm.size() - 1) + "/");
     CHECK(slices == 6);  // the last rank's weight and bias, with their momentum and counts
+  }
+}
+
+TEST_CASE("snapshot: a sharded run's partitioned BN is saved per rank and resumes bitwise") {
+  const dist::Communicator comm = dist::Communicator::world();
+  const int p = comm.size();
+  TempDir dir;
+  ParallelRun whole(comm, 1, 7, nn::Layout::sharded);
+  whole.steps(3);
+  train::save_snapshot(comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train, {});
+  whole.steps(3);
+
+  ParallelRun resumed(comm, 2, 7, nn::Layout::sharded);
+  resumed.steps(1);
+  train::load_snapshot(comm, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
+  resumed.steps(3);
+  CHECK(everywhere(comm, resumed.values() == whole.values()));
+  nn::check_replicated(comm, *resumed.model);
+
+  if (comm.rank() == 0 && p > 1) {
+    // Each rank's BN slice is its own entry, of that rank's channel count (one rank's BN is
+    // the whole one, saved once).
+    const io::Archive file = io::load_archive(dir.file("snap"));
+    for (int r = 0; r < p; ++r) {
+      const std::string prefix = "rank" + std::to_string(r) + "/";
+      bool found = false;
+      for (const auto& [name, t] : file.tensors)
+        if (name.starts_with(prefix) && name.ends_with("avg_mean")) {
+          found = true;
+          CHECK(t.numel() == channel_shard(7, p, r).count());
+        }
+      CHECK(found);
+    }
+  }
+  // A gathered model of the same sizes reads other entries: refused, nothing changed.
+  if (p > 1) {
+    ParallelRun gathered(comm, 3);
+    const auto before = gathered.values();
+    CHECK_THROWS_AS(train::load_snapshot(comm, dir.file("snap"), *gathered.model,
+                                         *gathered.optimizer, *gathered.train),
+                    Error);
+    CHECK(everywhere(comm, gathered.values() == before));
   }
 }
 
