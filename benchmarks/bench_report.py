@@ -15,7 +15,9 @@ import sys
 out_dir, rounds, isa = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 day = os.path.basename(out_dir.rstrip('/'))
 CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, sharded'),
-           ('p2g', '2 ranks x 1 thread, gathered')]
+           ('p2g', '2 ranks x 1 thread, gathered'), ('p3', '3 ranks x 1 thread, sharded'),
+           ('p3g', '3 ranks x 1 thread, gathered'), ('p4', '4 ranks x 1 thread, sharded'),
+           ('p4g', '4 ranks x 1 thread, gathered')]
 TORCH_OF = {'p2g': 'p2'}  # PyTorch has one 2-process run: the same reference for both layouts
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
 
@@ -136,6 +138,12 @@ for config, label in CONFIGS:
     else:
         lines.append(f'| {label} | {now} | **{fmt(ratio(s["prism"], s["torch"]), 2)}** |')
 lines.append('')
+oversubscribed = [label.split(' x ')[0] for config, label in CONFIGS
+                  if config.startswith('p') and int(config[1]) > (os.cpu_count() or 1)]
+if oversubscribed:
+    lines.append(f'{", ".join(oversubscribed)}: more ranks than this machine\'s {os.cpu_count()} cores, so '
+                 'their times say nothing about speed; they are here for memory and traffic.')
+    lines.append('')
 if baseline_rev:
     lines.append(f'Before: {open(f"{out_dir}/baseline_rev.txt").read().strip()}')
     lines.append('')
@@ -227,7 +235,7 @@ width = 0.8 / len(series)
 for i, (key, name) in enumerate(series):
     ax.bar([x + (i - (len(series) - 1) / 2) * width for x in xs], [step[c][key] or 0 for c, _ in CONFIGS],
            width, label=name)
-ax.set_xticks(list(xs), labels)
+ax.set_xticks(list(xs), labels, rotation=30, ha='right', fontsize=7)
 ax.set_ylabel('ms per step (median)')
 ax.set_title('VGG16 training step, batch 64')
 ax.legend()

@@ -9,6 +9,7 @@
 //   vgg_step --profile                             # the profiler's table of 5 steps instead
 //   mpiexec -n 2 vgg_step --layout=gathered        # the seed's dataflow (default: sharded)
 //   vgg_step --batch=16 --image-size=128           # batch per rank (64), image side (32)
+//   mpiexec -n 2 vgg_step --chunks=1               # sharded: chunks of the batch per exchange
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
 // Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
@@ -35,6 +36,7 @@
 #include "fma_peak.hpp"
 #include "mpi_bench.hpp"
 #include "nn/classifier.hpp"
+#include "nn/parallel_convolution_2d.hpp"
 #include "nn/replicated.hpp"
 #include "nn/vgg16.hpp"
 #include "optim/momentum_sgd.hpp"
@@ -43,7 +45,7 @@ namespace {
 
 using namespace prism;
 
-int64_t g_batch = 64, g_image = 32;  // --batch=, --image-size=
+int64_t g_batch = 64, g_image = 32, g_chunks = 0;  // --batch=, --image-size=, --chunks=
 constexpr int kProfiledSteps = 5;
 nn::Layout g_layout = nn::Layout::sharded;
 
@@ -64,6 +66,12 @@ struct Step {
     for (int64_t i = 0; i < g_batch; ++i)
       t[i] = static_cast<int32_t>(rng.below(10));
     nn::broadcast_replicated(comm, model);
+    if (g_chunks > 0) set_chunks(model);
+  }
+  static void set_chunks(nn::Module& m) {
+    if (auto* conv = dynamic_cast<nn::ParallelConvolution2D*>(&m)) conv->set_chunks(g_chunks);
+    for (const auto& child : m.children())
+      set_chunks(*child);
   }
   void run() {
     model.zero_grad();
@@ -167,19 +175,22 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--layout=gathered") == 0) {
       g_layout = nn::Layout::gathered;
     } else if (std::strncmp(argv[i], "--batch=", 8) == 0 ||
+               std::strncmp(argv[i], "--chunks=", 9) == 0 ||
                std::strncmp(argv[i], "--image-size=", 13) == 0) {
-      const bool batch = argv[i][2] == 'b';
+      const char flag = argv[i][2];  // b, c or i
       char* end = nullptr;
       const long v = std::strtol(std::strchr(argv[i], '=') + 1, &end, 10);
-      if (*end != 0 || v < 1 || v > (batch ? 65536 : 4096) || (!batch && v % 32 != 0)) {
+      if (*end != 0 || v < 1 || v > (flag == 'i' ? 4096 : 65536) ||
+          (flag == 'i' && v % 32 != 0)) {
         if (comm.rank() == 0)
           std::cerr << "vgg_step: "
-                    << (batch ? "--batch is 1..65536"
-                              : "--image-size is a multiple of 32 up to 4096")
+                    << (flag == 'b'   ? "--batch is 1..65536"
+                        : flag == 'c' ? "--chunks is 1..65536"
+                                      : "--image-size is a multiple of 32 up to 4096")
                     << ", got " << argv[i] << "\n";
         return 2;
       }
-      (batch ? g_batch : g_image) = v;
+      (flag == 'b' ? g_batch : flag == 'c' ? g_chunks : g_image) = v;
     } else if (std::strncmp(argv[i], "--layout", 8) == 0) {
       if (comm.rank() == 0)
         std::cerr << "vgg_step: --layout is sharded or gathered, got " << argv[i] << "\n";

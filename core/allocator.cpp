@@ -1,6 +1,7 @@
 #include "core/allocator.hpp"
 
 #include <bit>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -51,6 +52,7 @@ class Cache {
         return p;
       }
     }
+    check_limit(size);
     void* p = std::aligned_alloc(kAlignment, size);
     if (p == nullptr) {
       release();
@@ -97,8 +99,34 @@ class Cache {
     std::lock_guard lock(mutex_);
     stats_.peak_in_use_bytes = stats_.in_use_bytes;
   }
+  void set_limit(int64_t bytes) {
+    std::lock_guard lock(mutex_);
+    limit_ = bytes;
+  }
+  int64_t limit() {
+    std::lock_guard lock(mutex_);
+    return limit_;
+  }
 
  private:
+  // Before `size` more bytes come from the system: within the limit, or after giving the cache
+  // back, or an error.
+  void check_limit(size_t size) {
+    const int64_t need = static_cast<int64_t>(size), cap = limit();
+    if (cap == 0) return;
+    auto held = [&] {
+      std::lock_guard lock(mutex_);
+      return stats_.in_use_bytes + stats_.cached_bytes;
+    };
+    if (held() + need <= cap) return;
+    release();
+    const int64_t now = held();
+    if (now + need <= cap) return;
+    throw Error("allocator: " + std::to_string(need) + " more bytes would make " +
+                std::to_string(now + need) + " in use, above the memory limit of " +
+                std::to_string(cap) + " bytes (memory::set_limit, PRISM_MEMORY_LIMIT)");
+  }
+
   void note_in_use(size_t size) {
     stats_.in_use_bytes += static_cast<int64_t>(size);
     stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
@@ -107,17 +135,46 @@ class Cache {
   std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   Stats stats_;
+  int64_t limit_ = 0;
 };
 
 thread_local int64_t t_allocated_bytes = 0;
 
 // Never destroyed: tensors in static objects may be freed after main returns.
 Cache& cache() {
-  static Cache* c = new Cache;
+  static Cache* c = [] {
+    auto* made = new Cache;
+    if (const char* env = std::getenv("PRISM_MEMORY_LIMIT")) made->set_limit(parse_limit(env));
+    return made;
+  }();
   return *c;
 }
 
 }  // namespace
+
+int64_t parse_limit(const char* text) {
+  const std::string s = text;
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
+    ++digits;
+  const std::string suffix = s.substr(digits);
+  const int shift = suffix.empty() ? 0 : suffix == "K" ? 10 : suffix == "M" ? 20 : suffix == "G" ? 30 : -1;
+  PRISM_CHECK(digits > 0 && digits <= 15 && shift >= 0,
+              "memory limit: expected bytes with an optional K, M or G (\"700M\"), got '" << s
+                                                                                     << "'");
+  const int64_t value = std::stoll(s.substr(0, digits));
+  PRISM_CHECK(value <= (INT64_MAX >> shift), "memory limit: '" << s << "' is too large");
+  return value << shift;
+}
+
+void set_limit(int64_t bytes) {
+  PRISM_CHECK(bytes >= 0, "memory::set_limit: needs bytes >= 0 (0: no limit), got " << bytes);
+  cache().set_limit(bytes);
+}
+
+int64_t limit() {
+  return cache().limit();
+}
 
 bool caching() {
   static const bool on = read_caching();

@@ -45,6 +45,16 @@ void reset_peak();
 // Returns every cached block to the system (blocks in use stay valid).
 void release_cached();
 
+// A cap on the bytes the allocator holds from the system (blocks in use plus its cache), so that
+// a run can be tried within a memory budget. An allocation that would pass it gives the cache
+// back first and, if still over, throws prism::Error naming the sizes. 0 means no limit, the
+// default; the environment's PRISM_MEMORY_LIMIT sets it at the first allocation, in bytes or
+// with a K, M or G suffix (powers of 1024): PRISM_MEMORY_LIMIT=700M.
+void set_limit(int64_t bytes);  // bytes >= 0
+int64_t limit();
+// "700M" -> 734003200; an Error for anything but digits and an optional K, M or G.
+int64_t parse_limit(const char* text);
+
 // False under PRISM_ALLOCATOR=system (read once, at the first allocation).
 bool caching();
 

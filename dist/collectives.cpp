@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -94,24 +95,6 @@ class Meter {
 
 int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
-}
-
-// A run's channels in every image of a tensor [n, channels, plane...], as one datatype whose
-// extent starts at the run's first channel: n times (run.count planes, run.stride planes apart),
-// images channels * plane floats apart. MPI_FLOAT for an empty run (sent with count 0).
-MPI_Datatype run_type(const ChannelRun& run, int64_t n, int64_t channels, int64_t plane) {
-  if (run.count == 0) return MPI_FLOAT;
-  const char* what = "exchange_channels";
-  MPI_Datatype image, all;
-  check_mpi(MPI_Type_vector(mpi_count(run.count, what), mpi_count(plane, what),
-                            mpi_count(run.stride * plane, what), MPI_FLOAT, &image),
-            "MPI_Type_vector");
-  const auto image_bytes = static_cast<MPI_Aint>(channels * plane * sizeof(float));
-  const int rc = MPI_Type_create_hvector(mpi_count(n, what), 1, image_bytes, image, &all);
-  MPI_Type_free(&image);
-  check_mpi(rc, "MPI_Type_create_hvector");
-  check_mpi(MPI_Type_commit(&all), "MPI_Type_commit");
-  return all;
 }
 
 }  // namespace
@@ -346,17 +329,58 @@ std::vector<Tensor> alltoall(const Communicator& comm, const std::vector<Tensor>
 Tensor exchange_channels(const Communicator& comm, const Tensor& x,
                          const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
                          int64_t channels) {
-  profile::Scope scope("mpi.exchange_channels");
-  Meter meter;
-  const int p = comm.size();
   PRISM_CHECK(x.defined() && x.dim() >= 2,
               "exchange_channels: needs x [N, C, ...], got " << shape_string(x));
-  PRISM_CHECK(static_cast<int>(send.size()) == p && static_cast<int>(recv.size()) == p,
-              "exchange_channels: needs one send and one receive run per rank ("
-                  << p << "), got " << send.size() << " and " << recv.size());
   Shape out_shape = x.shape();
   out_shape[1] = channels;
   const int64_t n = x.size(0), plane = x.numel() / std::max<int64_t>(1, n * x.size(1));
+  Tensor out = Tensor::empty(out_shape);  // every channel is received
+  ChannelExchange(comm, {x.data(), n, x.size(1), plane}, send, {out.data(), n, channels, plane},
+                  recv)
+      .wait();
+  return out;
+}
+
+namespace {
+
+// Copies channels `from` of each image of src to channels `to` of dst (the same count).
+void copy_run(const ImageBlock& src, const ChannelRun& from, const ImageBlock& dst,
+              const ChannelRun& to) {
+  const size_t bytes = static_cast<size_t>(src.plane) * sizeof(float);
+  for (int64_t b = 0; b < src.n; ++b) {
+    const float* s = src.data + (b * src.channels + from.first) * src.plane;
+    float* d = dst.data + (b * dst.channels + to.first) * dst.plane;
+    for (int64_t k = 0; k < from.count; ++k)
+      std::memcpy(d + k * to.stride * dst.plane, s + k * from.stride * src.plane, bytes);
+  }
+}
+
+// Where each rank's run lies in a staging buffer of [n, run count, plane] blocks in rank order
+// (none for this rank, whose channels are copied directly); the total at the end.
+std::vector<int64_t> stage_offsets(const std::vector<ChannelRun>& runs, int self, int64_t n,
+                                   int64_t plane) {
+  std::vector<int64_t> at(runs.size() + 1, 0);
+  for (size_t j = 0; j < runs.size(); ++j)
+    at[j + 1] = at[j] + (static_cast<int>(j) == self ? 0 : n * runs[j].count * plane);
+  return at;
+}
+
+}  // namespace
+
+ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
+                                 const std::vector<ChannelRun>& send, ImageBlock to,
+                                 const std::vector<ChannelRun>& recv)
+    : rank_(comm.rank()), to_(to), recv_(recv) {
+  profile::Scope scope("mpi.exchange_channels");
+  Meter meter;
+  const int p = comm.size(), me = rank_;
+  PRISM_CHECK(static_cast<int>(send.size()) == p && static_cast<int>(recv.size()) == p,
+              "exchange_channels: needs one send and one receive run per rank ("
+                  << p << "), got " << send.size() << " and " << recv.size());
+  PRISM_CHECK(from.n == to.n && from.plane == to.plane,
+              "exchange_channels: " << from.n << " images of " << from.plane << " floats per "
+                                    << "channel go out, but " << to.n << " of " << to.plane
+                                    << " are received");
   auto check_run = [](const ChannelRun& r, int64_t c, const char* side, int j) {
     PRISM_CHECK(r.count >= 0 && r.stride >= 1 &&
                     (r.count == 0 || (r.first >= 0 && r.first + (r.count - 1) * r.stride < c)),
@@ -364,37 +388,78 @@ Tensor exchange_channels(const Communicator& comm, const Tensor& x,
                                           << ", count " << r.count << ", stride " << r.stride
                                           << ") leaves channels [0, " << c << ")");
   };
-  std::vector<int> received(static_cast<size_t>(std::max<int64_t>(channels, 0)), 0);
+  std::vector<int> received(static_cast<size_t>(std::max<int64_t>(to.channels, 0)), 0);
   for (int j = 0; j < p; ++j) {
-    check_run(send[j], x.size(1), "send", j);
-    check_run(recv[j], channels, "receive", j);
+    check_run(send[j], from.channels, "send", j);
+    check_run(recv[j], to.channels, "receive", j);
     for (int64_t k = 0; k < recv[j].count; ++k)
       ++received[recv[j].first + k * recv[j].stride];
   }
-  for (int64_t c = 0; c < channels; ++c)
+  for (int64_t c = 0; c < to.channels; ++c)
     PRISM_CHECK(received[c] == 1, "exchange_channels: channel "
                                       << c << " of the result is received " << received[c]
                                       << " times");
-  Tensor out = Tensor::empty(out_shape);  // every channel is received
-  std::vector<int> scounts(p), sdispls(p), rcounts(p), rdispls(p);
-  Datatypes stypes{{}}, rtypes{{}};
-  const char* what = "exchange_channels bytes";
-  for (int j = 0; j < p; ++j) {
-    stypes.types.push_back(run_type(send[j], n, x.size(1), plane));
-    rtypes.types.push_back(run_type(recv[j], n, channels, plane));
-    scounts[j] = send[j].count > 0 ? 1 : 0;
-    rcounts[j] = recv[j].count > 0 ? 1 : 0;
-    sdispls[j] = mpi_count(send[j].first * plane * static_cast<int64_t>(sizeof(float)), what);
-    rdispls[j] = mpi_count(recv[j].first * plane * static_cast<int64_t>(sizeof(float)), what);
+  PRISM_CHECK(send[me].count == recv[me].count,
+              "exchange_channels: rank " << me << " sends itself " << send[me].count
+                                         << " channels but expects " << recv[me].count);
+  copy_run(from, send[me], to, recv[me]);
+  const int64_t n = from.n, plane = from.plane;
+  const std::vector<int64_t> out = stage_offsets(send, me, n, plane);
+  recv_offsets_ = stage_offsets(recv, me, n, plane);
+  if (p == 1 || (out.back() == 0 && recv_offsets_.back() == 0)) {
+    done_ = true;
+    return;
   }
-  check_mpi(MPI_Alltoallw(x.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
-                          rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
-            "MPI_Alltoallw");
-  int64_t channels_out = 0, channels_in = 0;  // to and from other ranks
-  for (int j = 0; j < p; ++j)
-    if (j != comm.rank()) channels_out += send[j].count, channels_in += recv[j].count;
-  meter.moved(channels_out * n * plane, channels_in * n * plane);
-  return out;
+  send_stage_ = Tensor::empty({out.back()});
+  recv_stage_ = Tensor::empty({recv_offsets_.back()});
+  const char* what = "exchange_channels";
+  scounts_.assign(p, 0), sdispls_.assign(p, 0), rcounts_.assign(p, 0), rdispls_.assign(p, 0);
+  for (int j = 0; j < p; ++j) {
+    if (j == me) continue;
+    copy_run(from, send[j], {send_stage_.data() + out[j], n, send[j].count, plane},
+             {0, send[j].count, 1});
+    scounts_[j] = mpi_count(out[j + 1] - out[j], what);
+    sdispls_[j] = mpi_count(out[j], what);
+    rcounts_[j] = mpi_count(recv_offsets_[j + 1] - recv_offsets_[j], what);
+    rdispls_[j] = mpi_count(recv_offsets_[j], what);
+  }
+  check_mpi(MPI_Ialltoallv(send_stage_.data(), scounts_.data(), sdispls_.data(), MPI_FLOAT,
+                           recv_stage_.data(), rcounts_.data(), rdispls_.data(), MPI_FLOAT,
+                           comm.handle(), &request_),
+            "MPI_Ialltoallv");
+  meter.moved(out.back(), recv_offsets_.back());
+}
+
+ChannelExchange::~ChannelExchange() {
+  if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // errors end the job: nothing to report
+}
+
+bool ChannelExchange::test() {
+  if (done_) return true;
+  profile::Scope scope("mpi.exchange_channels");
+  Meter meter;
+  int flag = 0;
+  check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+  if (flag) finish();
+  return done_;
+}
+
+void ChannelExchange::wait() {
+  if (done_) return;
+  profile::Scope scope("mpi.exchange_channels");
+  Meter meter;
+  check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+  finish();
+}
+
+void ChannelExchange::finish() {
+  done_ = true;
+  for (size_t j = 0; j < recv_.size(); ++j)
+    if (static_cast<int>(j) != rank_)
+      copy_run({recv_stage_.data() + recv_offsets_[j], to_.n, recv_[j].count, to_.plane},
+               {0, recv_[j].count, 1}, to_, recv_[j]);
+  send_stage_ = Tensor();
+  recv_stage_ = Tensor();
 }
 
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,

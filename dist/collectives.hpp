@@ -78,14 +78,54 @@ struct ChannelRun {
 
 // Moves channels between ranks: this rank sends channels send[j] of x [N, C, ...] to rank j and
 // receives recv[j].count channels from rank j into channels recv[j] of the result
-// [N, channels, ...] (the rest of x's shape). One MPI_Alltoallw with strided datatypes on both
-// sides: nothing is packed or copied. What rank j sends here must be what this rank expects
-// from j (count and shape off axis 1): the runs are trusted, as allgather_concat's extents are.
-// Checked here: every run lies inside its tensor, and every channel of the result is received
-// exactly once.
+// [N, channels, ...] (the rest of x's shape). What rank j sends here must be what this rank
+// expects from j (count and shape off axis 1): the runs are trusted, as allgather_concat's
+// extents are. Checked here: every run lies inside its tensor, this rank's own run has the same
+// count both ways, and every channel of the result is received exactly once.
+// The blocking form of ChannelExchange.
 Tensor exchange_channels(const Communicator& comm, const Tensor& x,
                          const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
                          int64_t channels);
+
+// n consecutive images of an [N, channels, plane...] buffer: a tensor, or a range of its images.
+struct ImageBlock {
+  float* data = nullptr;
+  int64_t n = 0, channels = 0, plane = 0;
+};
+
+// exchange_channels in flight, on blocks of images, so that a caller can compute while it
+// moves (ParallelConvolution2D sends chunk i while convolving chunk i + 1). The constructor
+// checks the runs, copies this rank's own channels, packs the others' into one staging buffer
+// and posts one MPI_Ialltoallv of contiguous blocks; finishing unpacks them. (Here, MPICH
+// 4.0.2 moved strided MPI datatypes 1.3-3x slower than packing plus contiguous messages at
+// every VGG16 layer size: docs/parallelism.md.) test() makes progress and says whether it is
+// done; wait() completes it. Until then `from` must stay alive and `to` unread. The
+// destructor waits, so MPI never writes into freed memory. traffic() counts the time spent in
+// the constructor, test() and wait(): what the caller did not overlap.
+class ChannelExchange {
+ public:
+  ChannelExchange(const Communicator& comm, ImageBlock from, const std::vector<ChannelRun>& send,
+                  ImageBlock to, const std::vector<ChannelRun>& recv);
+  ~ChannelExchange();
+  ChannelExchange(const ChannelExchange&) = delete;
+  ChannelExchange& operator=(const ChannelExchange&) = delete;
+
+  bool test();
+  void wait();
+
+ private:
+  void finish();  // unpacks what arrived
+
+  int rank_;
+  ImageBlock to_;
+  std::vector<ChannelRun> recv_;
+  std::vector<int64_t> recv_offsets_;  // of each rank's block in recv_stage_
+  bool done_ = false;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  // MPI reads these until the exchange completes.
+  std::vector<int> scounts_, sdispls_, rcounts_, rdispls_;
+  Tensor send_stage_, recv_stage_;
+};
 
 // Sums `t` over ranks and returns rank r's part: elements [sum of counts before r, + counts[r])
 // as a flat tensor. counts must be the same on every rank and add up to t.numel().

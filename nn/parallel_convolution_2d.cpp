@@ -1,5 +1,10 @@
 #include "nn/parallel_convolution_2d.hpp"
 
+#include <deque>
+
+#include "core/profiler.hpp"
+#include "ops/kernels/conv2d_kernels.hpp"
+#include "ops/kernels/conv2d_reference.hpp"  // conv2d_backward_bias
 #include "ops/shape.hpp"
 
 namespace prism::nn {
@@ -95,15 +100,118 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
     const bool exact = rule_ == dist::GradRule::exact;
     local = select_channels(exact ? dist::functions::sum_gradients(comm_, x) : x, inputs_);
   }
+  if (output_ == Layout::sharded) return convolve_and_exchange(local);
   const Variable y = Convolution2D::forward(local);
-  if (output_ == Layout::sharded) {
-    const ChannelShard out = channel_shard(out_channels_, p, rank);
-    return dist::functions::exchange_channels(comm_, y, send_, recv_, out.count(), out);
-  }
   std::vector<int64_t> extents;  // the partition: every rank's output channels
   for (int r = 0; r < p; ++r)
     extents.push_back(channel_count(out_channels_, p, r));
   return dist::functions::allgather_concat(comm_, y, 1, rule_, std::move(extents));
+}
+
+void ParallelConvolution2D::set_chunks(int64_t chunks) {
+  PRISM_CHECK(chunks >= 1, "ParallelConvolution2D: needs at least one chunk, got " << chunks);
+  chunks_ = chunks;
+}
+
+namespace {
+
+// The batch in chunks of whole images: [begin, end) each, as even as they come, none empty.
+std::vector<std::pair<int64_t, int64_t>> image_chunks(int64_t n, int64_t chunks) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  const int64_t m = std::max<int64_t>(1, std::min(chunks, n));
+  for (int64_t i = 0; i < m; ++i)
+    out.emplace_back(n * i / m, n * (i + 1) / m);
+  return out;
+}
+
+}  // namespace
+
+// conv2d and the exchange of its output as one op, on chunks of images, so that MPI moves one
+// chunk while the next is computed: forward, chunk i's output travels while chunk i + 1 is
+// convolved; backward, chunk i + 1's gradient travels while chunk i's input gradient is
+// computed. The weight gradient is computed once, on the whole batch, as conv2d computes it.
+// Every image's values are conv2d's, bit for bit.
+Variable ParallelConvolution2D::convolve_and_exchange(const Variable& x) {
+  profile::Scope scope("conv2d");
+  const int p = comm_.size(), rank = comm_.rank();
+  const Shape& xs = x.shape();
+  const Shape& ws = W().shape();
+  const kernels::ConvShape s =
+      kernels::make_conv_shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride().h,
+                               stride().w, pad().h, pad().w);
+  const double flops = 2.0 * double(s.n * s.k * s.ho * s.wo) * double(s.c * s.kh * s.kw);
+  profile::add_flops(flops);
+  const ChannelShard shard = channel_shard(out_channels_, p, rank);
+  const int64_t plane = s.ho * s.wo, image = s.c * s.h * s.w;
+  const auto chunks = image_chunks(s.n, chunks_);
+  const Tensor tx = x.data(), tw = W().data(), tb = b().defined() ? b().data() : Tensor();
+  // Chunk [b0, b1) of this rank's output block, of the shard, of the input.
+  auto block_of = [=](const Tensor& t, int64_t b0, int64_t b1) {
+    return dist::ImageBlock{t.data() + b0 * s.k * plane, b1 - b0, s.k, plane};
+  };
+  auto shard_of = [=](const Tensor& t, int64_t b0, int64_t b1) {
+    return dist::ImageBlock{t.data() + b0 * shard.count() * plane, b1 - b0, shard.count(), plane};
+  };
+  auto chunk_shape = [=](int64_t b0, int64_t b1) {
+    kernels::ConvShape c = s;
+    c.n = b1 - b0;
+    return c;
+  };
+
+  Tensor block = Tensor::empty({s.n, s.k, s.ho, s.wo});
+  Tensor y = Tensor::empty({s.n, shard.count(), s.ho, s.wo});
+  {
+    std::deque<dist::ChannelExchange> moving;
+    for (const auto& [b0, b1] : chunks) {
+      kernels::conv2d_forward(chunk_shape(b0, b1), tx.data() + b0 * image, tw.data(),
+                              tb.defined() ? tb.data() : nullptr, block.data() + b0 * s.k * plane);
+      for (dist::ChannelExchange& m : moving)
+        m.test();
+      moving.emplace_back(comm_, block_of(block, b0, b1), send_, shard_of(y, b0, b1), recv_);
+    }
+    for (dist::ChannelExchange& m : moving)
+      m.wait();
+  }
+
+  std::vector<Variable> inputs{x, W()};
+  if (b().defined()) inputs.push_back(b());
+  return Variable::make(
+      y, inputs,
+      [=, comm = comm_, send = send_, recv = recv_](std::vector<Variable>& in, const Tensor& gy) {
+        Tensor gblock = Tensor::empty({s.n, s.k, s.ho, s.wo});
+        const bool data = in[0].requires_grad();
+        Tensor gx = data ? Tensor::empty(tx.shape()) : Tensor();
+        std::deque<dist::ChannelExchange> moving;
+        auto start = [&](size_t i) {
+          const auto [b0, b1] = chunks[i];
+          moving.emplace_back(comm, shard_of(gy, b0, b1), recv, block_of(gblock, b0, b1), send);
+        };
+        start(0);
+        for (size_t i = 0; i < chunks.size(); ++i) {
+          if (i + 1 < chunks.size()) start(i + 1);
+          moving[i].wait();
+          const auto [b0, b1] = chunks[i];
+          if (data)
+            kernels::conv2d_backward_data(chunk_shape(b0, b1), gblock.data() + b0 * s.k * plane,
+                                          tw.data(), gx.data() + b0 * image);
+        }
+        if (data) {
+          profile::add_flops(flops);
+          in[0].add_grad(std::move(gx));
+        }
+        if (in[1].requires_grad()) {
+          profile::add_flops(flops);
+          Tensor g = Tensor::empty(tw.shape());
+          kernels::conv2d_backward_weights(s, tx.data(), gblock.data(), g.data());
+          in[1].add_grad(std::move(g));
+        }
+        if (in.size() > 2 && in[2].requires_grad()) {
+          Tensor g = Tensor::empty({s.k});
+          kernels::conv2d_backward_bias(s, gblock.data(), g.data());
+          in[2].add_grad(std::move(g));
+        }
+      },
+      shard);
 }
 
 }  // namespace prism::nn

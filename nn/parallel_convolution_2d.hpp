@@ -70,6 +70,12 @@ class ParallelConvolution2D : public Convolution2D {
   int64_t out_channels() const { return out_channels_; }
   Layout output_layout() const { return output_; }
 
+  // Layout::sharded: the batch is convolved and exchanged in this many chunks of images (at
+  // most one per image), so that one chunk's exchange overlaps the next chunk's work. 1 sends
+  // the whole output after the whole convolution.
+  void set_chunks(int64_t chunks);
+  int64_t chunks() const { return chunks_; }
+
  private:
   dist::Communicator comm_;
   dist::GradRule rule_;
@@ -79,6 +85,9 @@ class ParallelConvolution2D : public Convolution2D {
   // Layout::sharded: what this rank's output block sends to each rank, and where what each
   // rank sends lands in this rank's shard.
   std::vector<dist::ChannelRun> send_, recv_;
+  int64_t chunks_ = 2;
+
+  Variable convolve_and_exchange(const Variable& x);
 };
 
 }  // namespace prism::nn

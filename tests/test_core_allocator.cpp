@@ -62,3 +62,30 @@ TEST_CASE("allocator: the peak counts the most in use at once") {
   Tensor c = Tensor::empty({1 << 20});
   CHECK(memory::stats().peak_in_use_bytes - base == 2 * int64_t(memory::size_class(4 << 20)));
 }
+
+TEST_CASE("allocator: a memory limit gives the cache back, then refuses by name") {
+  const int64_t mb = 1 << 20;
+  CHECK(memory::parse_limit("700M") == 700 * mb);
+  CHECK(memory::parse_limit("2G") == 2048 * mb);
+  CHECK(memory::parse_limit("4096") == 4096);
+  for (const char* bad : {"", "M", "-5", "7.5G", "10T", "12 M", "99999999999999G"})
+    CHECK_THROWS_WITH_AS(memory::parse_limit(bad), doctest::Contains("memory limit"), Error);
+  CHECK_THROWS_AS(memory::set_limit(-1), Error);
+
+  memory::release_cached();
+  const int64_t held = memory::stats().in_use_bytes;
+  memory::set_limit(held + 20 * mb);
+  {
+    Tensor a = Tensor::empty({2 * mb});      // 8 MiB in use
+    { Tensor b = Tensor::empty({3 * mb}); }  // 12 more, then cached: the limit is reached
+    if (memory::caching()) CHECK(memory::stats().cached_bytes == 12 * mb);
+    Tensor c = Tensor::empty({2 * mb});  // another class: fits once the cache is given back
+    CHECK(memory::stats().cached_bytes == 0);
+    CHECK_THROWS_WITH_AS(Tensor::empty({4 * mb}), doctest::Contains("above the memory limit"),
+                         Error);  // 16 MiB more: 32 > 20
+  }
+  memory::set_limit(0);
+  CHECK(memory::limit() == 0);
+  Tensor big = Tensor::empty({8 * mb});  // no limit again
+  CHECK(big.defined());
+}
