@@ -160,6 +160,32 @@ for config, label in CONFIGS:
                  f'{fmt(s["comm_pct"], 1)} |')
 lines.append('')
 
+big = {name: load_json(f'{out_dir}/hw128_{name}.json') for name in ('p1', 'p1_limited', 'p2_limited')}
+if big['p1']:
+    limit = open(f'{out_dir}/memory_limit.txt').read().strip()
+    lines.append(f'## 128x128 images, batch 32, and a memory limit of {limit} per process')
+    lines.append('')
+    lines.append('`vgg_step --image-size=128 --batch=32`, one repetition; `PRISM_MEMORY_LIMIT` caps what '
+                 "each process's allocator holds.")
+    lines.append('')
+    lines.append('| run | step ms | peak RSS MB per rank | MB received | comm % |')
+    lines.append('|---|---|---|---|---|')
+
+    def big_row(label, doc, err_path):
+        if doc and doc.get('benchmarks'):
+            b = doc['benchmarks'][0]
+            lines.append(f'| {label} | {fmt(b["real_time"])} | {fmt(b.get("peak_rss_mb"))} | '
+                         f'{fmt(b.get("mb_received"), 1)} | {fmt(b.get("comm_pct"), 1)} |')
+        else:
+            err = open(err_path).read() if os.path.exists(err_path) else ''
+            m = re.search(r'allocator: [^\n]*', err)
+            lines.append(f'| {label} | stopped: `{m.group(0) if m else "no result"}` | | | |')
+    big_row('1 process', big['p1'], f'{out_dir}/hw128_p1.json.err')
+    big_row(f'1 process, limit {limit}', big['p1_limited'], f'{out_dir}/hw128_p1_limited.json.err')
+    big_row(f'2 ranks x 1 thread, sharded, limit {limit}', big['p2_limited'],
+            f'{out_dir}/hw128_p2_limited.json.err')
+    lines.append('')
+
 if times:
     lines.append('## Convolutions on the 9 VGG16 shapes (ms)')
     lines.append('')

@@ -180,8 +180,7 @@ int main(int argc, char** argv) {
       const char flag = argv[i][2];  // b, c or i
       char* end = nullptr;
       const long v = std::strtol(std::strchr(argv[i], '=') + 1, &end, 10);
-      if (*end != 0 || v < 1 || v > (flag == 'i' ? 4096 : 65536) ||
-          (flag == 'i' && v % 32 != 0)) {
+      if (*end != 0 || v < 1 || v > (flag == 'i' ? 4096 : 65536) || (flag == 'i' && v % 32 != 0)) {
         if (comm.rank() == 0)
           std::cerr << "vgg_step: "
                     << (flag == 'b'   ? "--batch is 1..65536"

@@ -122,9 +122,13 @@ class Cache {
     release();
     const int64_t now = held();
     if (now + need <= cap) return;
-    throw Error("allocator: " + std::to_string(need) + " more bytes would make " +
-                std::to_string(now + need) + " in use, above the memory limit of " +
-                std::to_string(cap) + " bytes (memory::set_limit, PRISM_MEMORY_LIMIT)");
+    auto mib = [](int64_t bytes) {
+      return std::to_string(bytes >> 20) + "." +
+             std::to_string((bytes & ((1 << 20) - 1)) * 10 >> 20) + " MiB";
+    };
+    throw Error("allocator: " + mib(need) + " more would make " + mib(now + need) +
+                " in use, above the memory limit of " + mib(cap) +
+                " (memory::set_limit, PRISM_MEMORY_LIMIT)");
   }
 
   void note_in_use(size_t size) {
@@ -158,10 +162,14 @@ int64_t parse_limit(const char* text) {
   while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
     ++digits;
   const std::string suffix = s.substr(digits);
-  const int shift = suffix.empty() ? 0 : suffix == "K" ? 10 : suffix == "M" ? 20 : suffix == "G" ? 30 : -1;
-  PRISM_CHECK(digits > 0 && digits <= 15 && shift >= 0,
-              "memory limit: expected bytes with an optional K, M or G (\"700M\"), got '" << s
-                                                                                     << "'");
+  const int shift = suffix.empty()  ? 0
+                    : suffix == "K" ? 10
+                    : suffix == "M" ? 20
+                    : suffix == "G" ? 30
+                                    : -1;
+  PRISM_CHECK(
+      digits > 0 && digits <= 15 && shift >= 0,
+      "memory limit: expected bytes with an optional K, M or G (\"700M\"), got '" << s << "'");
   const int64_t value = std::stoll(s.substr(0, digits));
   PRISM_CHECK(value <= (INT64_MAX >> shift), "memory limit: '" << s << "' is too large");
   return value << shift;

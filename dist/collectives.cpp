@@ -399,9 +399,9 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
     PRISM_CHECK(received[c] == 1, "exchange_channels: channel "
                                       << c << " of the result is received " << received[c]
                                       << " times");
-  PRISM_CHECK(send[me].count == recv[me].count,
-              "exchange_channels: rank " << me << " sends itself " << send[me].count
-                                         << " channels but expects " << recv[me].count);
+  PRISM_CHECK(send[me].count == recv[me].count, "exchange_channels: rank "
+                                                    << me << " sends itself " << send[me].count
+                                                    << " channels but expects " << recv[me].count);
   copy_run(from, send[me], to, recv[me]);
   const int64_t n = from.n, plane = from.plane;
   const std::vector<int64_t> out = stage_offsets(send, me, n, plane);

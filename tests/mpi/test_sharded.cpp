@@ -71,6 +71,19 @@ TEST_CASE("exchange_channels: blocks to strided shards and back, with empty runs
         const int64_t c = p == 1 ? k : shard.full_channel(k);
         CHECK(got.data()[(b * at + k) * plane + q] == float(b * 1000 + c * 10 + q));
       }
+  // In flight: the same values once test() says it is done (every rank polls, so each one's
+  // part progresses), and two images at a time land in their own images of the result.
+  Tensor polled = Tensor::empty(got.shape());
+  {
+    dist::ChannelExchange first(comm, {block.data(), 1, 5, plane}, send,
+                                {polled.data(), 1, at, plane}, recv);
+    dist::ChannelExchange second(comm, {block.data() + 5 * plane, 1, 5, plane}, send,
+                                 {polled.data() + at * plane, 1, at, plane}, recv);
+    while (!first.test()) {
+    }
+    second.wait();
+  }
+  CHECK(polled.to_vector() == got.to_vector());
   // And back: the reverse exchange restores every block.
   const Tensor back = dist::exchange_channels(comm, got, recv, send, 5);
   CHECK(back.to_vector() == block.to_vector());
@@ -93,10 +106,12 @@ TEST_CASE("sharded parallel convolutions equal the gathered ones, forward and ba
   struct Run {
     Tensor y, dx, dw1, dw2;
   };
-  auto run = [&](Layout layout) {
+  auto run = [&](Layout layout, int64_t chunks = 1) {
     manual_seed(4);
     ParallelConvolution2D one(comm, 7, 8, 3, 1, 1, false, dist::GradRule::exact, layout);
     ParallelConvolution2D two(comm, 8, 9, 3, 1, 1, false, dist::GradRule::exact, layout);
+    one.set_chunks(chunks);
+    two.set_chunks(chunks);
     Variable in(x, true);
     Variable y = two(one(in));
     if (layout == Layout::sharded) {
@@ -107,11 +122,19 @@ TEST_CASE("sharded parallel convolutions equal the gathered ones, forward and ba
     sum(mul(y, Variable(g))).backward();
     return Run{y.data(), in.grad(), one.W().grad(), two.W().grad()};
   };
-  const Run gathered = run(Layout::gathered), sharded = run(Layout::sharded);
-  CHECK(sharded.y.to_vector() == gathered.y.to_vector());
-  CHECK(sharded.dx.to_vector() == gathered.dx.to_vector());
-  CHECK(sharded.dw1.to_vector() == gathered.dw1.to_vector());
-  CHECK(sharded.dw2.to_vector() == gathered.dw2.to_vector());
+  const Run gathered = run(Layout::gathered);
+  // Chunks of the batch overlap the exchange with the convolution; every count, up to more
+  // chunks than images, gives the same values.
+  for (int64_t chunks : {1, 2, 3, 5}) {
+    CAPTURE(chunks);
+    const Run sharded = run(Layout::sharded, chunks);
+    CHECK(sharded.y.to_vector() == gathered.y.to_vector());
+    CHECK(sharded.dx.to_vector() == gathered.dx.to_vector());
+    CHECK(sharded.dw1.to_vector() == gathered.dw1.to_vector());
+    CHECK(sharded.dw2.to_vector() == gathered.dw2.to_vector());
+  }
+  ParallelConvolution2D conv(comm, 7, 8, 3, 1, 1);
+  CHECK_THROWS_WITH_AS(conv.set_chunks(0), doctest::Contains("at least one chunk"), Error);
 }
 
 TEST_CASE("shard_channels and gather_channels: a slice, the whole, and exact gradients") {
