@@ -122,24 +122,38 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
+
+
+def round_ratio(a_rounds, b_rounds):
+    """The median over rounds of each round's ratio: robust where the machine's speed drifts
+    between rounds (each round's two runs sit side by side)."""
+    return median([a / b for a, b in zip(a_rounds, b_rounds) if a and b])
+
+
 if baseline_rev:
     lines.append(f'| | prism before ({baseline_rev}) | prism `vgg_step` | PyTorch `torch_reference.py` '
-                 '| before / PyTorch | prism / PyTorch |')
-    lines.append('|---|---|---|---|---|---|')
+                 '| before / PyTorch | prism / PyTorch | per round |')
+    lines.append('|---|---|---|---|---|---|---|')
 else:
-    lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch |')
-    lines.append('|---|---|---|---|')
+    lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch | per round |')
+    lines.append('|---|---|---|---|---|')
 for config, label in CONFIGS:
     s = step[config]
     now = f'{fmt(s["prism"])} | {fmt(s["torch"])}'
+    per_round = fmt(round_ratio(s['prism_rounds'], s['torch_rounds']), 2)
     if baseline_rev:
         lines.append(f'| {label} | {fmt(s["before"])} | {now} | {fmt(ratio(s["before"], s["torch"]), 2)} | '
-                     f'**{fmt(ratio(s["prism"], s["torch"]), 2)}** |')
+                     f'**{fmt(ratio(s["prism"], s["torch"]), 2)}** | {per_round} |')
     else:
-        lines.append(f'| {label} | {now} | **{fmt(ratio(s["prism"], s["torch"]), 2)}** |')
+        lines.append(f'| {label} | {now} | **{fmt(ratio(s["prism"], s["torch"]), 2)}** | {per_round} |')
 lines.append('')
-oversubscribed = [label.split(' x ')[0] for config, label in CONFIGS
-                  if config.startswith('p') and int(config[1]) > (os.cpu_count() or 1)]
+lines.append('prism / PyTorch is the ratio of the medians; "per round" is the median of each round\'s '
+             'own ratio (its two runs ran side by side, so a drift of the machine between rounds '
+             'cancels).')
+lines.append('')
+oversubscribed = list(dict.fromkeys(
+    label.split(' x ')[0] for config, label in CONFIGS
+    if config.startswith('p') and int(config[1]) > (os.cpu_count() or 1) and step[config]['prism']))
 if oversubscribed:
     lines.append(f'{", ".join(oversubscribed)}: more ranks than this machine\'s {os.cpu_count()} cores, so '
                  'their times say nothing about speed; they are here for memory and traffic.')
@@ -161,8 +175,9 @@ for config, label in CONFIGS:
 lines.append('')
 
 big = {name: load_json(f'{out_dir}/hw128_{name}.json') for name in ('p1', 'p1_limited', 'p2_limited')}
-if big['p1']:
-    limit = open(f'{out_dir}/memory_limit.txt').read().strip()
+limit_path = f'{out_dir}/memory_limit.txt'
+if os.path.exists(limit_path):
+    limit = open(limit_path).read().strip()
     lines.append(f'## 128x128 images, batch 32, and a memory limit of {limit} per process')
     lines.append('')
     lines.append('`vgg_step --image-size=128 --batch=32`, one repetition; `PRISM_MEMORY_LIMIT` caps what '

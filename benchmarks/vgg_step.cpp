@@ -17,7 +17,8 @@
 // start, times the thread count; faults_per_step, the minor page faults of a timed step;
 // peak_rss_mb, the process's peak resident memory; under MPI, mb_sent and mb_received, the
 // tensor bytes a step's collectives moved to and from other ranks, and comm_ms and comm_pct,
-// the time a step spent inside them (waiting included: nothing overlaps them). All of rank 0.
+// the time a step spent inside them, waiting and packing included: the exposed communication
+// (a chunk's exchange in flight behind a convolution is not counted). All of rank 0.
 #include <sys/resource.h>
 
 #include <chrono>

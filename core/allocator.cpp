@@ -52,17 +52,18 @@ class Cache {
         return p;
       }
     }
-    check_limit(size);
+    reserve(size);  // counted in use from here, so two threads cannot both pass the limit
     void* p = std::aligned_alloc(kAlignment, size);
     if (p == nullptr) {
       release();
       p = std::aligned_alloc(kAlignment, size);
     }
-    if (p == nullptr)
-      throw Error("allocator: out of memory allocating " + std::to_string(size) + " bytes");
     std::lock_guard lock(mutex_);
+    if (p == nullptr) {
+      stats_.in_use_bytes -= static_cast<int64_t>(size);
+      throw Error("allocator: out of memory allocating " + std::to_string(size) + " bytes");
+    }
     ++stats_.system_allocations;
-    note_in_use(size);
     return p;
   }
 
@@ -109,26 +110,30 @@ class Cache {
   }
 
  private:
-  // Before `size` more bytes come from the system: within the limit, or after giving the cache
-  // back, or an error.
-  void check_limit(size_t size) {
-    const int64_t need = static_cast<int64_t>(size), cap = limit();
-    if (cap == 0) return;
-    auto held = [&] {
-      std::lock_guard lock(mutex_);
-      return stats_.in_use_bytes + stats_.cached_bytes;
-    };
-    if (held() + need <= cap) return;
-    release();
-    const int64_t now = held();
-    if (now + need <= cap) return;
-    auto mib = [](int64_t bytes) {
-      return std::to_string(bytes >> 20) + "." +
-             std::to_string((bytes & ((1 << 20) - 1)) * 10 >> 20) + " MiB";
-    };
-    throw Error("allocator: " + mib(need) + " more would make " + mib(now + need) +
-                " in use, above the memory limit of " + mib(cap) +
-                " (memory::set_limit, PRISM_MEMORY_LIMIT)");
+  // Counts `size` more bytes from the system in use: within the limit, or after giving the
+  // cache back, or an error.
+  void reserve(size_t size) {
+    const int64_t need = static_cast<int64_t>(size);
+    for (bool released = false;; released = true) {
+      {
+        std::lock_guard lock(mutex_);
+        const int64_t held = stats_.in_use_bytes + stats_.cached_bytes;
+        if (limit_ == 0 || held + need <= limit_) {
+          note_in_use(size);
+          return;
+        }
+        if (released) {
+          auto mib = [](int64_t bytes) {
+            return std::to_string(bytes >> 20) + "." +
+                   std::to_string((bytes & ((1 << 20) - 1)) * 10 >> 20) + " MiB";
+          };
+          throw Error("allocator: " + mib(need) + " more would make " + mib(held + need) +
+                      " in use, above the memory limit of " + mib(limit_) +
+                      " (memory::set_limit, PRISM_MEMORY_LIMIT)");
+        }
+      }
+      release();
+    }
   }
 
   void note_in_use(size_t size) {
@@ -147,8 +152,10 @@ thread_local int64_t t_allocated_bytes = 0;
 // Never destroyed: tensors in static objects may be freed after main returns.
 Cache& cache() {
   static Cache* c = [] {
+    const char* env = std::getenv("PRISM_MEMORY_LIMIT");
+    const int64_t limit = env == nullptr ? 0 : parse_limit(env);  // before anything is made
     auto* made = new Cache;
-    if (const char* env = std::getenv("PRISM_MEMORY_LIMIT")) made->set_limit(parse_limit(env));
+    made->set_limit(limit);
     return made;
   }();
   return *c;

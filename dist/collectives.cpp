@@ -346,6 +346,7 @@ namespace {
 // Copies channels `from` of each image of src to channels `to` of dst (the same count).
 void copy_run(const ImageBlock& src, const ChannelRun& from, const ImageBlock& dst,
               const ChannelRun& to) {
+  if (from.count == 0) return;  // an empty run's first channel may lie anywhere
   const size_t bytes = static_cast<size_t>(src.plane) * sizeof(float);
   for (int64_t b = 0; b < src.n; ++b) {
     const float* s = src.data + (b * src.channels + from.first) * src.plane;
@@ -406,7 +407,7 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
   const int64_t n = from.n, plane = from.plane;
   const std::vector<int64_t> out = stage_offsets(send, me, n, plane);
   recv_offsets_ = stage_offsets(recv, me, n, plane);
-  if (p == 1 || (out.back() == 0 && recv_offsets_.back() == 0)) {
+  if (p == 1) {  // otherwise every rank posts, even with nothing to move: it is a collective
     done_ = true;
     return;
   }
@@ -431,7 +432,9 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
 }
 
 ChannelExchange::~ChannelExchange() {
-  if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // errors end the job: nothing to report
+  // Unwinding from an error (or never waited on): MPI must be done with the buffers before
+  // they go. A failed wait cannot be reported from here; the job ends on the error in flight.
+  if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);
 }
 
 bool ChannelExchange::test() {

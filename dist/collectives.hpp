@@ -95,13 +95,15 @@ struct ImageBlock {
 
 // exchange_channels in flight, on blocks of images, so that a caller can compute while it
 // moves (ParallelConvolution2D sends chunk i while convolving chunk i + 1). The constructor
-// checks the runs, copies this rank's own channels, packs the others' into one staging buffer
-// and posts one MPI_Ialltoallv of contiguous blocks; finishing unpacks them. (Here, MPICH
-// 4.0.2 moved strided MPI datatypes 1.3-3x slower than packing plus contiguous messages at
-// every VGG16 layer size: docs/parallelism.md.) test() makes progress and says whether it is
-// done; wait() completes it. Until then `from` must stay alive and `to` unread. The
-// destructor waits, so MPI never writes into freed memory. traffic() counts the time spent in
-// the constructor, test() and wait(): what the caller did not overlap.
+// checks the runs, copies this rank's own channels, packs the others' into a staging buffer
+// (so `from` may change as soon as it returns) and posts one MPI_Ialltoallv of contiguous
+// blocks; completion unpacks them into `to`, which must stay alive, and unread, until test()
+// has returned true or wait() has returned. (Here, MPICH 4.0.2 moved strided MPI datatypes
+// 1.3-3x slower than packing plus contiguous messages at every VGG16 layer size:
+// docs/parallelism.md. The price is staging buffers of up to (P - 1) / P of the block, each way.)
+// Like any collective, exchanges are started in the same order on every rank. The destructor
+// waits, so MPI never writes into freed memory, but does not unpack. traffic() counts the time
+// spent in the constructor, test() and wait(): what the caller did not overlap.
 class ChannelExchange {
  public:
   ChannelExchange(const Communicator& comm, ImageBlock from, const std::vector<ChannelRun>& send,
@@ -135,8 +137,9 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
 // What this process's tensor collectives above have done since it started: the bytes of
 // tensor data it sent to and received from other ranks (an allreduce or a reduce-scatter
 // counted as a ring moves it: (P - 1) / P of the tensor each way per phase), and the wall
-// seconds spent in them, waiting for other ranks included. Where nothing overlaps them, those
-// seconds are the exposed communication. Thread-safe; never reset (take differences).
+// seconds spent inside them (a ChannelExchange: its constructor, test() and wait()), waiting
+// for other ranks included: the exposed communication. Thread-safe; never reset (take
+// differences).
 struct Traffic {
   int64_t bytes_sent = 0, bytes_received = 0;
   double seconds = 0;

@@ -136,6 +136,8 @@ Variable ParallelConvolution2D::convolve_and_exchange(const Variable& x) {
   const int p = comm_.size(), rank = comm_.rank();
   const Shape& xs = x.shape();
   const Shape& ws = W().shape();
+  PRISM_CHECK(xs[1] == ws[1], "ParallelConvolution2D: rank " << rank << " convolves " << ws[1]
+                                                             << " input channels, x has " << xs[1]);
   const kernels::ConvShape s = kernels::make_conv_shape(
       xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride().h, stride().w, pad().h, pad().w);
   const double flops = 2.0 * double(s.n * s.k * s.ho * s.wo) * double(s.c * s.kh * s.kw);

@@ -4,11 +4,14 @@
 #include <array>
 #include <limits>
 
+#include "core/caches.hpp"
 #include "core/isa.hpp"
 #include "core/parallel.hpp"
 #include "gradcheck.hpp"
 #include "isa_scope.hpp"
+#include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_kernels.hpp"
+#include "ops/kernels/conv2d_plan.hpp"
 
 using namespace prism;
 using namespace prism::kernels;
@@ -125,4 +128,38 @@ TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
     }
     set_num_threads(saved);
   }
+}
+
+TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan is right") {
+  struct CacheScope {  // the machine's caches again at the end, even if a check throws
+    ~CacheScope() { reset_cache_sizes(); }
+  } restore;
+  Rng rng(12);
+  const ConvShape vgg = make_conv_shape(64, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1);
+  const ConvShape odd = make_conv_shape(9, 13, 11, 7, 19, 3, 2, 2, 1, 1, 0);
+  int64_t previous_chunks = 0;
+  for (int64_t l2 : {int64_t{64} << 20, int64_t{2} << 20, int64_t{256} << 10, int64_t{16} << 10}) {
+    CAPTURE(l2);
+    set_cache_sizes({32 << 10, l2, 32 << 20});
+    for (Isa isa : fast_isas()) {
+      CAPTURE(isa_name(isa));
+      const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+      for (const DirectPlan& p :
+           {make_forward_plan(vgg, kernels), make_backward_data_plan(vgg, kernels)}) {
+        CHECK(p.chunk_bytes == std::max<int64_t>(16 << 10, l2 * 3 / 16));
+        // A chunk and its stage fit the share of L2, unless one tile's images alone are larger.
+        const int64_t bytes = 4 * (p.chunk_floats + p.stage_floats);
+        CHECK((bytes <= p.chunk_bytes + 4096 || p.images_per_chunk <= p.tile.segs));
+        CHECK(p.chunks * p.images_per_chunk >= p.n);
+      }
+      const DirectPlan f = make_forward_plan(vgg, kernels);
+      if (isa == fast_isas().front()) {
+        CHECK(f.chunks >= previous_chunks);  // smaller caches, smaller chunks
+        previous_chunks = f.chunks;
+      }
+    }
+    check_against_reference(odd, rng);
+    check_against_reference(make_conv_shape(6, 8, 16, 16, 16, 3, 3, 1, 1, 1, 1), rng);
+  }
+  if (!fast_isas().empty()) CHECK(previous_chunks > 1);  // the smallest L2 splits the batch
 }

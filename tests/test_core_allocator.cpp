@@ -75,6 +75,9 @@ TEST_CASE("allocator: a memory limit gives the cache back, then refuses by name"
   memory::release_cached();
   const int64_t held = memory::stats().in_use_bytes;
   memory::set_limit(held + 20 * mb);
+  struct Unlimit {  // the tests after this one run without a limit, even if a check throws
+    ~Unlimit() { memory::set_limit(0); }
+  } unlimit;
   {
     Tensor a = Tensor::empty({2 * mb});      // 8 MiB in use
     { Tensor b = Tensor::empty({3 * mb}); }  // 12 more, then cached: the limit is reached

@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/caches.hpp"
 #include "ops/kernels/conv2d_isa.hpp"
 
 namespace prism::kernels {
 
 namespace {
 
-constexpr int64_t kChunkBytes = 384 * 1024;  // a packed chunk stays in L2 next to a weight group
+// A packed chunk and its stage take 3/16 of L2 (384 KiB of 2 MiB), so they stay there beside a
+// group's weights and the output rows in flight; at least 16 KiB, whatever the machine says.
+int64_t chunk_bytes(const CacheSizes& caches) {
+  return std::max<int64_t>(16 << 10, caches.l2 * 3 / 16);
+}
 
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
@@ -51,7 +56,8 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   const int64_t image_floats = p.in_c * p.plane() + stage_image;
   const int64_t unit =
       p.runs_across_images ? tile.segs : tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
-  const int64_t fit = std::max<int64_t>(1, kChunkBytes / 4 / image_floats);
+  p.chunk_bytes = chunk_bytes(cache_sizes());
+  const int64_t fit = std::max<int64_t>(1, p.chunk_bytes / 4 / image_floats);
   p.images_per_chunk = std::min(p.n, std::max(unit, fit / unit * unit));
   p.chunks = ceil_div(p.n, p.images_per_chunk);
   p.images_per_chunk = ceil_div(p.n, p.chunks);  // as even as the chunk count allows

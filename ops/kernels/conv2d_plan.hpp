@@ -42,6 +42,9 @@ struct DirectPlan {
   int64_t group_width;   // output channels per group: tile.noc * lanes
   int64_t groups;        // ceil(out_c / group_width)
   int64_t group_floats;  // packed weights of one group: kh * in_c * kw * group_width
+  // Images are packed a chunk at a time: as many as keep a chunk and its stage within
+  // chunk_bytes, a share of L2 (core/caches.hpp), or one tile's worth when fewer do not fill it.
+  int64_t chunk_bytes;
   int64_t images_per_chunk, chunks;
   int64_t segs_per_row;  // ceil(out_w / seg_len)
   // Runs of one pixel go image by image at each output pixel, so a tile's runs share their
