@@ -71,8 +71,9 @@ class ParallelConvolution2D : public Convolution2D {
   Layout output_layout() const { return output_; }
 
   // Layout::sharded: the batch is convolved and exchanged in this many chunks of images (at
-  // most one per image), so that one chunk's exchange overlaps the next chunk's work. 1 sends
-  // the whole output after the whole convolution.
+  // most one per image), so that one chunk's exchange overlaps the next chunk's work. 1, the
+  // default, sends the whole output after the whole convolution: on the 2-core machine where
+  // this was measured, more chunks bought nothing (docs/parallelism.md, "Overlap").
   void set_chunks(int64_t chunks);
   int64_t chunks() const { return chunks_; }
 
@@ -85,7 +86,7 @@ class ParallelConvolution2D : public Convolution2D {
   // Layout::sharded: what this rank's output block sends to each rank, and where what each
   // rank sends lands in this rank's shard.
   std::vector<dist::ChannelRun> send_, recv_;
-  int64_t chunks_ = 2;
+  int64_t chunks_ = 1;
 
   Variable convolve_and_exchange(const Variable& x);
 };
