@@ -7,6 +7,7 @@
 // in /usr/share/datasets/fashion-mnist. With --dataset imagefolder, D holds train/<class>/* and
 // test/<class>/*, read as gray 28x28. Prints a progress bar and one table row per epoch.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -63,6 +64,11 @@ int run(const Options& opt) {
     data = data::load_mnist_like(opt.data_dir);
   }
   auto [train, test] = data;
+  PRISM_CHECK(opt.batchsize <= train->size(),
+              "train_mnist: --batchsize " << opt.batchsize << " is larger than the "
+                                          << train->size()
+                                          << " training examples (an epoch needs at least one "
+                                          << "batch)");
   std::cout << "train " << train->size() << ", test " << test->size() << " examples from "
             << opt.data_dir << "; " << num_threads() << " threads\n";
 
@@ -102,7 +108,14 @@ int main(int argc, char** argv) {
   args.add("save", &opt.save, "write the trained parameters to this file");
   try {
     if (!args.parse(argc, argv)) return 0;
+    // Checked before the data loads: a bad flag costs nothing.
     PRISM_CHECK(opt.epoch >= 1, "train_mnist: --epoch must be at least 1, got " << opt.epoch);
+    PRISM_CHECK(opt.batchsize >= 1,
+                "train_mnist: --batchsize must be at least 1, got " << opt.batchsize);
+    PRISM_CHECK(opt.threads >= 0,
+                "train_mnist: --threads is 0 (the default) or more, got " << opt.threads);
+    PRISM_CHECK(opt.save.empty() || !std::filesystem::is_directory(opt.save),
+                "train_mnist: --save " << opt.save << " is a folder; it names the file to write");
     return run(opt);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

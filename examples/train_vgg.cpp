@@ -77,6 +77,11 @@ int run(const Options& opt, const dist::Communicator& comm) {
   }
   std::vector<int64_t> sizes{root ? train->size() : 0, root ? test->size() : 0, channels, classes};
   dist::bcast_values(comm, sizes, 0);
+  // Every rank has the sizes now, so every rank stops here alike.
+  PRISM_CHECK(opt.batchsize <= sizes[0], "train_vgg: --batchsize "
+                                             << opt.batchsize << " is larger than the " << sizes[0]
+                                             << " training examples (an epoch needs at least one "
+                                             << "batch)");
   if (!root) {
     train = std::make_shared<data::EmptyDataset>(sizes[0]);
     test = std::make_shared<data::EmptyDataset>(sizes[1]);
@@ -159,6 +164,9 @@ int main(int argc, char** argv) {
     PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
                 "train_vgg: --dataset " << opt.dataset << " needs --data-dir");
     PRISM_CHECK(opt.log_every >= 0, "train_vgg: --log-every is 0 or more, got " << opt.log_every);
+    PRISM_CHECK(opt.train_size >= 0 && opt.test_size >= 0,
+                "train_vgg: --train-size and --test-size are 0 (all) or more, got "
+                    << opt.train_size << " and " << opt.test_size);
     PRISM_CHECK(opt.layout == "sharded" || opt.layout == "gathered",
                 "train_vgg: --layout is sharded or gathered, not " << opt.layout);
     PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,

@@ -106,6 +106,20 @@ TEST_CASE("trainer: runs the epochs, evaluates each, and logs one row per epoch"
   CHECK(b.model.training());
 }
 
+TEST_CASE("trainer: a batch that spans several epochs is an error before it trains") {
+  Blobs b;
+  data::SerialIterator wide(b.set, 3 * b.set->size() + 1, true, true, 3);  // 3 epochs and more
+  train::TrainerConfig config;
+  config.epochs = 4;
+  config.progress = false;
+  config.report = false;
+  train::Trainer trainer(b.model, b.optimizer, wide, b.test(), config);
+  const auto before = b.model.named_parameters().front().second.data().to_vector();
+  CHECK_THROWS_WITH_AS(trainer.run(), doctest::Contains("from epoch 0 to 3"), Error);
+  CHECK(trainer.log().entries().empty());
+  CHECK(b.model.named_parameters().front().second.data().to_vector() == before);  // no update
+}
+
 TEST_CASE("trainer: log_every adds a training row every N iterations, between the epoch rows") {
   Blobs b;
   train::TrainerConfig config;

@@ -92,9 +92,17 @@ void Trainer::run() {
     }
   };
   while (train_.epoch() < config_.epochs) {
+    const int64_t epoch_before = train_.epoch();
     std::optional<data::Batch> batch = train_.next();
     PRISM_CHECK(batch, "Trainer: the train iterator ended before epoch " << config_.epochs
                                                                          << " (use repeat)");
+    // An epoch counts a row of the log and may trigger a snapshot: one batch must not pass
+    // several at once, as a batch larger than the training set does.
+    PRISM_CHECK(train_.epoch() - epoch_before <= 1,
+                "Trainer: one batch of " << batch->labels.size() << " examples took the train "
+                                         << "iterator from epoch " << epoch_before << " to "
+                                         << train_.epoch() << "; each epoch needs at least one "
+                                         << "batch (is the batch larger than the training set?)");
     model_.zero_grad();
     model_(Variable(batch->x), batch->labels).backward();
     optimizer_.update();
