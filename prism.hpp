@@ -52,4 +52,5 @@
 #include "train/print_report.hpp"
 #include "train/progress_bar.hpp"
 #include "train/snapshot.hpp"
+#include "train/stop.hpp"
 #include "train/trainer.hpp"

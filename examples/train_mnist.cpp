@@ -81,7 +81,12 @@ int run(const Options& opt) {
   };
   train::Trainer trainer(model, optimizer, train_iter, test_iter,
                          {.epochs = opt.epoch, .out = opt.out});
-  trainer.run();
+  if (trainer.run() == train::Trainer::RunEnd::stopped) {
+    std::cout << "stopped by signal " << trainer.stop_signal() << " after iteration "
+              << train_iter.iteration()
+              << (opt.out.empty() ? "" : "; snapshot " + trainer.stop_snapshot()) << "\n";
+    return train::stopped_exit_status(trainer.stop_signal());
+  }
   if (!opt.save.empty()) {
     io::save_parameters(model, opt.save);
     std::cout << "parameters saved to " << opt.save << "\n";
@@ -92,6 +97,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  train::install_stop_handlers();  // SIGTERM, SIGINT: stop after the step (see train/stop.hpp)
   Options opt;
   examples::ArgParser args("train_mnist",
                            "Trains a small CNN on Fashion-MNIST (or MNIST) IDX files.");

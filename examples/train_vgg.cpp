@@ -116,7 +116,13 @@ int run(const Options& opt, const dist::Communicator& comm) {
     if (root)
       std::cout << "resumed from " << opt.resume << " at epoch " << train_iter.epoch() << "\n";
   }
-  trainer.run();
+  if (trainer.run() == train::Trainer::RunEnd::stopped) {
+    if (root)
+      std::cout << "stopped by signal " << trainer.stop_signal() << " after iteration "
+                << train_iter.iteration() << "; continue with --resume " << trainer.stop_snapshot()
+                << "\n";
+    return train::stopped_exit_status(trainer.stop_signal());
+  }
   nn::check_replicated(comm, model);
   if (root)
     std::cout << "log: " << opt.out << "/log; plots: " << opt.out << "/loss.png, " << opt.out
@@ -128,6 +134,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
 
 int main(int argc, char** argv) {
   dist::Environment env(argc, argv);
+  train::install_stop_handlers();  // SIGTERM, SIGINT: a snapshot after the step, then exit
   const dist::Communicator comm = dist::Communicator::world();
   Options opt;
   examples::ArgParser args("train_vgg",

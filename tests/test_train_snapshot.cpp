@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -8,6 +11,7 @@
 #include "gradcheck.hpp"
 #include "temp_dir.hpp"
 #include "train/snapshot.hpp"
+#include "train/stop.hpp"
 #include "training_steps.hpp"
 
 using namespace prism;
@@ -55,7 +59,7 @@ TEST_CASE("snapshot: a resumed run continues bitwise like one never stopped") {
   whole.steps(5);  // crosses an epoch end (20 examples, batch 6)
   train::save_snapshot(dist::Communicator(), dir.file("snap"), *whole.model, *whole.optimizer,
                        *whole.train,
-                       {{{{"epoch", 1}, {"main/loss", 0.25}, {"\xc2\xb5/loss", -1}}}, 12.5});
+                       {{{{"epoch", 1}, {"main/loss", 0.25}, {"\xc2\xb5/loss", -1}}}, 12.5, {}});
   whole.steps(7);
 
   Run resumed(set, 99);  // other initial weights, order and generator: all overwritten
@@ -160,4 +164,84 @@ TEST_CASE("trainer: snapshots every N epochs; resume continues the log and the w
   train::TrainerConfig no_out = config("");
   CHECK_THROWS_WITH_AS(train::Trainer(*whole.model, *whole.optimizer, *whole.train, test, no_out),
                        doctest::Contains("need an output folder"), Error);
+}
+
+namespace {
+
+// The train iterator of a run that is asked to stop after `at` iterations, as a signal would.
+struct StopAfter : data::Iterator {
+  data::Iterator& inner;
+  int64_t at;
+  StopAfter(data::Iterator& it, int64_t n) : inner(it), at(n) {}
+  std::optional<data::Batch> next() override {
+    std::optional<data::Batch> b = inner.next();
+    if (inner.iteration() == at) train::request_stop(SIGTERM);
+    return b;
+  }
+  int64_t epoch() const override { return inner.epoch(); }
+  bool is_new_epoch() const override { return inner.is_new_epoch(); }
+  double epoch_detail() const override { return inner.epoch_detail(); }
+  double previous_epoch_detail() const override { return inner.previous_epoch_detail(); }
+  int64_t iteration() const override { return inner.iteration(); }
+  void reset() override { inner.reset(); }
+  std::vector<int64_t> state() const override { return inner.state(); }
+  void set_state(const std::vector<int64_t>& s) override { inner.set_state(s); }
+};
+
+}  // namespace
+
+TEST_CASE("trainer: a stop request ends the run after a step with a snapshot that resumes it") {
+  TempDir dir;
+  auto set = blobs();
+  auto test = [&] { return std::make_unique<data::SerialIterator>(set, 7, false, false); };
+  auto config = [&](const std::string& out) {
+    train::TrainerConfig c;
+    c.epochs = 3;
+    c.out = out;
+    c.progress = false;
+    c.log_every = 3;
+    return c;
+  };
+  std::ostringstream quiet;
+  std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());
+  Run whole(set, 1);
+  CHECK(train::Trainer(*whole.model, *whole.optimizer, *whole.train, test, config(dir.file("a")))
+            .run() == train::Trainer::RunEnd::completed);
+
+  Run stopped(set, 1);
+  StopAfter stopping(*stopped.train, 7);  // mid-epoch 2 (4 batches an epoch)
+  train::Trainer first(*stopped.model, *stopped.optimizer, stopping, test, config(dir.file("b")));
+  const train::Trainer::RunEnd end = first.run();
+  CHECK(train::stop_signal() == SIGTERM);
+  train::clear_stop();
+  CHECK(end == train::Trainer::RunEnd::stopped);
+  CHECK(stopped.train->iteration() == 7);
+  CHECK(first.stop_snapshot() == dir.file("b/snapshot_iter_7"));
+  for (const auto& e : std::filesystem::directory_iterator(dir / "b"))
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+
+  // A cut-off write of a process that is gone is removed on the next start; a live one's stays.
+  std::filesystem::create_directories(dir / "c");
+  write_file_atomic(dir.file("c/snapshot_epoch_1.tmp.999999999"), "cut off", "test");
+  const std::string live = dir.file("c/other.tmp." + std::to_string(::getpid()));
+  write_file_atomic(live, "being written", "test");
+  Run resumed(set, 9);
+  train::Trainer second(*resumed.model, *resumed.optimizer, *resumed.train, test,
+                        config(dir.file("c")));
+  second.resume(first.stop_snapshot());
+  CHECK(second.run() == train::Trainer::RunEnd::completed);
+  std::cout.rdbuf(saved);
+  CHECK_FALSE(std::filesystem::exists(dir / "c" / "snapshot_epoch_1.tmp.999999999"));
+  CHECK(std::filesystem::exists(live));
+  CHECK(resumed.values() == whole.values());
+  // Row for row, the training means of the interrupted epoch included (elapsed time aside).
+  auto without_time = [](std::string log) {
+    std::string out;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);)
+      out += line.substr(0, line.find("\"elapsed_time\"")) + "\n";
+    return out;
+  };
+  CHECK(without_time(read_file(dir.file("c/log"), "test")) ==
+        without_time(read_file(dir.file("a/log"), "test")));
 }

@@ -75,6 +75,22 @@ std::vector<int64_t> encode_log(const std::vector<Observation>& log) {
   return out;
 }
 
+std::vector<int64_t> encode_running(const RunningMeans& r) {
+  return {std::bit_cast<int64_t>(r.loss_sum),
+          std::bit_cast<int64_t>(r.accuracy_sum),
+          r.steps,
+          std::bit_cast<int64_t>(r.interval_loss),
+          std::bit_cast<int64_t>(r.interval_accuracy),
+          r.interval_steps};
+}
+
+RunningMeans decode_running(const std::vector<int64_t>& in, const std::string& where) {
+  PRISM_CHECK(in.size() == 6 && in[2] >= 0 && in[5] >= 0,
+              where << ": the running means are malformed (" << in.size() << " words)");
+  return {std::bit_cast<double>(in[0]), std::bit_cast<double>(in[1]), in[2],
+          std::bit_cast<double>(in[3]), std::bit_cast<double>(in[4]), in[5]};
+}
+
 std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::string& where) {
   size_t pos = 0;
   auto next = [&](int64_t limit) {
@@ -156,7 +172,8 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
                           {"iterator", iterator},
                           {"rng", rng},
                           {"log", encode_log(progress.log)},
-                          {"elapsed", {std::bit_cast<int64_t>(progress.elapsed_seconds)}}};
+                          {"elapsed", {std::bit_cast<int64_t>(progress.elapsed_seconds)}},
+                          {"running", encode_running(progress.running)}};
       io::save_archive(archive, path);
     } catch (const std::exception& e) {
       error = e.what();
@@ -219,6 +236,8 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     const std::vector<int64_t>& elapsed = *find(archive.integers, std::string("elapsed"));
     PRISM_CHECK(elapsed.size() == 1, where << ": elapsed holds " << elapsed.size() << " words");
     progress.elapsed_seconds = std::bit_cast<double>(elapsed[0]);
+    if (const std::vector<int64_t>* running = find(archive.integers, std::string("running")))
+      progress.running = decode_running(*running, where);
   } catch (const std::exception& e) {
     error = e.what();
   }

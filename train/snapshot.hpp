@@ -34,9 +34,19 @@
 namespace prism::train {
 
 // What the training loop itself carries across a snapshot.
+// The Trainer's sums behind its rows' training means: since the epoch began, and since the
+// last row (log_every). Zero at an epoch's end; a run stopped mid-epoch saves them.
+struct RunningMeans {
+  double loss_sum = 0, accuracy_sum = 0;
+  int64_t steps = 0;
+  double interval_loss = 0, interval_accuracy = 0;
+  int64_t interval_steps = 0;
+};
+
 struct TrainingProgress {
   std::vector<Observation> log;  // the log rows so far
   double elapsed_seconds = 0;    // training time so far
+  RunningMeans running;          // absent from older snapshots: zeros
 };
 
 void save_snapshot(const dist::Communicator& comm, const std::string& path, const nn::Module& model,

@@ -1,5 +1,8 @@
 #include "train/trainer.hpp"
 
+#include <signal.h>
+
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -8,6 +11,7 @@
 #include "train/print_report.hpp"
 #include "train/progress_bar.hpp"
 #include "train/snapshot.hpp"
+#include "train/stop.hpp"
 
 namespace prism::train {
 
@@ -28,6 +32,31 @@ std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it) {
 }
 
 namespace {
+
+// Whether any rank has been asked to stop, the same on every rank: one small allreduce per
+// step. -1: no; else the signal that asked (the highest, where ranks got different ones).
+int stop_agreed(const dist::Communicator& comm) {
+  int mine = stop_requested() ? stop_signal() : -1;
+  if (comm.size() == 1) return mine;
+  int all = -1;
+  dist::check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm.handle()), "MPI_Allreduce");
+  return all;
+}
+
+// A write that was cut off (the process killed) leaves "<name>.tmp.<pid>": remove those whose
+// process is gone. A live writer's, another run's in the same folder, stays.
+void remove_stale_temporaries(const std::string& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 == name.size()) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
 
 std::string log_path(const TrainerConfig& config) {
   if (!config.report || config.out.empty()) return "";
@@ -61,18 +90,24 @@ void Trainer::resume(const std::string& snapshot) {
                           << config_.epochs << " epochs to train");
   log_.set_entries(std::move(progress.log));
   elapsed_before_ = progress.elapsed_seconds;
+  running_ = progress.running;
 }
 
-void Trainer::run() {
+Trainer::RunEnd Trainer::run() {
   const bool show = config_.report && config_.progress;
   ProgressBar bar(config_.epochs);
   PrintReport table({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
                      "validation/main/accuracy", "elapsed_time"});
   const auto start = std::chrono::steady_clock::now();
-  double loss_sum = 0, accuracy_sum = 0;  // over the epoch so far
-  int64_t steps = 0;
-  double interval_loss = 0, interval_accuracy = 0;  // since the last row, for log_every
-  int64_t interval_steps = 0;
+  // The training means' sums: over the epoch so far, and since the last row (log_every). A
+  // resumed run starts from the snapshot's, so its rows are those of a run never stopped.
+  double& loss_sum = running_.loss_sum;
+  double& accuracy_sum = running_.accuracy_sum;
+  double& interval_loss = running_.interval_loss;
+  double& interval_accuracy = running_.interval_accuracy;
+  int64_t& steps = running_.steps;
+  int64_t& interval_steps = running_.interval_steps;
+  if (config_.report && !config_.out.empty()) remove_stale_temporaries(config_.out);
   auto seconds = [&] {
     return elapsed_before_ +
            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -92,6 +127,17 @@ void Trainer::run() {
     }
   };
   while (train_.epoch() < config_.epochs) {
+    if ((stop_signal_ = stop_agreed(config_.comm)) >= 0) {  // between steps, on every rank
+      if (!config_.out.empty()) {
+        stop_snapshot_ = (std::filesystem::path(config_.out) /
+                          ("snapshot_iter_" + std::to_string(train_.iteration())))
+                             .string();
+        save_snapshot(config_.comm, stop_snapshot_, model_, optimizer_, train_,
+                      {log_.entries(), seconds(), running_});
+      }
+      if (show) bar.clear();
+      return RunEnd::stopped;
+    }
     const int64_t epoch_before = train_.epoch();
     std::optional<data::Batch> batch = train_.next();
     PRISM_CHECK(batch, "Trainer: the train iterator ended before epoch " << config_.epochs
@@ -157,9 +203,11 @@ void Trainer::run() {
       const std::string path =
           (std::filesystem::path(config_.out) / ("snapshot_epoch_" + std::to_string(epoch)))
               .string();
-      save_snapshot(config_.comm, path, model_, optimizer_, train_, {log_.entries(), elapsed});
+      save_snapshot(config_.comm, path, model_, optimizer_, train_,
+                    {log_.entries(), elapsed, running_});
     }
   }
+  return RunEnd::completed;
 }
 
 }  // namespace prism::train

@@ -24,6 +24,7 @@
 #include "nn/classifier.hpp"
 #include "optim/optimizer.hpp"
 #include "train/log_report.hpp"
+#include "train/snapshot.hpp"
 
 namespace prism::train {
 
@@ -53,10 +54,18 @@ class Trainer {
   // elapsed time as they were. Collective, like the snapshot itself.
   void resume(const std::string& snapshot);
 
-  // Trains until the train iterator has completed config.epochs epochs.
-  void run();
+  // Trains until the train iterator has completed config.epochs epochs, or until a stop is
+  // requested (train/stop.hpp: SIGTERM, SIGINT or request_stop(), on any rank): then every rank
+  // stops after the same step and, with config.out, a snapshot <out>/snapshot_iter_<N> is
+  // written that resume() continues exactly.
+  enum class RunEnd { completed, stopped };
+  RunEnd run();
 
   const LogReport& log() const { return log_; }
+  // The snapshot a stopped run wrote (empty without config.out, or if none stopped), and the
+  // signal that stopped it, the same on every rank (0: request_stop() without one; -1: none).
+  const std::string& stop_snapshot() const { return stop_snapshot_; }
+  int stop_signal() const { return stop_signal_; }
 
  private:
   nn::Classifier& model_;
@@ -66,6 +75,9 @@ class Trainer {
   TrainerConfig config_;
   LogReport log_;
   double elapsed_before_ = 0;  // training time before a resume
+  RunningMeans running_;
+  std::string stop_snapshot_;
+  int stop_signal_ = -1;
 };
 
 // Mean loss and accuracy over one pass of `it`, in eval mode without a graph (weighted by

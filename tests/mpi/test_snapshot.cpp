@@ -74,7 +74,7 @@ TEST_CASE("snapshot: every rank's slice is gathered, restored, and training cont
   ParallelRun whole(comm, 1);
   whole.steps(4);
   train::save_snapshot(comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train,
-                       {{{{"epoch", 1}}}, 3.0});
+                       {{{{"epoch", 1}}}, 3.0, {}});
   whole.steps(4);
 
   ParallelRun resumed(comm, 2);  // other slices, order and generator: all overwritten
