@@ -50,6 +50,27 @@ std::shared_ptr<data::TensorDataset> blobs() {
   return std::make_shared<data::TensorDataset>(x, t);
 }
 
+// A quiet trainer's config: `epochs`, files in `out`, snapshots or log rows every N.
+train::TrainerConfig quiet_config(const std::string& out, int64_t epochs, int64_t snapshot_every,
+                                  int64_t log_every) {
+  train::TrainerConfig c;
+  c.epochs = epochs;
+  c.out = out;
+  c.progress = false;
+  c.snapshot_every = snapshot_every;
+  c.log_every = log_every;
+  return c;
+}
+
+// A log's rows with their elapsed time cut off: what two runs of one recipe share.
+std::string without_time(const std::string& log) {
+  std::string out;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);)
+    out += line.substr(0, line.find("\"elapsed_time\"")) + "\n";
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("snapshot: a resumed run continues bitwise like one never stopped") {
@@ -125,14 +146,7 @@ TEST_CASE("trainer: snapshots every N epochs; resume continues the log and the w
   TempDir dir;
   auto set = blobs();
   auto test = [&] { return std::make_unique<data::SerialIterator>(set, 7, false, false); };
-  auto config = [&](const std::string& out) {
-    train::TrainerConfig c;
-    c.epochs = 4;
-    c.out = out;
-    c.progress = false;
-    c.snapshot_every = 2;
-    return c;
-  };
+  auto config = [&](const std::string& out) { return quiet_config(out, 4, 2, 0); };
   std::ostringstream quiet;
   std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());
   Run whole(set, 1);
@@ -149,13 +163,6 @@ TEST_CASE("trainer: snapshots every N epochs; resume continues the log and the w
   CHECK_FALSE(std::filesystem::exists(dir / "b" / "snapshot_epoch_2"));
   CHECK(resumed.values() == whole.values());
   // The logs agree row for row, elapsed time aside.
-  auto without_time = [](std::string log) {
-    std::string out;
-    std::istringstream lines(log);
-    for (std::string line; std::getline(lines, line);)
-      out += line.substr(0, line.find("\"elapsed_time\"")) + "\n";
-    return out;
-  };
   const std::string a = read_file(dir.file("a/log"), "test"),
                     b = read_file(dir.file("b/log"), "test");
   CHECK(std::count(b.begin(), b.end(), '\n') == 4);
@@ -194,14 +201,7 @@ TEST_CASE("trainer: a stop request ends the run after a step with a snapshot tha
   TempDir dir;
   auto set = blobs();
   auto test = [&] { return std::make_unique<data::SerialIterator>(set, 7, false, false); };
-  auto config = [&](const std::string& out) {
-    train::TrainerConfig c;
-    c.epochs = 3;
-    c.out = out;
-    c.progress = false;
-    c.log_every = 3;
-    return c;
-  };
+  auto config = [&](const std::string& out) { return quiet_config(out, 3, 0, 3); };
   std::ostringstream quiet;
   std::streambuf* saved = std::cout.rdbuf(quiet.rdbuf());
   Run whole(set, 1);
@@ -235,13 +235,6 @@ TEST_CASE("trainer: a stop request ends the run after a step with a snapshot tha
   CHECK(std::filesystem::exists(live));
   CHECK(resumed.values() == whole.values());
   // Row for row, the training means of the interrupted epoch included (elapsed time aside).
-  auto without_time = [](std::string log) {
-    std::string out;
-    std::istringstream lines(log);
-    for (std::string line; std::getline(lines, line);)
-      out += line.substr(0, line.find("\"elapsed_time\"")) + "\n";
-    return out;
-  };
   CHECK(without_time(read_file(dir.file("c/log"), "test")) ==
         without_time(read_file(dir.file("a/log"), "test")));
 }
