@@ -15,10 +15,11 @@ import sys
 out_dir, rounds, isa = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 day = os.path.basename(out_dir.rstrip('/'))
 CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, sharded'),
-           ('p2g', '2 ranks x 1 thread, gathered'), ('p3', '3 ranks x 1 thread, sharded'),
+           ('p2g', '2 ranks x 1 thread, gathered'),
+           ('p2s', '2 ranks x 1 thread, sharded, --split-waits'), ('p3', '3 ranks x 1 thread, sharded'),
            ('p3g', '3 ranks x 1 thread, gathered'), ('p4', '4 ranks x 1 thread, sharded'),
            ('p4g', '4 ranks x 1 thread, gathered')]
-TORCH_OF = {'p2g': 'p2'}  # PyTorch has one 2-process run: the same reference for both layouts
+TORCH_OF = {'p2g': 'p2', 'p2s': 'p2'}  # PyTorch has one 2-process run: one reference for all
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
 
 
@@ -88,6 +89,7 @@ for config, label in CONFIGS:
         'mb_received': median([b['mb_received'] for _, b in runs if 'mb_received' in b]),
         'comm_ms': median([b['comm_ms'] for _, b in runs if 'comm_ms' in b]),
         'comm_pct': median([b['comm_pct'] for _, b in runs if 'comm_pct' in b]),
+        'imbalance_pct': median([b['imbalance_pct'] for _, b in runs if 'imbalance_pct' in b]),
     }
 
 conv = load_json(f'{out_dir}/conv_bench.json') or {'benchmarks': [], 'context': {}}
@@ -163,15 +165,19 @@ if baseline_rev:
     lines.append('')
 lines.append('prism per step (medians): nominal convolution GFLOP, their share of the FMA peak of '
              'the threads used, minor page faults, peak RSS of the process, and under MPI the '
-             'tensor MB received from other ranks and the time spent in collectives (all rank 0).')
+             'tensor MB received from other ranks (rank 0) and the time spent in collectives, the '
+             'exposed communication (the mean over ranks). With `--split-waits` a barrier before '
+             'each channel exchange takes out the wait for a slower rank (imbalance %): comm % is '
+             'then the copies and the transfer alone.')
 lines.append('')
-lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB | MB received | comm ms | comm % |')
-lines.append('|---|---|---|---|---|---|---|---|')
+lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB | MB received | comm ms | comm % '
+             '| imbalance % |')
+lines.append('|---|---|---|---|---|---|---|---|---|')
 for config, label in CONFIGS:
     s = step[config]
     lines.append(f'| {label} | {fmt(s["gflop"], 1)} | {fmt(s["pct_peak"], 1)} | {fmt(s["faults"])} | '
                  f'{fmt(s["rss"])} | {fmt(s["mb_received"], 1)} | {fmt(s["comm_ms"])} | '
-                 f'{fmt(s["comm_pct"], 1)} |')
+                 f'{fmt(s["comm_pct"], 1)} | {fmt(s["imbalance_pct"], 1)} |')
 lines.append('')
 
 big = {name: load_json(f'{out_dir}/hw128_{name}.json') for name in ('p1', 'p1_limited', 'p2_limited')}

@@ -10,6 +10,7 @@
 //   mpiexec -n 2 vgg_step --layout=gathered        # the seed's dataflow (default: sharded)
 //   vgg_step --batch=16 --image-size=128           # batch per rank (64), image side (32)
 //   mpiexec -n 2 vgg_step --chunks=1               # sharded: chunks of the batch per exchange
+//   mpiexec -n 2 vgg_step --split-waits            # comm_ms without the wait for a slower rank
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
 // Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
@@ -18,13 +19,17 @@
 // peak_rss_mb, the process's peak resident memory; under MPI, mb_sent and mb_received, the
 // tensor bytes a step's collectives moved to and from other ranks, and comm_ms and comm_pct,
 // the time a step spent inside them, waiting and packing included: the exposed communication
-// (a chunk's exchange in flight behind a convolution is not counted). All of rank 0.
+// (a chunk's exchange in flight behind a convolution is not counted), the mean over ranks.
+// --split-waits puts a barrier before each channel exchange and counts its time apart as
+// imbalance_ms and imbalance_pct (dist::set_split_waits): comm_ms is then the copies and the
+// transfer alone. The other counters are rank 0's.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <numeric>
 #include <string>
 
 #include "core/allocator.hpp"
@@ -47,6 +52,7 @@ namespace {
 using namespace prism;
 
 int64_t g_batch = 64, g_image = 32, g_chunks = 0;  // --batch=, --image-size=, --chunks=
+bool g_split_waits = false;                        // --split-waits
 constexpr int kProfiledSteps = 5;
 nn::Layout g_layout = nn::Layout::sharded;
 
@@ -120,8 +126,20 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
     state.counters["mb_sent"] = double(moved.bytes_sent - moved_before.bytes_sent) / 1e6 / steps;
     state.counters["mb_received"] =
         double(moved.bytes_received - moved_before.bytes_received) / 1e6 / steps;
-    state.counters["comm_ms"] = (moved.seconds - moved_before.seconds) * 1e3 / steps;
-    state.counters["comm_pct"] = (moved.seconds - moved_before.seconds) / seconds * 100;
+    // Which rank waits changes from run to run: the mean over ranks, not rank 0's.
+    auto mean_over_ranks = [&](double mine) {
+      const std::vector<double> all = dist::allgather_values(comm, std::vector<double>{mine});
+      return std::accumulate(all.begin(), all.end(), 0.0) / double(all.size());
+    };
+    const double in_mpi = mean_over_ranks(moved.seconds - moved_before.seconds);
+    state.counters["comm_ms"] = in_mpi * 1e3 / steps;
+    state.counters["comm_pct"] = in_mpi / seconds * 100;
+    if (g_split_waits) {
+      const double waited =
+          mean_over_ranks(moved.imbalance_seconds - moved_before.imbalance_seconds);
+      state.counters["imbalance_ms"] = waited * 1e3 / steps;
+      state.counters["imbalance_pct"] = waited / seconds * 100;
+    }
   }
   state.counters["ranks"] = comm.size();
   state.counters["images_per_s"] =
@@ -171,6 +189,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--profile") == 0) {
       profile = true;
+    } else if (std::strcmp(argv[i], "--split-waits") == 0) {
+      g_split_waits = true;
+      dist::set_split_waits(true);
     } else if (std::strcmp(argv[i], "--layout=sharded") == 0) {
       g_layout = nn::Layout::sharded;
     } else if (std::strcmp(argv[i], "--layout=gathered") == 0) {

@@ -32,6 +32,10 @@ template <>
 MPI_Datatype mpi_type<uint8_t>() {
   return MPI_UINT8_T;
 }
+template <>
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
 
 void check_root(const Communicator& comm, int root, const char* op) {
   PRISM_CHECK(root >= 0 && root < comm.size(), op << ": root " << root
@@ -73,7 +77,9 @@ struct Datatypes {
 
 // traffic()'s totals. A Meter lives for one collective: it adds the collective's wall time,
 // and moved() its payload, in floats to and from other ranks.
-std::atomic<int64_t> g_sent_bytes{0}, g_received_bytes{0}, g_nanoseconds{0};
+std::atomic<int64_t> g_sent_bytes{0}, g_received_bytes{0}, g_nanoseconds{0},
+    g_imbalance_nanoseconds{0};
+std::atomic<bool> g_split_waits{false};
 class Meter {
  public:
   Meter() : start_(std::chrono::steady_clock::now()) {}
@@ -84,6 +90,7 @@ class Meter {
   }
   Meter(const Meter&) = delete;
   Meter& operator=(const Meter&) = delete;
+  void exclude(std::chrono::steady_clock::duration d) { start_ += d; }
   void moved(int64_t sent_floats, int64_t received_floats) {
     g_sent_bytes += sent_floats * static_cast<int64_t>(sizeof(float));
     g_received_bytes += received_floats * static_cast<int64_t>(sizeof(float));
@@ -100,7 +107,12 @@ int64_t round_up_16(int64_t n) {
 }  // namespace
 
 Traffic traffic() {
-  return {g_sent_bytes.load(), g_received_bytes.load(), double(g_nanoseconds.load()) * 1e-9};
+  return {g_sent_bytes.load(), g_received_bytes.load(), double(g_nanoseconds.load()) * 1e-9,
+          double(g_imbalance_nanoseconds.load()) * 1e-9};
+}
+
+void set_split_waits(bool on) {
+  g_split_waits = on;
 }
 
 int mpi_count(int64_t n, const char* what) {
@@ -148,6 +160,7 @@ std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& 
   return all;
 }
 template std::vector<int64_t> allgather_values(const Communicator&, const std::vector<int64_t>&);
+template std::vector<double> allgather_values(const Communicator&, const std::vector<double>&);
 
 template <class T>
 void scatter_values(const Communicator& comm, const T* all, T* part, int64_t count, int root) {
@@ -403,6 +416,13 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
   PRISM_CHECK(send[me].count == recv[me].count, "exchange_channels: rank "
                                                     << me << " sends itself " << send[me].count
                                                     << " channels but expects " << recv[me].count);
+  if (g_split_waits && p > 1) {  // after the checks, so that a refused exchange never waits
+    const auto start = std::chrono::steady_clock::now();
+    check_mpi(MPI_Barrier(comm.handle()), "MPI_Barrier");
+    const auto waited = std::chrono::steady_clock::now() - start;
+    g_imbalance_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count();
+    meter.exclude(waited);
+  }
   copy_run(from, send[me], to, recv[me]);
   const int64_t n = from.n, plane = from.plane;
   const std::vector<int64_t> out = stage_offsets(send, me, n, plane);

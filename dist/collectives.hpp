@@ -24,6 +24,7 @@ template <class T>
 void bcast_values(const Communicator& comm, std::vector<T>& values, int root);
 
 // Every rank's `values`, rank after rank (MPI_Allgather); every rank passes the same count.
+// For int64_t and double.
 template <class T>
 std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& values);
 
@@ -143,8 +144,16 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
 struct Traffic {
   int64_t bytes_sent = 0, bytes_received = 0;
   double seconds = 0;
+  double imbalance_seconds = 0;  // at the barriers of set_split_waits(true), not in seconds
 };
 Traffic traffic();
+
+// A measurement switch (vgg_step --split-waits): while on, every ChannelExchange first waits
+// at an MPI_Barrier, timed apart as traffic().imbalance_seconds. What a rank then spends in
+// the exchange is its communication proper (copies and transfer), the barrier the time it
+// waited for a slower rank. The barrier adds a synchronisation, so a step is measured either
+// split or not, never both. Off by default; set it on every rank alike.
+void set_split_waits(bool on);
 
 // The MPI int count for n elements; an error above INT_MAX.
 int mpi_count(int64_t n, const char* what);

@@ -2,6 +2,9 @@
 // bitwise, forward and backward, on every rank count.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "dist/collectives.hpp"
 #include "dist/functions.hpp"
 #include "gradcheck.hpp"
@@ -96,6 +99,32 @@ TEST_CASE("exchange_channels: blocks to strided shards and back, with empty runs
   outside[0].first = at;
   outside[0].count = 1;
   CHECK_THROWS_AS(dist::exchange_channels(comm, block, send, outside, at), Error);
+}
+
+TEST_CASE("split waits: a barrier before each exchange, the wait for a slower rank apart") {
+  const dist::Communicator comm = dist::Communicator::world();
+  const int p = comm.size(), rank = comm.rank();
+  // Every rank sends its one channel to every rank: [1, P, 2] from [1, 1, 2] blocks.
+  const Tensor mine = Tensor::from({1, 1, 2}, {float(rank), float(10 + rank)});
+  std::vector<dist::ChannelRun> send(p, {0, 1, 1}), recv;
+  for (int j = 0; j < p; ++j)
+    recv.push_back({j, 1, 1});
+  const Tensor plain = dist::exchange_channels(comm, mine, send, recv, p);
+  CHECK(dist::traffic().imbalance_seconds == 0);  // off by default
+  dist::set_split_waits(true);
+  const dist::Traffic before = dist::traffic();
+  if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const Tensor split = dist::exchange_channels(comm, mine, send, recv, p);
+  const dist::Traffic after = dist::traffic();
+  dist::set_split_waits(false);
+  CHECK(split.to_vector() == plain.to_vector());
+  // The others waited for rank 0 at the barrier, and that wait is not communication.
+  const double waited = after.imbalance_seconds - before.imbalance_seconds;
+  if (rank != 0) {
+    CHECK(waited >= 0.05);
+    CHECK(after.seconds - before.seconds < waited);  // a few floats move in far less
+  }
+  if (p == 1) CHECK(waited == 0);  // nothing to wait for, no barrier
 }
 
 TEST_CASE("sharded parallel convolutions equal the gathered ones, forward and backward") {
