@@ -22,7 +22,11 @@ bool is_gzip(std::string_view b) {
 
 }  // namespace
 
-std::string gunzip(std::string_view gz, const std::string& where, size_t max_bytes) {
+namespace {
+
+// gunzip, or with `head` its first max_bytes bytes: then reaching the bound ends the work.
+std::string inflate_gzip(std::string_view gz, const std::string& where, size_t max_bytes,
+                         bool head) {
   z_stream zs{};
   PRISM_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, where << ": zlib inflateInit2 failed");
   struct End {
@@ -36,6 +40,7 @@ std::string gunzip(std::string_view gz, const std::string& where, size_t max_byt
   size_t in_pos = 0, out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) {
+      if (head && out_pos == max_bytes) break;
       PRISM_CHECK(out.size() < max_bytes, where << ": decompresses to more than " << max_bytes
                                                 << " bytes, the limit (a gzip bomb?)");
       out.resize(std::min(max_bytes, 2 * out.size()));
@@ -69,17 +74,17 @@ std::string gunzip(std::string_view gz, const std::string& where, size_t max_byt
   return out;
 }
 
-namespace {
+}  // namespace
 
-// The file's bytes, decompressed if it is gzip; then `where` says that later offsets count
-// decompressed bytes.
-std::string read_maybe_gzip(const char* fn, std::string& where, const fs::path& path) {
-  std::string bytes = read_file(path.string(), fn);
-  if (!is_gzip(bytes)) return bytes;
-  std::string out = gunzip(bytes, where);
-  where += " (decompressed)";
-  return out;
+std::string gunzip(std::string_view gz, const std::string& where, size_t max_bytes) {
+  return inflate_gzip(gz, where, max_bytes, false);
 }
+
+std::string gunzip_head(std::string_view gz, const std::string& where, size_t n) {
+  return inflate_gzip(gz, where, n, true);
+}
+
+namespace {
 
 uint32_t read_be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
@@ -103,10 +108,10 @@ struct Idx {
   const uint8_t* data;  // product(dims) unsigned bytes
 };
 
-// Checks the header of an unsigned-byte IDX file with `ndims` dimensions and that the data that
-// follows holds exactly product(dims) bytes. Every size is bounded by the real data size before
-// anything is allocated from it.
-Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims) {
+// The dimensions in the header of an unsigned-byte IDX file with `ndims` dimensions, checked:
+// the magic, and that the header is whole.
+std::vector<int64_t> parse_idx_header(const std::string& where, std::string_view bytes,
+                                      uint8_t ndims) {
   const std::basic_string_view<uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()),
                                           bytes.size());
   constexpr uint8_t kUnsignedByte = 0x08;
@@ -127,9 +132,20 @@ Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims)
   const size_t header = 4 + 4 * size_t{ndims};
   PRISM_CHECK(b.size() >= header, where << ": truncated IDX header: " << b.size()
                                         << " bytes, the header needs " << header);
-  Idx idx;
+  std::vector<int64_t> dims;
   for (uint8_t i = 0; i < ndims; ++i)
-    idx.dims.push_back(read_be32(b.data() + 4 + 4 * i));
+    dims.push_back(read_be32(b.data() + 4 + 4 * i));
+  return dims;
+}
+
+// The header, and that the data that follows holds exactly product(dims) bytes. Every size is
+// bounded by the real data size before anything is allocated from it.
+Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims) {
+  const std::basic_string_view<uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size());
+  const size_t header = 4 + 4 * size_t{ndims};
+  Idx idx;
+  idx.dims = parse_idx_header(where, bytes, ndims);
   // count = product(dims), or available + 1 as soon as it exceeds available (no overflow).
   const uint64_t available = b.size() - header;
   const bool empty = std::find(idx.dims.begin(), idx.dims.end(), 0) != idx.dims.end();
@@ -154,11 +170,22 @@ Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims)
   return idx;
 }
 
-// Reads and checks one IDX file; idx.data points into `bytes`.
+// Reads and checks one IDX file; idx.data points into `bytes`. A gzip file's header is checked
+// before the rest is inflated, and the rest only up to the size the header claims plus
+// kTrailingSlack (trailing bytes up to that many parse_idx reports by their count): a bomb of
+// zeros costs nothing.
+constexpr uint64_t kTrailingSlack = uint64_t{1} << 20;
 Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, std::string& bytes) {
-  std::string where = std::string(fn) + ": " + path.string();
-  bytes = read_maybe_gzip(fn, where, path);
-  return parse_idx(where, bytes, ndims);
+  const std::string where = std::string(fn) + ": " + path.string();
+  bytes = read_file(path.string(), fn);
+  if (!is_gzip(bytes)) return parse_idx(where, bytes, ndims);
+  const std::string unzipped = where + " (decompressed)";
+  const size_t header = 4 + 4 * size_t{ndims};
+  uint64_t data = 1;  // dims are below 2^32 and data stays at most the bound: no overflow
+  for (int64_t d : parse_idx_header(unzipped, gunzip_head(bytes, where, header), ndims))
+    data = std::min<uint64_t>(data * uint64_t(d), kMaxGunzipBytes);
+  bytes = gunzip(bytes, where, std::min<uint64_t>(header + data + kTrailingSlack, kMaxGunzipBytes));
+  return parse_idx(unzipped, bytes, ndims);
 }
 
 }  // namespace
@@ -223,7 +250,16 @@ std::shared_ptr<TensorDataset> load_split(const fs::path& dir, const std::string
 TrainTest load_mnist_like(const fs::path& dir, int32_t num_classes) {
   PRISM_CHECK(num_classes >= 1,
               "load_mnist_like: num_classes must be positive, got " << num_classes);
-  return {load_split(dir, "train", num_classes), load_split(dir, "t10k", num_classes)};
+  TrainTest data{load_split(dir, "train", num_classes), load_split(dir, "t10k", num_classes)};
+  // Checked now, not at the first evaluation an epoch later.
+  const Shape train = data.train->images().shape(), test = data.test->images().shape();
+  PRISM_CHECK(train[2] == test[2] && train[3] == test[3],
+              "load_mnist_like: the test images in "
+                  << find_plain_or_gz(dir, "t10k-images-idx3-ubyte").string() << " are " << test[2]
+                  << " x " << test[3] << " pixels, the training images in "
+                  << find_plain_or_gz(dir, "train-images-idx3-ubyte").string() << " " << train[2]
+                  << " x " << train[3]);
+  return data;
 }
 
 TrainTest load_fashion_mnist(const fs::path& dir) {

@@ -27,6 +27,9 @@ Labels read_idx_labels(const std::filesystem::path& path);
 inline constexpr size_t kMaxGunzipBytes = size_t{4} << 30;
 std::string gunzip(std::string_view gz, const std::string& where,
                    size_t max_bytes = kMaxGunzipBytes);
+// Only the first n decompressed bytes (fewer if the data is shorter): to check a header before
+// inflating the rest.
+std::string gunzip_head(std::string_view gz, const std::string& where, size_t n);
 
 // Loads train-{images-idx3,labels-idx1}-ubyte and t10k-{images-idx3,labels-idx1}-ubyte from
 // `dir`, each either plain or with a .gz suffix (plain is tried first). Checks that each split

@@ -98,9 +98,26 @@ void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::
                     << h << " pixels) needs " << needed << " bytes, the file has " << b.size());
 }
 
+// A PNG's width and height from its IHDR chunk, or false: stb_image refuses a PNG above its own
+// bounds as no image at all, which would hide that the file claims too many pixels.
+bool png_dimensions(const std::string& b, int64_t& w, int64_t& h) {
+  if (b.size() < 24 || b.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 || b.compare(12, 4, "IHDR") != 0)
+    return false;
+  auto be32 = [&](size_t at) {
+    int64_t v = 0;
+    for (size_t i = 0; i < 4; ++i)
+      v = v << 8 | static_cast<uint8_t>(b[at + i]);
+    return v;
+  };
+  w = be32(16), h = be32(20);
+  return true;
+}
+
 Tensor decode_with_stb(const std::string& bytes, int channels, const std::string& where) {
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
+  if (int64_t pw = 0, ph = 0; png_dimensions(bytes, pw, ph))
+    check_image_size(pw, ph, bytes.size(), where);
   int w = 0, h = 0, comp = 0;
   PRISM_CHECK(stbi_info_from_memory(data, size, &w, &h, &comp),
               where << " is not a PNG, JPEG, BMP, TGA or GIF image (stb_image: "

@@ -128,9 +128,12 @@ void SerialIterator::set_state(const std::vector<int64_t>& s) {
   const int64_t n = dataset_->size();
   PRISM_CHECK(s.size() >= kOrder && s[kTag] == kSerialTag,
               "SerialIterator::set_state: not a SerialIterator state");
-  PRISM_CHECK(s[kSize] == n && s.size() == kOrder + static_cast<size_t>(n),
-              "SerialIterator::set_state: the state is for a dataset of "
-                  << s[kSize] << " examples, this one has " << n);
+  PRISM_CHECK(s[kSize] == n, "SerialIterator::set_state: the state is for a dataset of "
+                                 << s[kSize] << " examples, this one has " << n);
+  PRISM_CHECK(s.size() == kOrder + static_cast<size_t>(n),
+              "SerialIterator::set_state: the state's example order holds "
+                  << s.size() - kOrder << " entries, not the dataset's " << n
+                  << " (a truncated or corrupt state)");
   PRISM_CHECK(s[kBatch] == batch_size_ && s[kRepeat] == repeat_ && s[kShuffle] == shuffle_,
               "SerialIterator::set_state: the state is for batch size "
                   << s[kBatch] << ", repeat " << s[kRepeat] << ", shuffle " << s[kShuffle]

@@ -29,7 +29,7 @@ std::shared_ptr<TensorDataset> first_examples(const TensorDataset& dataset, int6
   Shape shape = dataset.images().shape();
   shape[0] = n;
   const Labels labels(dataset.labels().begin(), dataset.labels().begin() + n);
-  return std::make_shared<TensorDataset>(dataset.images().view(0, shape), labels);
+  return std::make_shared<TensorDataset>(dataset.images().view(0, shape).clone(), labels);
 }
 
 namespace {

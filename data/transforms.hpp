@@ -18,7 +18,8 @@ Tensor pad_images(const Tensor& images, int64_t pad, float value = 0.0f);
 std::shared_ptr<TensorDataset> pad_images(const TensorDataset& dataset, int64_t pad,
                                           float value = 0.0f);
 
-// The first n examples (n <= size), sharing the images' storage: a quick smaller run.
+// The first n examples (n <= size), copied, so that the whole set can be freed: a quick smaller
+// run holds only what it uses.
 std::shared_ptr<TensorDataset> first_examples(const TensorDataset& dataset, int64_t n);
 
 // (x - mean[c]) / stddev[c] for each channel c; one value each, or one per channel.

@@ -208,6 +208,18 @@ TEST_CASE("data: unreadable files: missing, directory, corrupt or truncated gzip
   const fs::path after = write_plain(dir / "after.gz", extra);
   e = error_of([&] { read_idx_images(after); }, after);
   CHECK_MESSAGE(contains(e, "4 trailing bytes after the gzip stream"), e);
+
+  // A gzip of zeros is refused by its first 16 bytes, before the rest is inflated; a good header
+  // followed by megabytes of zeros stops at the claimed size plus 1 MiB of slack.
+  const Bytes zeros(16 << 20, 0);
+  const fs::path bomb = write_plain(dir / "zeros.gz", gzip_bytes(zeros, dir / "scratch"));
+  e = error_of([&] { read_idx_images(bomb); }, bomb);
+  CHECK_MESSAGE(contains(e, "(decompressed): bad IDX magic 0x00000000"), e);
+  Bytes padded = kImagesFile;
+  padded.insert(padded.end(), zeros.begin(), zeros.end());
+  const fs::path long_tail = write_plain(dir / "tail.gz", gzip_bytes(padded, dir / "scratch"));
+  e = error_of([&] { read_idx_images(long_tail); }, long_tail);
+  CHECK_MESSAGE(contains(e, "decompresses to more than 1048616 bytes"), e);
 }
 
 TEST_CASE("data: load_mnist_like reads the four files, plain or .gz, and checks them") {
@@ -238,6 +250,13 @@ TEST_CASE("data: load_mnist_like reads the four files, plain or .gz, and checks 
   CHECK_THROWS_WITH_AS(load_mnist_like(dir.path),
                        doctest::Contains("label 10 of example 1 is outside [0, 9]"), Error);
   CHECK(load_mnist_like(dir.path, 11).test->get(1).label == 10);
+  // Test images of another size than the training images: refused at load, naming both files.
+  write_plain(dir / "t10k-labels-idx1-ubyte", idx_file(0x801, {2}, {1, 2}));
+  fs::remove(dir / "t10k-images-idx3-ubyte.gz");
+  write_plain(dir / "t10k-images-idx3-ubyte", idx_file(0x803, {2, 4, 2}, Bytes(16, 51)));
+  const std::string mismatch = "t10k-images-idx3-ubyte are 4 x 2 pixels, the training images in " +
+                               (dir / "train-images-idx3-ubyte").string() + " 2 x 4";
+  CHECK_THROWS_WITH_AS(load_mnist_like(dir.path), doctest::Contains(mismatch.c_str()), Error);
   // A missing file.
   fs::remove(dir / "t10k-labels-idx1-ubyte");
   CHECK_THROWS_WITH_AS(load_mnist_like(dir.path),

@@ -160,6 +160,13 @@ TEST_CASE("image decode: headers that would make stb_image overrun or over-alloc
   bytes.replace(idat, 4, "\x7F\xFF\xFF\xFF");
   const std::string claims = "the PNG chunk at byte offset " + std::to_string(idat) + " claims";
   CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "3.png"), doctest::Contains(claims.c_str()), Error);
+  // A PNG header claiming 2^20 x 2^20 pixels: stb_image calls it no image at all; prism names
+  // the claim and the limit.
+  bytes = read_file((dir / "3.png").string(), "test");
+  bytes.replace(16, 8, std::string("\x00\x10\x00\x00\x00\x10\x00\x00", 8));
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "3.png"),
+                       doctest::Contains("3.png claims 1048576 x 1048576 pixels, above the limit"),
+                       Error);
   // And one cut inside its final IEND chunk is truncated too.
   bytes = read_file((dir / "3.png").string(), "test");
   CHECK_THROWS_WITH_AS(decode_image(bytes.substr(0, bytes.size() - 2), 3, "3.png"),

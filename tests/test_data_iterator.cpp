@@ -297,6 +297,9 @@ TEST_CASE("SerialIterator: set_state refuses a state for another iterator and ch
   bad = before;
   bad[5] = 10;  // the position, past the end
   refused(bad, "out of range");
+  bad = before;
+  bad.pop_back();  // one entry short: not another dataset's state, a corrupt one
+  refused(bad, "the state's example order holds 9 entries, not the dataset's 10");
 }
 
 TEST_CASE("datasets: SubDataset and splits, in order and at random") {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
 #include <set>
 
 #include "core/error.hpp"
@@ -37,6 +39,25 @@ TEST_CASE("transforms: normalize, pad, and whole-dataset padding and prefixes") 
   CHECK(p[0] == -1.0f);
   CHECK(p[30 + 6 + 1] == 100.0f);  // channel 1, row 1, column 1: the original (0, 0)
   CHECK_THROWS_WITH_AS(pad_image(Tensor({3, 3}), 1), doctest::Contains("[C, H, W]"), Error);
+
+  // Whole datasets: three images of x, labels 7, 8, 9.
+  Tensor images({3, 2, 3, 4});
+  for (int64_t i = 0; i < 3; ++i)
+    std::copy_n(x.data(), x.numel(), images.data() + i * x.numel());
+  auto full = std::make_shared<TensorDataset>(images, Labels{7, 8, 9});
+  const auto padded = pad_images(*full, 1, -1.0f);
+  REQUIRE(padded->images().shape() == Shape{3, 2, 5, 6});
+  CHECK(padded->labels() == full->labels());
+  CHECK(padded->images()[2 * 60 + 30 + 6 + 1] == 100.0f);  // image 2 padded like p
+  // A prefix is a copy: the whole set's storage is not kept alive by it.
+  const auto first = first_examples(*full, 2);
+  REQUIRE(first->size() == 2);
+  CHECK(first->labels() == Labels{7, 8});
+  CHECK(!first->images().same_storage(images));
+  CHECK(first->images().to_vector() ==
+        std::vector<float>(images.data(), images.data() + 2 * x.numel()));
+  CHECK_THROWS_WITH_AS(first_examples(*full, 4), doctest::Contains("n must be in [1, 3]"), Error);
+  CHECK_THROWS_WITH_AS(first_examples(*full, 0), doctest::Contains("n must be in [1, 3]"), Error);
 }
 
 TEST_CASE("transforms: random crops and flips are uniform over their choices and seeded") {

@@ -132,6 +132,10 @@ TEST_CASE("snapshot: a snapshot that does not fit is refused and nothing changes
       train::load_snapshot(dist::Communicator(), dir.file("snap"), *same_shape.model,
                            *same_shape.optimizer, *same_shape.train),
       doctest::Contains("batch size 6"), Error);
+  CHECK_THROWS_WITH_AS(  // naming the snapshot
+      train::load_snapshot(dist::Communicator(), dir.file("snap"), *same_shape.model,
+                           *same_shape.optimizer, *same_shape.train),
+      doctest::Contains((dir.file("snap") + ": SerialIterator::set_state").c_str()), Error);
   CHECK(same_shape.values() == same_before);
   // An optimizer over the predictor names its parameters without "predictor.".
   optim::MomentumSGD of_predictor(same_shape.net->named_parameters(), 0.1f);

@@ -255,7 +255,11 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   }
   try {
     agree(comm, error);
-    train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
+    try {
+      train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
+    } catch (const Error& e) {
+      throw Error(where + ": " + e.what());
+    }
   } catch (...) {
     if (loaded) optimizer.load_state(optimizer_before);
     throw;
