@@ -57,6 +57,13 @@ TEST_CASE("reports: ProgressBar draws the epoch, the bar and the loss, and clear
   CHECK(out.str().find("loss 0.2500") != std::string::npos);
   bar.clear();
   CHECK(out.str().find("\r\033[K") != std::string::npos);
+  // end_line keeps the bar and ends its line; with nothing drawn it writes nothing.
+  bar.update(20, 2.0, 0.5);
+  bar.end_line();
+  CHECK(out.str().ends_with("loss 0.5000\n"));
+  const std::string before = out.str();
+  bar.end_line();
+  CHECK(out.str() == before);
   CHECK_THROWS_AS(train::ProgressBar(0, out), Error);
 }
 

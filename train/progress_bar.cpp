@@ -55,4 +55,10 @@ void ProgressBar::clear() {
   drawn_ = false;
 }
 
+void ProgressBar::end_line() {
+  if (!drawn_) return;
+  out_ << "\n" << std::flush;
+  drawn_ = false;
+}
+
 }  // namespace prism::train

@@ -19,6 +19,8 @@ class ProgressBar {
   void update(int64_t iteration, double epoch_detail, double loss);
   // Clears the line, so a table row printed next starts clean.
   void clear();
+  // Ends the line, keeping what it shows, so an error printed next starts on its own line.
+  void end_line();
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -24,6 +24,7 @@ extern "C" void on_stop_signal(int signal) {
 void install_stop_handlers() {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 void request_stop(int signal) {

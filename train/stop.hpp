@@ -6,7 +6,9 @@
 namespace prism::train {
 
 // SIGTERM and SIGINT request a stop from then on; a second one ends the process at once (the
-// signal's default action). Call it once, early in main.
+// signal's default action). SIGPIPE is ignored: a closed stdout (`train_vgg | head`) must not
+// end a run before its snapshot, and what is printed then is lost while the log, plots and
+// snapshots, which are files, are still written. Call it once, early in main.
 void install_stop_handlers();
 
 // What the handlers do, for programs and tests: async-signal-safe.

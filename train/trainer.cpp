@@ -96,6 +96,15 @@ void Trainer::resume(const std::string& snapshot) {
 Trainer::RunEnd Trainer::run() {
   const bool show = config_.report && config_.progress;
   ProgressBar bar(config_.epochs);
+  try {
+    return run_with(bar, show);
+  } catch (...) {  // an error mid-epoch: its message must not land on the bar's line
+    if (show) bar.end_line();
+    throw;
+  }
+}
+
+Trainer::RunEnd Trainer::run_with(ProgressBar& bar, bool show) {
   PrintReport table({"epoch", "main/loss", "validation/main/loss", "main/accuracy",
                      "validation/main/accuracy", "elapsed_time"});
   const auto start = std::chrono::steady_clock::now();

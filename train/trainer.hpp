@@ -28,6 +28,8 @@
 
 namespace prism::train {
 
+class ProgressBar;
+
 struct TrainerConfig {
   int64_t epochs = 1;
   std::string out;             // folder for the log, plots and snapshots; empty: no files
@@ -68,6 +70,8 @@ class Trainer {
   int stop_signal() const { return stop_signal_; }
 
  private:
+  RunEnd run_with(ProgressBar& bar, bool show);
+
   nn::Classifier& model_;
   optim::Optimizer& optimizer_;
   data::Iterator& train_;
