@@ -92,8 +92,12 @@ class Meter {
   Meter& operator=(const Meter&) = delete;
   void exclude(std::chrono::steady_clock::duration d) { start_ += d; }
   void moved(int64_t sent_floats, int64_t received_floats) {
-    g_sent_bytes += sent_floats * static_cast<int64_t>(sizeof(float));
-    g_received_bytes += received_floats * static_cast<int64_t>(sizeof(float));
+    moved_bytes(sent_floats * static_cast<int64_t>(sizeof(float)),
+                received_floats * static_cast<int64_t>(sizeof(float)));
+  }
+  void moved_bytes(int64_t sent, int64_t received) {
+    g_sent_bytes += sent;
+    g_received_bytes += received;
   }
 
  private:
@@ -483,6 +487,51 @@ void ChannelExchange::finish() {
                {0, recv_[j].count, 1}, to_, recv_[j]);
   send_stage_ = Tensor();
   recv_stage_ = Tensor();
+}
+
+namespace {
+std::atomic<size_t> g_max_message_bytes{size_t{1} << 30};
+constexpr int kBytesTag = 7301;  // send_bytes' messages; prism sends no other point to point
+}  // namespace
+
+size_t max_message_bytes() {
+  return g_max_message_bytes;
+}
+
+void set_max_message_bytes(size_t bytes) {
+  PRISM_CHECK(bytes >= 1 && bytes <= INT_MAX,
+              "set_max_message_bytes: needs 1 to " << INT_MAX << " bytes, got " << bytes);
+  g_max_message_bytes = bytes;
+}
+
+void send_bytes(const Communicator& comm, std::string_view bytes, int dest) {
+  check_root(comm, dest, "send_bytes");
+  Meter meter;
+  const int64_t length = static_cast<int64_t>(bytes.size());
+  check_mpi(MPI_Send(&length, 1, MPI_INT64_T, dest, kBytesTag, comm.handle()), "MPI_Send");
+  const size_t piece = max_message_bytes();
+  for (size_t at = 0; at < bytes.size(); at += piece)
+    check_mpi(MPI_Send(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
+                       MPI_BYTE, dest, kBytesTag, comm.handle()),
+              "MPI_Send");
+  meter.moved_bytes(length, 0);
+}
+
+std::string recv_bytes(const Communicator& comm, int source) {
+  check_root(comm, source, "recv_bytes");
+  Meter meter;
+  int64_t length = 0;
+  check_mpi(MPI_Recv(&length, 1, MPI_INT64_T, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
+            "MPI_Recv");
+  PRISM_CHECK(length >= 0, "recv_bytes: rank " << source << " announced " << length << " bytes");
+  std::string bytes(static_cast<size_t>(length), '\0');
+  const size_t piece = max_message_bytes();
+  for (size_t at = 0; at < bytes.size(); at += piece)
+    check_mpi(MPI_Recv(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
+                       MPI_BYTE, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
+              "MPI_Recv");
+  meter.moved_bytes(0, length);
+  return bytes;
 }
 
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,

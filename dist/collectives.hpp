@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -134,6 +136,16 @@ class ChannelExchange {
 // as a flat tensor. counts must be the same on every rank and add up to t.numel().
 Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
                       const std::vector<int64_t>& counts);
+
+// Bytes from one rank to another (point to point: every send_bytes meets one recv_bytes, in
+// order), of any length: they travel in messages of at most max_message_bytes(), so MPI's int
+// counts cap nothing. A load_snapshot sends each rank its own part this way.
+void send_bytes(const Communicator& comm, std::string_view bytes, int dest);
+std::string recv_bytes(const Communicator& comm, int source);
+// 1 GiB unless set (a test lowers it to see a long payload cross in many messages). Set it alike
+// on every rank.
+size_t max_message_bytes();
+void set_max_message_bytes(size_t bytes);
 
 // What this process's tensor collectives above have done since it started: the bytes of
 // tensor data it sent to and received from other ranks (an allreduce or a reduce-scatter

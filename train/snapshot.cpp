@@ -115,6 +115,33 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
 }
 
 // Collective: if any rank has an error, every rank throws the first failing rank's message.
+// One encoded archive per rank of `size`: the snapshot's integers, its replicated tensors and
+// that rank's "rank<r>/" ones.
+std::vector<std::string> split_by_rank(const io::Archive& archive, int size,
+                                       const std::string& where) {
+  std::vector<io::Archive> parts(static_cast<size_t>(size), io::Archive{{}, archive.integers});
+  for (const auto& [key, t] : archive.tensors) {
+    int owner = -1;  // replicated
+    if (key.starts_with("rank")) {
+      const size_t slash = key.find('/');
+      const std::string digits = key.substr(4, slash == std::string::npos ? 0 : slash - 4);
+      if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos &&
+          digits.size() < 10)
+        owner = std::stoi(digits);
+    }
+    if (owner < 0) {
+      for (io::Archive& part : parts)
+        part.tensors.emplace_back(key, t);
+    } else if (owner < size) {  // a slice of a rank this job does not have: the rank count
+      parts[static_cast<size_t>(owner)].tensors.emplace_back(key, t);  // check refuses it
+    }
+  }
+  std::vector<std::string> encoded;
+  for (const io::Archive& part : parts)
+    encoded.push_back(io::encode_archive(part, where));
+  return encoded;
+}
+
 void agree(const dist::Communicator& comm, const std::string& error) {
   if (comm.size() == 1) {
     PRISM_CHECK(error.empty(), error);
@@ -186,19 +213,25 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
                                data::Iterator& train) {
   const int rank = comm.rank(), size = comm.size();
   const std::string where = "load_snapshot: " + path;
-  // Rank 0 reads the file and every rank gets its bytes: the snapshot may exist on rank 0's
-  // machine only.
+  // Rank 0 reads the file (it may exist on rank 0's machine only) and sends each rank its part:
+  // the replicated entries and that rank's own slices, not the others'.
   std::string error, bytes;
+  std::vector<std::string> parts;
   if (rank == 0) try {
-      bytes = read_file(path, "load_snapshot");
+      parts =
+          split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size, where);
     } catch (const std::exception& e) {
       error = e.what();
     }
   agree(comm, error);
-  if (size > 1) {
-    std::vector<uint8_t> shared(bytes.begin(), bytes.end());
-    dist::bcast_values(comm, shared, 0);
-    bytes.assign(shared.begin(), shared.end());
+  if (rank == 0) {
+    for (int r = 1; r < size; ++r) {
+      dist::send_bytes(comm, parts[static_cast<size_t>(r)], r);
+      parts[static_cast<size_t>(r)] = std::string();
+    }
+    bytes = std::move(parts[0]);
+  } else {
+    bytes = dist::recv_bytes(comm, 0);
   }
 
   // Check everything this rank needs before anything changes.

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "gradcheck.hpp"
 #include "temp_dir.hpp"
@@ -94,6 +95,71 @@ TEST_CASE("snapshot: every rank's slice is gathered, restored, and training cont
       slices += name.starts_with("rank" + std::to_string(comm.size() - 1) + "/");
     CHECK(slices == 6);  // the last rank's weight and bias, with their momentum and counts
   }
+}
+
+TEST_CASE("snapshot: each rank receives its own part only, in messages of any cap") {
+  const dist::Communicator comm = dist::Communicator::world();
+  const int p = comm.size();
+  TempDir dir;
+  ParallelRun whole(comm, 1, 12);
+  whole.steps(2);
+  train::save_snapshot(comm, dir.file("snap"), *whole.model, *whole.optimizer, *whole.train, {});
+  whole.steps(2);
+  // The file's size, and for each rank the bytes of the other ranks' slices in it.
+  std::vector<int64_t> sizes(static_cast<size_t>(p + 1), 0);
+  if (comm.rank() == 0) {
+    sizes[0] = static_cast<int64_t>(std::filesystem::file_size(dir.file("snap")));
+    for (const auto& [name, t] : io::load_archive(dir.file("snap")).tensors)
+      for (int r = 0; r < p; ++r)
+        if (name.starts_with("rank") && !name.starts_with("rank" + std::to_string(r) + "/"))
+          sizes[static_cast<size_t>(r + 1)] += t.numel() * 4;
+  }
+  dist::bcast_values(comm, sizes, 0);
+
+  // Pieces of 1000 bytes: the part of each rank crosses in several messages, as a part above
+  // 2 GiB would at the default cap.
+  dist::set_max_message_bytes(1000);
+  ParallelRun resumed(comm, 2, 12);
+  const dist::Traffic before = dist::traffic();
+  train::load_snapshot(comm, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
+  const dist::Traffic after = dist::traffic();
+  dist::set_max_message_bytes(size_t{1} << 30);
+  resumed.steps(2);
+  CHECK(everywhere(comm, resumed.values() == whole.values()));
+  // Not the whole file: the other ranks' slices stay on rank 0.
+  const int64_t received = after.bytes_received - before.bytes_received;
+  if (comm.rank() > 0) {
+    CHECK(received > 1000);
+    CHECK(received <= sizes[0] - sizes[static_cast<size_t>(comm.rank() + 1)]);
+  }
+  if (comm.rank() == 0 && p > 1) CHECK(after.bytes_sent - before.bytes_sent > 1000 * (p - 1));
+}
+
+TEST_CASE("send_bytes and recv_bytes: any length, in pieces, in order") {
+  const dist::Communicator comm = dist::Communicator::world();
+  const int p = comm.size(), rank = comm.rank();
+  CHECK_THROWS_AS(dist::set_max_message_bytes(0), Error);
+  dist::set_max_message_bytes(7);
+  // Rank 0 sends rank r two strings: r * 100 + 3 bytes (not a multiple of 7), then an empty one.
+  if (rank == 0) {
+    for (int r = 1; r < p; ++r) {
+      std::string text(static_cast<size_t>(r * 100 + 3), '\0');
+      for (size_t i = 0; i < text.size(); ++i)
+        text[i] = static_cast<char>('a' + (i + static_cast<size_t>(r)) % 26);
+      dist::send_bytes(comm, text, r);
+      dist::send_bytes(comm, "", r);
+    }
+  } else {
+    const std::string got = dist::recv_bytes(comm, 0);
+    REQUIRE(got.size() == static_cast<size_t>(rank * 100 + 3));
+    bool same = true;
+    for (size_t i = 0; i < got.size(); ++i)
+      same = same && got[i] == static_cast<char>('a' + (i + static_cast<size_t>(rank)) % 26);
+    CHECK(same);
+    CHECK(dist::recv_bytes(comm, 0).empty());
+  }
+  dist::set_max_message_bytes(size_t{1} << 30);
+  CHECK_THROWS_AS(dist::send_bytes(comm, "x", p), Error);  // no such rank: refused locally
 }
 
 TEST_CASE("snapshot: a sharded run's partitioned BN is saved per rank and resumes bitwise") {
