@@ -170,22 +170,37 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
                    const optim::Optimizer& optimizer, const data::Iterator& train,
                    const TrainingProgress& progress) {
   const int rank = comm.rank(), size = comm.size();
-  io::Archive archive;
-  for (const Entry& e : local_entries(model, optimizer.state())) {
-    if (!e.partitioned) {
-      if (rank == 0) archive.tensors.emplace_back(e.key, e.value);
-      continue;
+  // Rank 0 holds the replicated entries; every rank's slices go to it as one encoded archive
+  // (dist::send_bytes), so no rank receives another's and no MPI count caps their size.
+  io::Archive archive, own;
+  std::string error, encoded;
+  try {
+    for (const Entry& e : local_entries(model, optimizer.state())) {
+      if (e.partitioned)
+        own.tensors.emplace_back(rank_key(rank, e.key), e.value);
+      else if (rank == 0)
+        archive.tensors.emplace_back(e.key, e.value);
     }
-    const std::vector<Tensor> pieces =
-        size > 1 ? dist::allgather(comm, e.value) : std::vector<Tensor>{e.value};
-    if (rank == 0)
-      for (int r = 0; r < size; ++r)
-        archive.tensors.emplace_back(rank_key(r, e.key), pieces[static_cast<size_t>(r)]);
+    if (rank > 0) encoded = io::encode_archive(own, "save_snapshot: rank " + std::to_string(rank));
+  } catch (const std::exception& e) {
+    error = e.what();
   }
+  agree(comm, error);  // before any rank waits for another's slices
+  std::vector<std::string> slices(static_cast<size_t>(size));
+  if (rank == 0)
+    for (int r = 1; r < size; ++r)
+      slices[static_cast<size_t>(r)] = dist::recv_bytes(comm, r);
+  else
+    dist::send_bytes(comm, encoded, 0);
   // Rank 0 writes; whether it could is every rank's business, so nobody walks on into the next
   // collective while rank 0 throws.
-  std::string error;
   if (rank == 0) try {
+      archive.tensors.insert(archive.tensors.end(), own.tensors.begin(), own.tensors.end());
+      for (int r = 1; r < size; ++r) {
+        const std::string where = "save_snapshot: rank " + std::to_string(r) + "'s slices";
+        for (auto& entry : io::decode_archive(slices[static_cast<size_t>(r)], where).tensors)
+          archive.tensors.push_back(std::move(entry));
+      }
       std::vector<int64_t> rng;
       for (uint64_t word : global_rng().state())
         rng.push_back(static_cast<int64_t>(word));
