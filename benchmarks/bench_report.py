@@ -168,7 +168,7 @@ lines.append('prism per step (medians): nominal convolution GFLOP, their share o
              'tensor MB received from other ranks (rank 0) and the time spent in collectives, the '
              'exposed communication (the mean over ranks). With `--split-waits` a barrier before '
              'each channel exchange takes out the wait for a slower rank (imbalance %): comm % is '
-             'then the copies and the transfer alone.')
+             'then the exchanges\' copies and transfer, plus the few other collectives with their waits.')
 lines.append('')
 lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB | MB received | comm ms | comm % '
              '| imbalance % |')

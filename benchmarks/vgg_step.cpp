@@ -21,8 +21,9 @@
 // the time a step spent inside them, waiting and packing included: the exposed communication
 // (a chunk's exchange in flight behind a convolution is not counted), the mean over ranks.
 // --split-waits puts a barrier before each channel exchange and counts its time apart as
-// imbalance_ms and imbalance_pct (dist::set_split_waits): comm_ms is then the copies and the
-// transfer alone. The other counters are rank 0's.
+// imbalance_ms and imbalance_pct (dist::set_split_waits): comm_ms is then the exchanges' copies
+// and transfer, plus the few other collectives (the loss, the head's gradients) with their
+// waits. The other counters are rank 0's.
 #include <sys/resource.h>
 
 #include <chrono>

@@ -171,9 +171,9 @@ Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims)
 }
 
 // Reads and checks one IDX file; idx.data points into `bytes`. A gzip file's header is checked
-// before the rest is inflated, and the rest only up to the size the header claims plus
-// kTrailingSlack (trailing bytes up to that many parse_idx reports by their count): a bomb of
-// zeros costs nothing.
+// before the rest is inflated, so a file of zeros is refused at its first bytes; the rest is
+// inflated only up to the size the header claims plus kTrailingSlack (trailing bytes up to that
+// many parse_idx reports by their count), and never beyond kMaxGunzipBytes.
 constexpr uint64_t kTrailingSlack = uint64_t{1} << 20;
 Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, std::string& bytes) {
   const std::string where = std::string(fn) + ": " + path.string();
@@ -255,10 +255,10 @@ TrainTest load_mnist_like(const fs::path& dir, int32_t num_classes) {
   const Shape train = data.train->images().shape(), test = data.test->images().shape();
   PRISM_CHECK(train[2] == test[2] && train[3] == test[3],
               "load_mnist_like: the test images in "
-                  << find_plain_or_gz(dir, "t10k-images-idx3-ubyte").string() << " are " << test[2]
-                  << " x " << test[3] << " pixels, the training images in "
-                  << find_plain_or_gz(dir, "train-images-idx3-ubyte").string() << " " << train[2]
-                  << " x " << train[3]);
+                  << find_plain_or_gz(dir, "t10k-images-idx3-ubyte").string() << " are " << test[3]
+                  << " x " << test[2] << " pixels, the training images in "
+                  << find_plain_or_gz(dir, "train-images-idx3-ubyte").string() << " " << train[3]
+                  << " x " << train[2] << " (width x height)");
   return data;
 }
 

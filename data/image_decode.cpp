@@ -29,30 +29,38 @@ namespace prism::data {
 
 namespace {
 
-// Reads a file's bytes as stb_image does: little-endian fields, zeros past the end.
-struct LittleEndian {
+// Reads a file's bytes as stb_image does: little-endian fields (big-endian in a PNG), zeros
+// past the end.
+struct FileBytes {
   const std::string& b;
   unsigned operator()(size_t i) const { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0u; }
   unsigned u16(size_t i) const { return (*this)(i) | (*this)(i + 1) << 8; }
   uint32_t u32(size_t i) const { return u16(i) | uint32_t{u16(i + 2)} << 16; }
+  uint32_t be32(size_t i) const {
+    return uint32_t{(*this)(i)} << 24 | (*this)(i + 1) << 16 | (*this)(i + 2) << 8 | (*this)(i + 3);
+  }
 };
+
+bool is_png(const std::string& b) {
+  return b.starts_with("\x89PNG\r\n\x1a\n");
+}
 
 // stb_image reads zeros past the end of a BMP or TGA rather than failing, so a truncated one
 // would decode with black rows. These give the bytes its pixels need, from the header read the
 // way stb_image reads it (w x h as stbi_info found, within check_image_size).
-bool is_bmp(const LittleEndian& byte) {
+bool is_bmp(const FileBytes& byte) {
   const uint32_t header = byte.u32(14);
   return byte(0) == 'B' && byte(1) == 'M' &&
          (header == 12 || header == 40 || header == 56 || header == 108 || header == 124);
 }
 
-int64_t bmp_bytes_needed(const LittleEndian& byte, int64_t w, int64_t h) {
+int64_t bmp_bytes_needed(const FileBytes& byte, int64_t w, int64_t h) {
   const int64_t bits = byte.u32(14) == 12 ? byte.u16(24) : byte.u16(28);
   const int64_t row = (w * bits + 31) / 32 * 4;                       // rows are padded to 4 bytes
   return int64_t{byte.u32(10)} + row * (h - 1) + (w * bits + 7) / 8;  // the last row unpadded
 }
 
-int64_t tga_bytes_needed(const LittleEndian& byte, int64_t w, int64_t h) {
+int64_t tga_bytes_needed(const FileBytes& byte, int64_t w, int64_t h) {
   const bool indexed = byte(1) != 0, rle = byte(2) >= 8;
   const int64_t pixel = (byte(16) + 7) / 8;  // a pixel, or a palette index
   int64_t at = 18 + byte(0);                 // header, then the image id
@@ -73,11 +81,10 @@ int64_t tga_bytes_needed(const LittleEndian& byte, int64_t w, int64_t h) {
 // stb_image allocates a PNG's IDAT chunk at the length its header gives (up to 2 GiB) before it
 // reads any of it. Every chunk (length, type, data, CRC) must fit in the file, up to IEND.
 void check_png_chunks(const std::string& b, const std::string& where) {
-  const LittleEndian byte{b};
+  const FileBytes byte{b};
   size_t at = 8;  // past the signature
   while (at < b.size()) {
-    const uint64_t length =
-        uint64_t{byte(at)} << 24 | byte(at + 1) << 16 | byte(at + 2) << 8 | byte(at + 3);
+    const uint64_t length = byte.be32(at);
     PRISM_CHECK(at + 12 + length <= b.size(),
                 where << " is truncated or corrupt: the PNG chunk at byte offset " << at
                       << " claims " << length << " bytes of data, " << b.size() - at
@@ -88,8 +95,8 @@ void check_png_chunks(const std::string& b, const std::string& where) {
 }
 
 void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::string& where) {
-  const LittleEndian byte{b};
-  if (b.starts_with("\x89PNG")) return check_png_chunks(b, where);
+  const FileBytes byte{b};
+  if (is_png(b)) return check_png_chunks(b, where);
   if (b.starts_with("GIF8")) return;  // stb_image finds the end of GIF's data itself
   const bool bmp = is_bmp(byte);      // otherwise stb_image found a TGA, the one format left
   const int64_t needed = bmp ? bmp_bytes_needed(byte, w, h) : tga_bytes_needed(byte, w, h);
@@ -101,15 +108,9 @@ void check_not_truncated(const std::string& b, int64_t w, int64_t h, const std::
 // A PNG's width and height from its IHDR chunk, or false: stb_image refuses a PNG above its own
 // bounds as no image at all, which would hide that the file claims too many pixels.
 bool png_dimensions(const std::string& b, int64_t& w, int64_t& h) {
-  if (b.size() < 24 || b.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 || b.compare(12, 4, "IHDR") != 0)
-    return false;
-  auto be32 = [&](size_t at) {
-    int64_t v = 0;
-    for (size_t i = 0; i < 4; ++i)
-      v = v << 8 | static_cast<uint8_t>(b[at + i]);
-    return v;
-  };
-  w = be32(16), h = be32(20);
+  if (b.size() < 24 || !is_png(b) || b.compare(12, 4, "IHDR") != 0) return false;
+  const FileBytes byte{b};
+  w = byte.be32(16), h = byte.be32(20);
   return true;
 }
 
@@ -134,7 +135,8 @@ Tensor decode_with_stb(const std::string& bytes, int channels, const std::string
 }  // namespace
 
 void check_image_size(int64_t w, int64_t h, size_t file_bytes, const std::string& where) {
-  PRISM_CHECK(w > 0 && h > 0 && w * h <= kMaxImagePixels, where << " claims " << w << " x " << h
+  // Divided, not multiplied: a header's w and h may each be near 2^32.
+  PRISM_CHECK(w > 0 && h > 0 && w <= kMaxImagePixels / h, where << " claims " << w << " x " << h
                                                                 << " pixels, above the limit of "
                                                                 << kMaxImagePixels);
   PRISM_CHECK(w * h <= kMaxPixelsPerByte * static_cast<int64_t>(file_bytes),

@@ -505,27 +505,31 @@ void set_max_message_bytes(size_t bytes) {
 }
 
 void send_bytes(const Communicator& comm, std::string_view bytes, int dest) {
-  check_root(comm, dest, "send_bytes");
+  check_root(comm, dest, "send_bytes: destination");
   Meter meter;
-  const int64_t length = static_cast<int64_t>(bytes.size());
-  check_mpi(MPI_Send(&length, 1, MPI_INT64_T, dest, kBytesTag, comm.handle()), "MPI_Send");
+  // The length and the piece size first, so that the receiver cuts the same pieces.
   const size_t piece = max_message_bytes();
+  const int64_t header[2] = {static_cast<int64_t>(bytes.size()), static_cast<int64_t>(piece)};
+  check_mpi(MPI_Send(header, 2, MPI_INT64_T, dest, kBytesTag, comm.handle()), "MPI_Send");
   for (size_t at = 0; at < bytes.size(); at += piece)
     check_mpi(MPI_Send(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
                        MPI_BYTE, dest, kBytesTag, comm.handle()),
               "MPI_Send");
-  meter.moved_bytes(length, 0);
+  meter.moved_bytes(header[0], 0);
 }
 
 std::string recv_bytes(const Communicator& comm, int source) {
-  check_root(comm, source, "recv_bytes");
+  check_root(comm, source, "recv_bytes: source");
   Meter meter;
-  int64_t length = 0;
-  check_mpi(MPI_Recv(&length, 1, MPI_INT64_T, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
+  int64_t header[2] = {0, 0};  // the length, the piece size
+  check_mpi(MPI_Recv(header, 2, MPI_INT64_T, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
             "MPI_Recv");
-  PRISM_CHECK(length >= 0, "recv_bytes: rank " << source << " announced " << length << " bytes");
+  const int64_t length = header[0];
+  PRISM_CHECK(length >= 0 && header[1] >= 1 && header[1] <= INT_MAX,
+              "recv_bytes: rank " << source << " announced " << length << " bytes in pieces of "
+                                  << header[1]);
   std::string bytes(static_cast<size_t>(length), '\0');
-  const size_t piece = max_message_bytes();
+  const size_t piece = static_cast<size_t>(header[1]);
   for (size_t at = 0; at < bytes.size(); at += piece)
     check_mpi(MPI_Recv(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
                        MPI_BYTE, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),

@@ -142,8 +142,8 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
 // counts cap nothing. A load_snapshot sends each rank its own part this way.
 void send_bytes(const Communicator& comm, std::string_view bytes, int dest);
 std::string recv_bytes(const Communicator& comm, int source);
-// 1 GiB unless set (a test lowers it to see a long payload cross in many messages). Set it alike
-// on every rank.
+// 1 GiB unless set (a test lowers it to see a long payload cross in many messages). The
+// sender's setting rules: it sends its piece size with the length.
 size_t max_message_bytes();
 void set_max_message_bytes(size_t bytes);
 

@@ -254,8 +254,8 @@ TEST_CASE("data: load_mnist_like reads the four files, plain or .gz, and checks 
   write_plain(dir / "t10k-labels-idx1-ubyte", idx_file(0x801, {2}, {1, 2}));
   fs::remove(dir / "t10k-images-idx3-ubyte.gz");
   write_plain(dir / "t10k-images-idx3-ubyte", idx_file(0x803, {2, 4, 2}, Bytes(16, 51)));
-  const std::string mismatch = "t10k-images-idx3-ubyte are 4 x 2 pixels, the training images in " +
-                               (dir / "train-images-idx3-ubyte").string() + " 2 x 4";
+  const std::string mismatch = "t10k-images-idx3-ubyte are 2 x 4 pixels, the training images in " +
+                               (dir / "train-images-idx3-ubyte").string() + " 4 x 2";
   CHECK_THROWS_WITH_AS(load_mnist_like(dir.path), doctest::Contains(mismatch.c_str()), Error);
   // A missing file.
   fs::remove(dir / "t10k-labels-idx1-ubyte");

@@ -167,6 +167,10 @@ TEST_CASE("image decode: headers that would make stb_image overrun or over-alloc
   CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "3.png"),
                        doctest::Contains("3.png claims 1048576 x 1048576 pixels, above the limit"),
                        Error);
+  bytes.replace(16, 8, std::string(8, '\xFF'));  // 2^32 - 1 each way: w * h would overflow
+  CHECK_THROWS_WITH_AS(decode_image(bytes, 3, "3.png"),
+                       doctest::Contains("claims 4294967295 x 4294967295 pixels, above the limit"),
+                       Error);
   // And one cut inside its final IEND chunk is truncated too.
   bytes = read_file((dir / "3.png").string(), "test");
   CHECK_THROWS_WITH_AS(decode_image(bytes.substr(0, bytes.size() - 2), 3, "3.png"),

@@ -114,11 +114,9 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
   return log;
 }
 
-// Collective: if any rank has an error, every rank throws the first failing rank's message.
-// One encoded archive per rank of `size`: the snapshot's integers, its replicated tensors and
-// that rank's "rank<r>/" ones.
-std::vector<std::string> split_by_rank(const io::Archive& archive, int size,
-                                       const std::string& where) {
+// One archive per rank of `size`: the snapshot's integers, its replicated tensors and that
+// rank's "rank<r>/" ones (sharing the tensors' storage).
+std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size) {
   std::vector<io::Archive> parts(static_cast<size_t>(size), io::Archive{{}, archive.integers});
   for (const auto& [key, t] : archive.tensors) {
     int owner = -1;  // replicated
@@ -136,12 +134,10 @@ std::vector<std::string> split_by_rank(const io::Archive& archive, int size,
       parts[static_cast<size_t>(owner)].tensors.emplace_back(key, t);  // check refuses it
     }
   }
-  std::vector<std::string> encoded;
-  for (const io::Archive& part : parts)
-    encoded.push_back(io::encode_archive(part, where));
-  return encoded;
+  return parts;
 }
 
+// Collective: if any rank has an error, every rank throws the first failing rank's message.
 void agree(const dist::Communicator& comm, const std::string& error) {
   if (comm.size() == 1) {
     PRISM_CHECK(error.empty(), error);
@@ -230,21 +226,31 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   const std::string where = "load_snapshot: " + path;
   // Rank 0 reads the file (it may exist on rank 0's machine only) and sends each rank its part:
   // the replicated entries and that rank's own slices, not the others'.
+  // A part is encoded just before it is sent, so rank 0 holds the file's tensors and one part.
+  // Should an encoding fail, its rank gets no bytes and fails to decode them, and rank 0's
+  // message is the one every rank throws.
   std::string error, bytes;
-  std::vector<std::string> parts;
+  std::vector<io::Archive> parts;
   if (rank == 0) try {
-      parts =
-          split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size, where);
+      parts = split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size);
     } catch (const std::exception& e) {
       error = e.what();
     }
   agree(comm, error);
   if (rank == 0) {
-    for (int r = 1; r < size; ++r) {
-      dist::send_bytes(comm, parts[static_cast<size_t>(r)], r);
-      parts[static_cast<size_t>(r)] = std::string();
+    for (int r = size - 1; r >= 0; --r) {
+      std::string part;
+      try {
+        part = io::encode_archive(parts.back(), where);
+      } catch (const std::exception& e) {
+        if (error.empty()) error = e.what();
+      }
+      parts.pop_back();
+      if (r == 0)
+        bytes = std::move(part);
+      else
+        dist::send_bytes(comm, part, r);
     }
-    bytes = std::move(parts[0]);
   } else {
     bytes = dist::recv_bytes(comm, 0);
   }
@@ -287,7 +293,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     if (const std::vector<int64_t>* running = find(archive.integers, std::string("running")))
       progress.running = decode_running(*running, where);
   } catch (const std::exception& e) {
-    error = e.what();
+    if (error.empty()) error = e.what();  // else rank 0's encoding failed: that comes first
   }
   agree(comm, error);
 
@@ -305,7 +311,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     agree(comm, error);
     try {
       train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       throw Error(where + ": " + e.what());
     }
   } catch (...) {

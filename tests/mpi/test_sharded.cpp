@@ -111,12 +111,18 @@ TEST_CASE("split waits: a barrier before each exchange, the wait for a slower ra
     recv.push_back({j, 1, 1});
   const Tensor plain = dist::exchange_channels(comm, mine, send, recv, p);
   CHECK(dist::traffic().imbalance_seconds == 0);  // off by default
-  dist::set_split_waits(true);
+  struct SplitWaits {                             // on for this scope only, whatever is thrown
+    SplitWaits() { dist::set_split_waits(true); }
+    ~SplitWaits() { dist::set_split_waits(false); }
+  };
   const dist::Traffic before = dist::traffic();
-  if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const Tensor split = dist::exchange_channels(comm, mine, send, recv, p);
+  Tensor split;
+  {
+    SplitWaits on;
+    if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    split = dist::exchange_channels(comm, mine, send, recv, p);
+  }
   const dist::Traffic after = dist::traffic();
-  dist::set_split_waits(false);
   CHECK(split.to_vector() == plain.to_vector());
   // The others waited for rank 0 at the barrier (most of its 300 ms, with room for a rank that
   // is descheduled on the way, as 4 ranks on 2 cores are), and that wait is not communication.

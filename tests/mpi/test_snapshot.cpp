@@ -121,12 +121,19 @@ TEST_CASE("snapshot: each rank sends and receives its own slices only, in messag
 
   // Pieces of 1000 bytes: the part of each rank crosses in several messages, as a part above
   // 2 GiB would at the default cap.
-  dist::set_max_message_bytes(1000);
+  struct SmallMessages {  // for this scope only, whatever is thrown
+    size_t before = dist::max_message_bytes();
+    SmallMessages() { dist::set_max_message_bytes(1000); }
+    ~SmallMessages() { dist::set_max_message_bytes(before); }
+  };
   ParallelRun resumed(comm, 2, 12);
   const dist::Traffic before = dist::traffic();
-  train::load_snapshot(comm, dir.file("snap"), *resumed.model, *resumed.optimizer, *resumed.train);
+  {
+    SmallMessages small;
+    train::load_snapshot(comm, dir.file("snap"), *resumed.model, *resumed.optimizer,
+                         *resumed.train);
+  }
   const dist::Traffic after = dist::traffic();
-  dist::set_max_message_bytes(size_t{1} << 30);
   resumed.steps(2);
   CHECK(everywhere(comm, resumed.values() == whole.values()));
   // Not the whole file: the other ranks' slices stay on rank 0.
@@ -142,9 +149,11 @@ TEST_CASE("send_bytes and recv_bytes: any length, in pieces, in order") {
   const dist::Communicator comm = dist::Communicator::world();
   const int p = comm.size(), rank = comm.rank();
   CHECK_THROWS_AS(dist::set_max_message_bytes(0), Error);
-  dist::set_max_message_bytes(7);
-  // Rank 0 sends rank r two strings: r * 100 + 3 bytes (not a multiple of 7), then an empty one.
+  // Rank 0 sends rank r two strings: r * 100 + 3 bytes, then an empty one, in pieces of 7 bytes
+  // (not a divisor), while the receivers keep 1 GiB: the sender's piece size rules.
   if (rank == 0) {
+    const size_t before = dist::max_message_bytes();
+    dist::set_max_message_bytes(7);
     for (int r = 1; r < p; ++r) {
       std::string text(static_cast<size_t>(r * 100 + 3), '\0');
       for (size_t i = 0; i < text.size(); ++i)
@@ -152,6 +161,7 @@ TEST_CASE("send_bytes and recv_bytes: any length, in pieces, in order") {
       dist::send_bytes(comm, text, r);
       dist::send_bytes(comm, "", r);
     }
+    dist::set_max_message_bytes(before);
   } else {
     const std::string got = dist::recv_bytes(comm, 0);
     REQUIRE(got.size() == static_cast<size_t>(rank * 100 + 3));
@@ -161,7 +171,6 @@ TEST_CASE("send_bytes and recv_bytes: any length, in pieces, in order") {
     CHECK(same);
     CHECK(dist::recv_bytes(comm, 0).empty());
   }
-  dist::set_max_message_bytes(size_t{1} << 30);
   CHECK_THROWS_AS(dist::send_bytes(comm, "x", p), Error);  // no such rank: refused locally
 }
 
