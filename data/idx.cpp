@@ -108,6 +108,11 @@ struct Idx {
   const uint8_t* data;  // product(dims) unsigned bytes
 };
 
+// The magic, then one 32-bit size per dimension.
+size_t idx_header_bytes(uint8_t ndims) {
+  return 4 + 4 * size_t{ndims};
+}
+
 // The dimensions in the header of an unsigned-byte IDX file with `ndims` dimensions, checked:
 // the magic, and that the header is whole.
 std::vector<int64_t> parse_idx_header(const std::string& where, std::string_view bytes,
@@ -129,7 +134,7 @@ std::vector<int64_t> parse_idx_header(const std::string& where, std::string_view
     PRISM_FAIL(where << ": bad IDX magic " << hex(magic, 8) << " at byte offset 0, expected "
                      << hex(expected, 8) << " (" << why << ")");
   }
-  const size_t header = 4 + 4 * size_t{ndims};
+  const size_t header = idx_header_bytes(ndims);
   PRISM_CHECK(b.size() >= header, where << ": truncated IDX header: " << b.size()
                                         << " bytes, the header needs " << header);
   std::vector<int64_t> dims;
@@ -143,7 +148,7 @@ std::vector<int64_t> parse_idx_header(const std::string& where, std::string_view
 Idx parse_idx(const std::string& where, const std::string& bytes, uint8_t ndims) {
   const std::basic_string_view<uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()),
                                           bytes.size());
-  const size_t header = 4 + 4 * size_t{ndims};
+  const size_t header = idx_header_bytes(ndims);
   Idx idx;
   idx.dims = parse_idx_header(where, bytes, ndims);
   // count = product(dims), or available + 1 as soon as it exceeds available (no overflow).
@@ -180,7 +185,7 @@ Idx load_idx(const char* fn, const fs::path& path, uint8_t ndims, std::string& b
   bytes = read_file(path.string(), fn);
   if (!is_gzip(bytes)) return parse_idx(where, bytes, ndims);
   const std::string unzipped = where + " (decompressed)";
-  const size_t header = 4 + 4 * size_t{ndims};
+  const size_t header = idx_header_bytes(ndims);
   uint64_t data = 1;  // dims are below 2^32 and data stays at most the bound: no overflow
   for (int64_t d : parse_idx_header(unzipped, gunzip_head(bytes, where, header), ndims))
     data = std::min<uint64_t>(data * uint64_t(d), kMaxGunzipBytes);

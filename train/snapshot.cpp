@@ -229,7 +229,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   // A part is encoded just before it is sent, so rank 0 holds the file's tensors and one part.
   // Should an encoding fail, its rank gets no bytes and fails to decode them, and rank 0's
   // message is the one every rank throws.
-  std::string error, bytes;
+  std::string error, bytes;  // bytes: the part rank 0 sent, on the other ranks
   std::vector<io::Archive> parts;
   if (rank == 0) try {
       parts = split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size);
@@ -238,7 +238,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     }
   agree(comm, error);
   if (rank == 0) {
-    for (int r = size - 1; r >= 0; --r) {
+    for (int r = size - 1; r >= 1; --r) {
       std::string part;
       try {
         part = io::encode_archive(parts.back(), where);
@@ -246,10 +246,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
         if (error.empty()) error = e.what();
       }
       parts.pop_back();
-      if (r == 0)
-        bytes = std::move(part);
-      else
-        dist::send_bytes(comm, part, r);
+      dist::send_bytes(comm, part, r);
     }
   } else {
     bytes = dist::recv_bytes(comm, 0);
@@ -262,7 +259,8 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   TrainingProgress progress;
   std::vector<int64_t> iterator, rng;
   try {
-    const io::Archive archive = io::decode_archive(bytes, where);
+    // Rank 0's part is already decoded.
+    const io::Archive archive = rank == 0 ? std::move(parts[0]) : io::decode_archive(bytes, where);
     const std::vector<int64_t>* ranks = find(archive.integers, std::string("ranks"));
     PRISM_CHECK(ranks && ranks->size() == 1, where << ": no rank count (not a snapshot?)");
     PRISM_CHECK((*ranks)[0] == size, where << ": written by " << (*ranks)[0]
