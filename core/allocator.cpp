@@ -4,10 +4,10 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -38,15 +38,22 @@ bool read_caching() {
 // thread (ops allocate outside their parallel loops), so the lock is uncontended.
 class Cache {
  public:
-  void* take(size_t size) {
+  static constexpr size_t kMaxFit = 4;
+  // A block of at least `size` bytes; `size` becomes the class of the block handed out.
+  void* take(size_t& size) {
     {
       std::lock_guard lock(mutex_);
       ++stats_.allocations;
       stats_.allocated_bytes += static_cast<int64_t>(size);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
+      // The smallest cached class that holds `size`, up to kMaxFit times it: a step frees
+      // blocks of sizes that it asks for again only later, and reusing them for other sizes
+      // keeps the memory the process holds near what it uses at once.
+      for (auto it = free_.lower_bound(size); it != free_.end() && it->first <= kMaxFit * size;
+           ++it) {
+        if (it->second.empty()) continue;
         void* p = it->second.back();
         it->second.pop_back();
+        size = it->first;
         stats_.cached_bytes -= static_cast<int64_t>(size);
         note_in_use(size);
         return p;
@@ -142,7 +149,7 @@ class Cache {
   }
 
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::map<size_t, std::vector<void*>> free_;  // by size class, ascending
   Stats stats_;
   int64_t limit_ = 0;
 };
@@ -197,7 +204,7 @@ bool caching() {
 }
 
 std::shared_ptr<void> allocate(size_t bytes) {
-  const size_t size = size_class(bytes);
+  size_t size = size_class(bytes);
   const bool keep = caching();
   t_allocated_bytes += static_cast<int64_t>(size);
   void* p = cache().take(size);

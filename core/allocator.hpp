@@ -13,8 +13,10 @@ namespace prism::memory {
 
 inline constexpr size_t kAlignment = 64;
 
-// An uninitialized block of at least `bytes` bytes (0 is allowed), 64-byte aligned. Freed (to
-// the cache or the system) when the last handle goes. Throws prism::Error when the system has
+// An uninitialized block of at least `bytes` bytes (0 is allowed), 64-byte aligned: a cached
+// block of the request's size class, else the smallest cached one up to 4 times that class
+// (counted in use at its own class), else a new one from the system. Freed (to the cache or
+// the system) when the last handle goes. Throws prism::Error when the system has
 // no memory left, after giving the cache back and trying once more.
 std::shared_ptr<void> allocate(size_t bytes);
 

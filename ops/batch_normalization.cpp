@@ -1,10 +1,12 @@
 #include "ops/batch_normalization.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "core/allocator.hpp"
 #include "core/parallel.hpp"
 #include "core/profiler.hpp"
+#include "ops/bit_mask.hpp"
 
 namespace prism {
 
@@ -21,6 +23,10 @@ struct BatchNormDims {
   int64_t n, c, s;
   int64_t m() const { return n * s; }  // values per channel
   int64_t at(int64_t i, int64_t ch) const { return (i * c + ch) * s; }
+  // The fused ReLU's mask: a bit per value, each row of S starting on a byte of its own, so
+  // the threads (a channel each) never write one byte.
+  int64_t mask_row_bytes() const { return bit_mask_bytes(s); }
+  int64_t mask_at(int64_t i, int64_t ch) const { return (i * c + ch) * mask_row_bytes(); }
 };
 
 // Enough work per channel to be worth a thread team.
@@ -58,7 +64,7 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
 // What backward reads and writes, as plain pointers (gx null when x needs no gradient).
 struct BackwardArgs {
   const float *x, *gy, *gamma, *mean, *inv_std;
-  const uint8_t* positive;  // the fused ReLU's mask, 1 where y > 0
+  const uint8_t* positive;  // the fused ReLU's mask, bit set where y > 0 (BatchNormDims)
   float *gx, *ggamma, *gbeta;
   bool train;
 };
@@ -69,13 +75,15 @@ template <bool Relu>
 void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a) {
   const float mu = a.mean[ch], istd = a.inv_std[ch];
   const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
+  std::vector<uint8_t> flags(Relu ? s : 0);  // a row of the mask, a byte per value
   // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
   // vectorized in a fixed order, the rows summed in double.
   double sum_gy = 0, sum_gy_dev = 0;
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = Relu ? a.positive + at : nullptr;  // only the fused op has one
+    const uint8_t* positive = flags.data();  // read only when the ReLU is fused
+    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
     for (int64_t k = 0; k < s; ++k) {
@@ -101,7 +109,8 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = Relu ? a.positive + at : nullptr;  // only the fused op has one
+    const uint8_t* positive = flags.data();  // read only when the ReLU is fused
+    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
     float* gx = a.gx + at;
 #pragma omp simd
     for (int64_t k = 0; k < s; ++k) {
@@ -122,9 +131,9 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
       check_batch_norm(x, gamma, beta, running_mean, running_var, train, config);
   const Tensor tx = x.data(), tg = gamma.data(), tb = beta.data();
   Tensor y = Tensor::empty(x.shape());
-  // The fused ReLU's backward needs only where y > 0: a byte each, not y itself.
-  const int64_t n_mask = config.relu ? y.numel() : 0;
-  std::shared_ptr<uint8_t> positive = memory::allocate_array<uint8_t>(n_mask);
+  // The fused ReLU's backward needs only where y > 0: a bit each, not y itself.
+  const int64_t mask_bytes = config.relu ? d.n * d.c * d.mask_row_bytes() : 0;
+  std::shared_ptr<uint8_t> positive = memory::allocate_array<uint8_t>(mask_bytes);
   // Backward recomputes xhat = (x - mean) * inv_std from x, which its node keeps anyway.
   Tensor mean = Tensor::empty({d.c}), inv_std = Tensor::empty({d.c});
   const double m = static_cast<double>(d.m());
@@ -170,6 +179,7 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
     // y = gamma * (x - mean) * inv_std + beta = a * x + c, then the ReLU when fused.
     const float a = static_cast<float>(tg[ch] * istd);
     const float c = static_cast<float>(tb[ch] - mu * tg[ch] * istd);
+    std::vector<uint8_t> flags(relu ? d.s : 0);  // a row of the mask, a byte per value
     for (int64_t i = 0; i < d.n; ++i) {
       const float* in = tx.data() + d.at(i, ch);
       float* out = y.data() + d.at(i, ch);
@@ -179,13 +189,14 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
           out[k] = a * in[k] + c;
         continue;
       }
-      uint8_t* mask = positive.get() + d.at(i, ch);
+      uint8_t* mask = flags.data();
 #pragma omp simd
       for (int64_t k = 0; k < d.s; ++k) {
         const float v = a * in[k] + c;
         out[k] = v > 0.0f ? v : 0.0f;
         mask[k] = v > 0.0f;
       }
+      pack_flags(mask, d.s, positive.get() + d.mask_at(i, ch));
     }
   }
 

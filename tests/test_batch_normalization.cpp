@@ -165,7 +165,9 @@ TEST_CASE("batch_normalization: the fused ReLU is relu(batch_normalization(x)), 
   const BatchNormConfig fused{.relu = true};
   for (bool train : {true, false}) {
     CAPTURE(train);
-    for (const Shape& shape : {Shape{6, 3, 5, 7}, Shape{9, 4}}) {
+    // Rows of the mask of 35, 1, 16 and 81 bits: ragged and whole bytes.
+    for (const Shape& shape :
+         {Shape{6, 3, 5, 7}, Shape{9, 4}, Shape{5, 3, 4, 4}, Shape{2, 3, 9, 9}}) {
       Tensor x = random_tensor(shape, rng), gy = random_tensor(shape, rng);
       Tensor gamma = random_tensor({shape[1]}, rng), beta = random_tensor({shape[1]}, rng);
       Tensor rm = random_tensor({shape[1]}, rng, -0.5f, 0.5f);
@@ -220,16 +222,20 @@ TEST_CASE("batch_normalization: threaded channels give bitwise the same result")
   Rng rng(14);
   Tensor x = random_tensor({8, 16, 16, 16}, rng), gy = random_tensor(x.shape(), rng);  // threaded
   Tensor gamma = random_tensor({16}, rng), beta = random_tensor({16}, rng);
-  auto run = [&](int threads) {
+  auto run = [&](int threads, bool relu) {
     const int saved = num_threads();
     set_num_threads(threads);
     Tensor rm({16}), rv = Tensor::ones({16});
     Variable xv(x, true);
-    Variable y = batch_normalization(xv, Variable(gamma), Variable(beta), rm, rv, true);
+    Variable y = batch_normalization(xv, Variable(gamma), Variable(beta), rm, rv, true,
+                                     BatchNormConfig{.relu = relu});
     y.backward(gy);
     set_num_threads(saved);
     return std::vector<std::vector<float>>{y.data().to_vector(), xv.grad().to_vector(),
                                            rm.to_vector(), rv.to_vector()};
   };
-  CHECK(run(1) == run(2));
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    CHECK(run(1, relu) == run(2, relu));
+  }
 }

@@ -52,6 +52,35 @@ TEST_CASE(
   CHECK(memory::stats().cached_bytes == 0);
 }
 
+TEST_CASE("allocator: a request takes a cached block of a larger class, up to 4 times its own") {
+  memory::release_cached();
+  if (!memory::caching()) return;  // PRISM_ALLOCATOR=system: nothing is kept
+  const size_t big = memory::size_class(4 << 20);
+  const float* block;
+  {
+    Tensor a = Tensor::empty({1 << 20});  // 4 MiB, then cached
+    block = a.data();
+  }
+  const int64_t in_use = memory::stats().in_use_bytes;
+  const int64_t system_before = memory::stats().system_allocations;
+  {
+    Tensor tiny = Tensor::empty({200000});  // 0.8 MB: under a quarter of the block
+    CHECK(tiny.data() != block);
+    CHECK(memory::stats().system_allocations - system_before == 1);
+    Tensor c = Tensor::empty({300000});  // 1.2 MB: the 4 MiB block, counted at its class
+    CHECK(c.data() == block);
+    CHECK(memory::stats().cached_bytes == 0);
+    CHECK(memory::stats().in_use_bytes - in_use == int64_t(big + memory::size_class(800000)));
+  }
+  CHECK(memory::stats().in_use_bytes == in_use);
+  CHECK(memory::stats().cached_bytes == int64_t(big + memory::size_class(800000)));
+  {
+    Tensor again = Tensor::empty({1 << 20});  // the block went back to its own class
+    CHECK(again.data() == block);
+  }
+  memory::release_cached();
+}
+
 TEST_CASE("allocator: the peak counts the most in use at once") {
   memory::reset_peak();
   const int64_t base = memory::stats().in_use_bytes;

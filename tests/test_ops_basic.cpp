@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "gradcheck.hpp"
+#include "ops/bit_mask.hpp"
 
 using namespace prism;
 using prism::testing::check_gradients;
@@ -124,4 +125,22 @@ TEST_CASE("ops: matmul and linear against hand values and finite differences") {
                        doctest::Contains("linear: needs x [N, in] and W [out, in]"), Error);
   CHECK_THROWS_WITH_AS(linear(Variable(a), Variable(Tensor({4, 3})), Variable(Tensor({3}))),
                        doctest::Contains("bias [3] for 4 outputs"), Error);
+}
+
+TEST_CASE("bit_mask: flags pack eight to a byte, bit j of byte k holding flag 8k + j, and back") {
+  Rng rng(3);
+  for (int64_t n : {0, 1, 7, 8, 9, 15, 16, 63, 64, 65, 1000}) {
+    CAPTURE(n);
+    std::vector<uint8_t> flags(n), back(n, 7);
+    for (auto& f : flags)
+      f = rng.next_u64() & 1;
+    std::vector<uint8_t> bits(bit_mask_bytes(n) + 1, 0xAB);  // one guard byte past the end
+    pack_flags(flags.data(), n, bits.data());
+    for (int64_t i = 0; i < 8 * bit_mask_bytes(n); ++i)
+      CHECK(((bits[i / 8] >> (i % 8)) & 1) == (i < n ? flags[i] : 0));
+    CHECK(bits.back() == 0xAB);
+    unpack_flags(bits.data(), n, back.data());
+    CHECK(back == flags);
+  }
+  CHECK(bit_mask_bytes(17) == 3);
 }
