@@ -107,8 +107,8 @@ TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
   Rng rng(11);
   // One chunk of images (threads share it), and 5 chunks of one 32x32 image each: 2 threads
   // take whole chunks of their own, 3 share each chunk (backward-weights' two schedules).
-  // 264 output channels forward, then backward-data: enough channel groups that threads take
-  // blocks of groups (at 2 threads on AVX-512, at 2 and 3 on AVX2), as direct_pass does.
+  // And 264 output channels forward, then backward-data: 9 or 17 channel groups, which
+  // threads split unevenly within a chunk.
   for (const ConvShape& s : {make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(5, 5, 32, 32, 20, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(3, 4, 5, 5, 264, 3, 3, 1, 1, 1, 1),

@@ -166,12 +166,9 @@ inline int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
   return full + (want - full * per_full + last - 1) / last;
 }
 
-// A whole direct pass. Every output is summed by one tile, in tap order, so the result does
-// not depend on the thread count. Threads split the work one of two ways:
-// - with at least 4 groups each, a block of groups over every chunk: a thread then streams
-//   only its own groups' weights, and packing each chunk itself costs little beside 4 groups'
-//   tiles on it;
-// - else contiguous shares of the (chunk, group) pairs, packing each chunk they meet.
+// A whole direct pass. Threads split the (chunk, group) pairs into contiguous shares and pack
+// each chunk they meet into their own scratch; every output is summed by one tile, in tap
+// order, so the result does not depend on the thread count.
 template <class I, int NOC, int R, int WT, int S>
 void direct_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
                  float* out, float* scratch) {
@@ -180,15 +177,9 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     float* chunk = p.chunk_of(scratch, static_cast<int>(t));
     float* stage = p.stage_of(scratch, static_cast<int>(t));
-    const bool by_groups = p.groups >= 4 * nt;
-    const int64_t first = by_groups ? 0 : first_pair(p, t, nt);
-    const int64_t last = by_groups ? p.chunks * p.groups : first_pair(p, t + 1, nt);
-    const int64_t g0 = by_groups ? p.groups * t / nt : 0;
-    const int64_t g1 = by_groups ? p.groups * (t + 1) / nt : p.groups;
     int64_t packed = -1;
-    for (int64_t q = first; q < last; ++q) {
+    for (int64_t q = first_pair(p, t, nt); q < first_pair(p, t + 1, nt); ++q) {
       const int64_t c = q / p.groups, g = q % p.groups;
-      if (g < g0 || g >= g1) continue;
       if (c != packed) {
         pack_direct_source(p, src, c, 0, p.images_per_chunk * p.in_c, chunk);
         packed = c;
