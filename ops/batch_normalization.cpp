@@ -75,15 +75,18 @@ template <bool Relu>
 void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a) {
   const float mu = a.mean[ch], istd = a.inv_std[ch];
   const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
-  std::vector<uint8_t> flags(Relu ? s : 0);  // a row of the mask, a byte per value
+  // The channel's mask, a byte per value, unpacked once for both passes below.
+  std::vector<uint8_t> flags(Relu ? d.n * s : 0);
+  if (Relu)
+    for (int64_t i = 0; i < d.n; ++i)
+      unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data() + i * s);
   // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
   // vectorized in a fixed order, the rows summed in double.
   double sum_gy = 0, sum_gy_dev = 0;
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = flags.data();  // read only when the ReLU is fused
-    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
+    const uint8_t* positive = Relu ? flags.data() + i * s : nullptr;  // only the fused op has one
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
     for (int64_t k = 0; k < s; ++k) {
@@ -109,8 +112,7 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
   for (int64_t i = 0; i < d.n; ++i) {
     const int64_t at = d.at(i, ch);
     const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = flags.data();  // read only when the ReLU is fused
-    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
+    const uint8_t* positive = Relu ? flags.data() + i * s : nullptr;  // only the fused op has one
     float* gx = a.gx + at;
 #pragma omp simd
     for (int64_t k = 0; k < s; ++k) {
