@@ -30,10 +30,10 @@ WeightTile weight_tile(int64_t k) {
   return {1, 9};
 }
 
-bool weight_grad(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
-                 float* acc, float* scratch) {
-  return weight_grad_if<Avx2, 2, 6>(p, x, dy, pixel, acc, scratch) ||
-         weight_grad_if<Avx2, 1, 9>(p, x, dy, pixel, acc, scratch);
+bool weight_grad(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                 float* scratch) {
+  return weight_grad_if<Avx2, 2, 6>(p, x, dy, acc, scratch) ||
+         weight_grad_if<Avx2, 1, 9>(p, x, dy, acc, scratch);
 }
 
 constexpr Conv2dIsa kAvx2{"avx2", 8, direct_tile, weight_tile, direct, weight_grad};

@@ -24,9 +24,9 @@ struct Conv2dIsa {
   bool (*direct)(const DirectPlan& p, const float* src, const float* w, const float* bias,
                  float* out, float* scratch);
   // acc ([k_groups][tap_groups][taps][group_width], every element written) = the
-  // backward-weights sums. pixel: weight_grad_pixels(p); scratch: p.scratch_floats().
-  bool (*weight_grad)(const WeightGradPlan& p, const float* x, const float* dy,
-                      const int64_t* pixel, float* acc, float* scratch);
+  // backward-weights sums. scratch: p.scratch_floats().
+  bool (*weight_grad)(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                      float* scratch);
 };
 
 const Conv2dIsa& conv2d_avx512();

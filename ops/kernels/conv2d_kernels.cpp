@@ -57,9 +57,8 @@ void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy
   const Conv2dIsa* isa = simd_kernels();
   if (!isa) return conv2d_backward_weights_reference(s, x, dy, dw);
   const WeightGradPlan p = make_weight_grad_plan(s, *isa, omp_get_max_threads());
-  const std::vector<int64_t> pixel = weight_grad_pixels(p);
   Scratch acc(p.acc_floats), scratch(p.scratch_floats());
-  PRISM_CHECK(isa->weight_grad(p, x, dy, pixel.data(), acc.get(), scratch.get()),
+  PRISM_CHECK(isa->weight_grad(p, x, dy, acc.get(), scratch.get()),
               "conv2d: the " << isa->name << " kernels have no weight tile of " << p.tile.vecs
                              << "x" << p.tile.taps);
   unpack_weight_grad(p, acc.get(), dw);

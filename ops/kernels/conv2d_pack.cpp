@@ -61,20 +61,9 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   }
 }
 
-std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p) {
-  const ConvShape& s = p.s;
-  std::vector<int64_t> pix;
-  pix.reserve(p.chunk_pixels);
-  for (int64_t b = 0; b < p.images_per_chunk; ++b)
-    for (int64_t y = 0; y < s.ho; ++y)
-      for (int64_t x = 0; x < s.wo; ++x)
-        pix.push_back(b * s.c * p.src.plane() + y * s.sh * p.src.ws + x * s.sw);
-  return pix;
-}
-
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
   // Tile by tile: a tile's sums ([taps][group_width], contiguous) stay in L1 while they are
-  // written out as short runs of taps, one per output channel.
+  // written out to their columns of each output channel's row.
   const int64_t gw = p.group_width, T = p.tile.taps;
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < p.k_groups; ++g)
@@ -82,9 +71,9 @@ void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
       const float* tile = acc + (g * p.tap_groups + tg) * T * gw;
       const int64_t t0 = tg * T, taps = std::min(T, p.taps - t0);
       for (int64_t j = 0; j < std::min(gw, p.s.k - g * gw); ++j) {
-        float* row = dw + (g * gw + j) * p.taps + t0;
+        float* row = dw + (g * gw + j) * p.taps;
         for (int64_t t = 0; t < taps; ++t)
-          row[t] = tile[t * gw + j];
+          row[p.dw_column(t0 + t)] = tile[t * gw + j];
       }
     }
 }

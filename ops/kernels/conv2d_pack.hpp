@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "ops/kernels/conv2d_plan.hpp"
 
@@ -18,8 +17,6 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out);
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
                         int64_t last, float* dst);
 
-// Where each pixel of a chunk starts in the packed x: [chunk_pixels].
-std::vector<int64_t> weight_grad_pixels(const WeightGradPlan& p);
 // dw[K, C, kh, kw] from the tile sums acc[k_group][tap_group][tap][group_width].
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw);
 

@@ -1,6 +1,7 @@
 #include "ops/kernels/conv2d_plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include "core/caches.hpp"
@@ -68,6 +69,52 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   set_layout(p, p.runs_across_images);
 }
 
+// The output rows (or columns) [lo, hi) whose window puts kernel row (column) a on data: packed
+// row y * stride + a within [data_lo, data_hi].
+struct Span {
+  int64_t lo, hi;
+};
+Span live_span(int64_t a, int64_t stride, int64_t out, int64_t data_lo, int64_t data_hi) {
+  const int64_t lo = std::max<int64_t>(0, ceil_div(std::max<int64_t>(0, data_lo - a), stride));
+  const int64_t hi = data_hi < a ? 0 : std::min(out, (data_hi - a) / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// Each tap group sums over the pixels inside the smallest box of rows and columns holding every
+// pixel where one of its taps meets data (taps of one kernel position share it; a group across
+// two positions takes a box around both). Groups with the same box share its list.
+void set_live_pixels(WeightGradPlan& p) {
+  const ConvShape& s = p.s;
+  const DirectPlan& x = p.src;
+  std::vector<std::array<int64_t, 4>> boxes;  // y_lo, y_hi, x_lo, x_hi, in the order first met
+  std::vector<int64_t> box_first;
+  for (int64_t tg = 0; tg < p.tap_groups; ++tg) {
+    std::array<int64_t, 4> box{s.ho, 0, s.wo, 0};
+    for (int64_t t = tg * p.tile.taps; t < std::min(p.taps, (tg + 1) * p.tile.taps); ++t) {
+      const int64_t a = t / s.c / s.kw, b = t / s.c % s.kw;
+      const Span rows = live_span(a, s.sh, s.ho, x.row_lo, x.row_hi);
+      const Span cols = live_span(b, s.sw, s.wo, x.col_lo, x.col_hi);
+      if (rows.lo == rows.hi || cols.lo == cols.hi) continue;  // this tap never meets data
+      box = {std::min(box[0], rows.lo), std::max(box[1], rows.hi), std::min(box[2], cols.lo),
+             std::max(box[3], cols.hi)};
+    }
+    if (box[0] >= box[1] || box[2] >= box[3]) box = {0, 0, 0, 0};
+    const int64_t per_image = (box[1] - box[0]) * (box[3] - box[2]);
+    const auto known = std::find(boxes.begin(), boxes.end(), box);
+    if (known != boxes.end()) {
+      p.group_pixels.push_back({box_first[known - boxes.begin()], per_image});
+      continue;
+    }
+    boxes.push_back(box);
+    box_first.push_back(static_cast<int64_t>(p.live_pixels.size()));
+    p.group_pixels.push_back({box_first.back(), per_image});
+    for (int64_t n = 0; n < p.images_per_chunk; ++n)
+      for (int64_t y = box[0]; y < box[1]; ++y)
+        for (int64_t c = box[2]; c < box[3]; ++c)
+          p.live_pixels.push_back((n * s.ho + y) * s.wo + c);
+  }
+}
+
 }  // namespace
 
 DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
@@ -126,10 +173,15 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
   p.own_chunks = threads > 1 && p.chunks >= 2 * threads;
   p.threads = threads;
   p.tap_offset.assign(p.tap_groups * tile.taps, 0);  // tail taps read tap 0, and are dropped
-  for (int64_t i = 0; i < s.c; ++i)
-    for (int64_t a = 0; a < s.kh; ++a)
-      for (int64_t b = 0; b < s.kw; ++b)
-        p.tap_offset[(i * s.kh + a) * s.kw + b] = i * p.src.plane() + a * p.src.ws + b;
+  for (int64_t a = 0; a < s.kh; ++a)
+    for (int64_t b = 0; b < s.kw; ++b)
+      for (int64_t i = 0; i < s.c; ++i)
+        p.tap_offset[(a * s.kw + b) * s.c + i] = i * p.src.plane() + a * p.src.ws + b;
+  for (int64_t b = 0; b < p.images_per_chunk; ++b)
+    for (int64_t y = 0; y < s.ho; ++y)
+      for (int64_t x = 0; x < s.wo; ++x)
+        p.pixel_at.push_back(b * s.c * p.src.plane() + y * s.sh * p.src.ws + x * s.sw);
+  set_live_pixels(p);
   return p;
 }
 

@@ -214,11 +214,12 @@ bool direct_if(const DirectPlan& p, const float* src, const float* w, const floa
   return false;
 }
 
-// dw tile: VECS vectors of output channels times T taps, summed over a chunk's pixels. Per
-// pixel it loads VECS vectors of dy and broadcasts one value of x per tap. acc is [T][VECS*lanes].
+// dw tile: VECS vectors of output channels times T taps, summed over the pixels live[0, count)
+// of a chunk. Per pixel it loads VECS vectors of dy and broadcasts one value of x per tap.
+// acc is [T][VECS*lanes].
 template <class I, int VECS, int T>
-void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const float* dy,
-                 const int64_t* tap_offset, float* acc) {
+void weight_tile(const float* x, const int64_t* pixel_at, const int64_t* live, int64_t count,
+                 const float* dy, const int64_t* tap_offset, float* acc) {
   using V = typename I::V;
   constexpr int L = I::lanes;
   V sum[T][VECS];
@@ -230,12 +231,12 @@ void weight_tile(const float* x, const int64_t* pixel, int64_t pixels, const flo
     for (int j = 0; j < VECS; ++j)
       sum[t][j] = I::load(acc + (t * VECS + j) * L);
   }
-  for (int64_t q = 0; q < pixels; ++q, dy += VECS * L) {
-    const int64_t at = pixel[q];
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t q = live[k], at = pixel_at[q];
     V d[VECS];
 #pragma GCC unroll 4
     for (int j = 0; j < VECS; ++j)
-      d[j] = I::load(dy + j * L);
+      d[j] = I::load(dy + (q * VECS + j) * L);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const V v = I::bcast(tap[t] + at);
@@ -280,17 +281,17 @@ void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk
 // Tiles [first, last) of one chunk's sums, each from zero, into part (laid out as acc).
 template <class I, int VECS, int T>
 void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbuf,
-                        const float* dybuf, const int64_t* pixel, int64_t first, int64_t last,
-                        float* part) {
+                        const float* dybuf, int64_t first, int64_t last, float* part) {
   const int64_t gw = p.group_width, tile_floats = T * gw;
   const int64_t images = min64(p.images_per_chunk, p.s.n - chunk * p.images_per_chunk);
-  const int64_t pixels = images * p.s.ho * p.s.wo;
   for (int64_t q = first; q < last; ++q) {
     const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
+    const PixelRange live = p.group_pixels[tg];
     float* sums = part + q * tile_floats;      // q = g * tap_groups + tg
     for (int64_t i = 0; i < tile_floats; ++i)  // not std::fill: see direct_strided
       sums[i] = 0.0f;
-    weight_tile<I, VECS, T>(xbuf, pixel, pixels, dybuf + g * p.chunk_pixels * gw,
+    weight_tile<I, VECS, T>(xbuf, p.pixel_at.data(), p.live_pixels.data() + live.first,
+                            images * live.per_image, dybuf + g * p.chunk_pixels * gw,
                             p.tap_offset.data() + tg * T, sums);
   }
 }
@@ -302,8 +303,8 @@ void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbu
 // - otherwise all threads pack a chunk together and split its tiles, then its sums.
 // scratch: p.scratch_floats(), carved by p.buffers_of. Chunk 0 writes all of acc.
 template <class I, int VECS, int T>
-void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
-                      const int64_t* pixel, float* acc, float* scratch) {
+void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                      float* scratch) {
   const int64_t tiles = p.k_groups * p.tap_groups, planes = p.images_per_chunk * p.s.c;
   const int64_t dy_blocks = p.k_groups * p.images_per_chunk * p.group_width / I::lanes;
   const int64_t acc_floats = p.acc_floats;
@@ -321,7 +322,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
         pack_direct_source(p.src, x, c, 0, planes, xbuf);
         pack_weight_grad_dy<I>(p, dy, c, 0, dy_blocks, dybuf);
         // Chunk 0 goes straight to acc: 0 + its sums is its sums, and it is added first.
-        weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, 0, tiles, c == 0 ? acc : part);
+        weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, 0, tiles, c == 0 ? acc : part);
 #pragma omp ordered
         if (c > 0) add(acc, part, acc_floats);
       }
@@ -337,7 +338,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
       pack_direct_source(p.src, x, c, planes * t / nt, planes * (t + 1) / nt, xbuf);
       pack_weight_grad_dy<I>(p, dy, c, dy_blocks * t / nt, dy_blocks * (t + 1) / nt, dybuf);
 #pragma omp barrier
-      weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, pixel, tiles * t / nt, tiles * (t + 1) / nt,
+      weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, tiles * t / nt, tiles * (t + 1) / nt,
                                      c == 0 ? acc : part);
 #pragma omp barrier
       const int64_t lo = acc_floats * t / nt, hi = acc_floats * (t + 1) / nt;
@@ -347,10 +348,10 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy,
 }
 
 template <class I, int VECS, int T>
-bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, const int64_t* pixel,
-                    float* acc, float* scratch) {
+bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                    float* scratch) {
   if (p.tile.vecs != VECS || p.tile.taps != T) return false;
-  weight_grad_pass<I, VECS, T>(p, x, dy, pixel, acc, scratch);
+  weight_grad_pass<I, VECS, T>(p, x, dy, acc, scratch);
   return true;
 }
 
