@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace prism::kernels {
 
@@ -36,13 +37,15 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   const int64_t c0 = std::max<int64_t>(0, ceil_div(-p.pad_left, p.dil_w));
   const int64_t last_col = p.ws - 1 - p.pad_left;
   const int64_t c1 = last_col < 0 ? 0 : std::min(p.in_w, last_col / p.dil_w + 1);
-  if (p.image_stride == 1) {  // images innermost: the whole chunk at once (see DirectPlan)
-    std::fill(dst, dst + p.images_per_chunk * p.in_c * p.plane(), 0.0f);
-    first = 0, last = p.images_per_chunk * p.in_c;
-  }
+  const int64_t images = p.images_per_chunk;
+  const bool innermost = p.image_stride == 1;  // images interleaved: zero whole channels at once
+  if (innermost)
+    std::fill(dst + first / images * p.channel_stride, dst + last / images * p.channel_stride,
+              0.0f);
   for (int64_t plane = first; plane < last; ++plane) {
-    const int64_t b = plane / p.in_c, i = plane % p.in_c;
-    const int64_t n = chunk * p.images_per_chunk + b;
+    const int64_t b = innermost ? plane % images : plane / p.in_c;
+    const int64_t i = innermost ? plane / images : plane % p.in_c;
+    const int64_t n = chunk * images + b;
     float* d = dst + b * p.image_stride + i * p.channel_stride;
     if (p.image_stride != 1) std::fill(d, d + p.plane(), 0.0f);
     if (n >= p.n) continue;  // the last chunk may be short
@@ -62,20 +65,33 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
 }
 
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
-  // Tile by tile: a tile's sums ([taps][group_width], contiguous) stay in L1 while they are
-  // written out to their columns of each output channel's row.
-  const int64_t gw = p.group_width, T = p.tile.taps;
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < p.k_groups; ++g)
-    for (int64_t tg = 0; tg < p.tap_groups; ++tg) {
-      const float* tile = acc + (g * p.tap_groups + tg) * T * gw;
-      const int64_t t0 = tg * T, taps = std::min(T, p.taps - t0);
-      for (int64_t j = 0; j < std::min(gw, p.s.k - g * gw); ++j) {
-        float* row = dw + (g * gw + j) * p.taps;
-        for (int64_t t = 0; t < taps; ++t)
-          row[p.dw_column(t0 + t)] = tile[t * gw + j];
+  // A block of input channels at a time, through a buffer of the block's part of each output
+  // channel's row: the sums are read in order, a tap's group_width channels at a time, and the
+  // rows are written whole. (Straight from sums to dw, one side walks a stride of kh * kw taps of
+  // all channels, or of a dw row, which on VGG's shapes meet in a few cache sets and evict
+  // each other.)
+  const int64_t gw = p.group_width, c = p.s.c, window = p.s.kh * p.s.kw;
+  const int64_t block = std::max<int64_t>(1, 256 / window), span = block * window;
+#pragma omp parallel
+  {
+    std::vector<float> part(gw * span);  // [group_width][block * window]
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < p.k_groups; ++g) {
+      const float* sums = acc + g * p.tap_groups * p.tile.taps * gw;  // [tap][group_width]
+      const int64_t width = std::min(gw, p.s.k - g * gw);
+      for (int64_t i0 = 0; i0 < c; i0 += block) {
+        const int64_t n = std::min(block, c - i0);
+        for (int64_t ab = 0; ab < window; ++ab)
+          for (int64_t i = 0; i < n; ++i) {
+            const float* tap = sums + (ab * c + i0 + i) * gw;  // WeightGradPlan's tap order
+            for (int64_t j = 0; j < width; ++j)
+              part[j * span + i * window + ab] = tap[j];
+          }
+        for (int64_t j = 0; j < width; ++j)
+          std::copy_n(part.data() + j * span, n * window, dw + (g * gw + j) * p.taps + i0 * window);
       }
     }
+  }
 }
 
 }  // namespace prism::kernels

@@ -13,7 +13,9 @@ namespace prism::kernels {
 // into out[p.packed_weight_floats()].
 void pack_direct_weights(const DirectPlan& p, const float* w, float* out);
 // Packs images [chunk * images_per_chunk, ...) of src[N, in_c, in_h, in_w], planes
-// [first, last) of the chunk, into dst (zeros around and between the data).
+// [first, last) of the chunk, into dst (zeros around and between the data). Planes are numbered
+// in the packed order: image by image, or channel by channel when images are innermost
+// (p.image_stride == 1), and then [first, last) must hold whole channels.
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
                         int64_t last, float* dst);
 

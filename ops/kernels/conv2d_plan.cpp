@@ -99,18 +99,18 @@ void set_live_pixels(WeightGradPlan& p) {
              std::max(box[3], cols.hi)};
     }
     if (box[0] >= box[1] || box[2] >= box[3]) box = {0, 0, 0, 0};
-    const int64_t per_image = (box[1] - box[0]) * (box[3] - box[2]);
+    const int64_t count = (box[1] - box[0]) * (box[3] - box[2]) * p.images_per_chunk;
     const auto known = std::find(boxes.begin(), boxes.end(), box);
     if (known != boxes.end()) {
-      p.group_pixels.push_back({box_first[known - boxes.begin()], per_image});
+      p.group_pixels.push_back({box_first[known - boxes.begin()], count});
       continue;
     }
     boxes.push_back(box);
     box_first.push_back(static_cast<int64_t>(p.live_pixels.size()));
-    p.group_pixels.push_back({box_first.back(), per_image});
-    for (int64_t n = 0; n < p.images_per_chunk; ++n)
-      for (int64_t y = box[0]; y < box[1]; ++y)
-        for (int64_t c = box[2]; c < box[3]; ++c)
+    p.group_pixels.push_back({box_first.back(), count});
+    for (int64_t y = box[0]; y < box[1]; ++y)  // images innermost, as they are packed
+      for (int64_t c = box[2]; c < box[3]; ++c)
+        for (int64_t n = 0; n < p.images_per_chunk; ++n)
           p.live_pixels.push_back((n * s.ho + y) * s.wo + c);
   }
 }
@@ -168,19 +168,22 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
   p.src.images_per_chunk = p.images_per_chunk;
   p.src.chunks = p.chunks;
   p.src.chunk_floats = round_up(p.images_per_chunk * s.c * p.src.plane() + 16, 16);
-  p.src.runs_across_images = false;  // the tiles below read x plane by plane
-  set_layout(p.src, false);
+  // Images innermost: the pixels a tile visits one after another are one pixel of successive
+  // images, neighbours in memory. (Plane after plane, they would be a plane of all channels
+  // apart, which on small planes is a multiple of 4 KiB: the same cache set each time.)
+  set_layout(p.src, true);
   p.own_chunks = threads > 1 && p.chunks >= 2 * threads;
   p.threads = threads;
   p.tap_offset.assign(p.tap_groups * tile.taps, 0);  // tail taps read tap 0, and are dropped
   for (int64_t a = 0; a < s.kh; ++a)
     for (int64_t b = 0; b < s.kw; ++b)
       for (int64_t i = 0; i < s.c; ++i)
-        p.tap_offset[(a * s.kw + b) * s.c + i] = i * p.src.plane() + a * p.src.ws + b;
+        p.tap_offset[(a * s.kw + b) * s.c + i] =
+            i * p.src.channel_stride + (a * p.src.ws + b) * p.src.pixel_stride;
   for (int64_t b = 0; b < p.images_per_chunk; ++b)
     for (int64_t y = 0; y < s.ho; ++y)
       for (int64_t x = 0; x < s.wo; ++x)
-        p.pixel_at.push_back(b * s.c * p.src.plane() + y * s.sh * p.src.ws + x * s.sw);
+        p.pixel_at.push_back(b + (y * s.sh * p.src.ws + x * s.sw) * p.src.pixel_stride);
   set_live_pixels(p);
   return p;
 }

@@ -88,10 +88,10 @@ struct WeightTile {
   int vecs, taps;
 };
 
-// The pixels one tap group sums over: live_pixels[first, first + per_image * images), image by
-// image, for a chunk of `images` images.
+// The pixels one tap group sums over in every chunk: live_pixels[first, first + count). A short
+// last chunk sums its missing images too, whose x and dy are packed as zeros.
 struct PixelRange {
-  int64_t first, per_image;
+  int64_t first, count;
 };
 
 struct WeightGradPlan {
@@ -112,9 +112,6 @@ struct WeightGradPlan {
   std::vector<int64_t> pixel_at;         // [chunk_pixels]: where pixel q starts in the packed x
   std::vector<int64_t> live_pixels;      // pixel indices q, the groups' ranges one after another
   std::vector<PixelRange> group_pixels;  // [tap_groups]
-
-  // Tap t = (a * kw + b) * c + i lies in column (i * kh + a) * kw + b of a row of dw.
-  int64_t dw_column(int64_t t) const { return t % s.c * s.kh * s.kw + t / s.c; }
 
   // Scratch: one block per thread when threads own chunks, else one block they share; a
   // block holds a packed chunk of x, one of dy, and one chunk's sums.

@@ -280,19 +280,17 @@ void pack_weight_grad_dy(const WeightGradPlan& p, const float* dy, int64_t chunk
 
 // Tiles [first, last) of one chunk's sums, each from zero, into part (laid out as acc).
 template <class I, int VECS, int T>
-void weight_chunk_tiles(const WeightGradPlan& p, int64_t chunk, const float* xbuf,
-                        const float* dybuf, int64_t first, int64_t last, float* part) {
+void weight_chunk_tiles(const WeightGradPlan& p, const float* xbuf, const float* dybuf,
+                        int64_t first, int64_t last, float* part) {
   const int64_t gw = p.group_width, tile_floats = T * gw;
-  const int64_t images = min64(p.images_per_chunk, p.s.n - chunk * p.images_per_chunk);
   for (int64_t q = first; q < last; ++q) {
     const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
     const PixelRange live = p.group_pixels[tg];
     float* sums = part + q * tile_floats;      // q = g * tap_groups + tg
     for (int64_t i = 0; i < tile_floats; ++i)  // not std::fill: see direct_strided
       sums[i] = 0.0f;
-    weight_tile<I, VECS, T>(xbuf, p.pixel_at.data(), p.live_pixels.data() + live.first,
-                            images * live.per_image, dybuf + g * p.chunk_pixels * gw,
-                            p.tap_offset.data() + tg * T, sums);
+    weight_tile<I, VECS, T>(xbuf, p.pixel_at.data(), p.live_pixels.data() + live.first, live.count,
+                            dybuf + g * p.chunk_pixels * gw, p.tap_offset.data() + tg * T, sums);
   }
 }
 
@@ -322,7 +320,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
         pack_direct_source(p.src, x, c, 0, planes, xbuf);
         pack_weight_grad_dy<I>(p, dy, c, 0, dy_blocks, dybuf);
         // Chunk 0 goes straight to acc: 0 + its sums is its sums, and it is added first.
-        weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, 0, tiles, c == 0 ? acc : part);
+        weight_chunk_tiles<I, VECS, T>(p, xbuf, dybuf, 0, tiles, c == 0 ? acc : part);
 #pragma omp ordered
         if (c > 0) add(acc, part, acc_floats);
       }
@@ -335,10 +333,11 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     for (int64_t c = 0; c < p.chunks; ++c) {
-      pack_direct_source(p.src, x, c, planes * t / nt, planes * (t + 1) / nt, xbuf);
+      const int64_t ch = p.s.c, per = p.images_per_chunk;  // x is packed whole channels at a time
+      pack_direct_source(p.src, x, c, ch * t / nt * per, ch * (t + 1) / nt * per, xbuf);
       pack_weight_grad_dy<I>(p, dy, c, dy_blocks * t / nt, dy_blocks * (t + 1) / nt, dybuf);
 #pragma omp barrier
-      weight_chunk_tiles<I, VECS, T>(p, c, xbuf, dybuf, tiles * t / nt, tiles * (t + 1) / nt,
+      weight_chunk_tiles<I, VECS, T>(p, xbuf, dybuf, tiles * t / nt, tiles * (t + 1) / nt,
                                      c == 0 ? acc : part);
 #pragma omp barrier
       const int64_t lo = acc_floats * t / nt, hi = acc_floats * (t + 1) / nt;
