@@ -1,5 +1,7 @@
 #include "ops/batch_normalization.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -32,6 +34,26 @@ struct BatchNormDims {
 // Enough work per channel to be worth a thread team.
 bool worth_threads(const BatchNormDims& d) {
   return d.n * d.c * d.s >= kParallelElements;
+}
+
+// Calls row(i, ch) for the rows of this thread's block of channels, in memory order: image by
+// image, so a pass over them is one stream. (Channel by channel, a channel's rows lie a whole
+// image apart: on small planes each cache line would come in once for every channel in it.)
+// Inside a parallel region the channels are split into contiguous blocks; each channel is still
+// summed image by image, so nothing depends on the thread count.
+template <class Row>
+void for_rows(const BatchNormDims& d, Row row) {
+  const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+  const int64_t c0 = d.c * t / nt, c1 = d.c * (t + 1) / nt;
+  for (int64_t i = 0; i < d.n; ++i)
+    for (int64_t ch = c0; ch < c1; ++ch)
+      row(i, ch);
+}
+template <class Channel>
+void for_channels(const BatchNormDims& d, Channel channel) {
+  const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+  for (int64_t ch = d.c * t / nt; ch < d.c * (t + 1) / nt; ++ch)
+    channel(ch);
 }
 
 BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const Variable& beta,
@@ -69,24 +91,25 @@ struct BackwardArgs {
   bool train;
 };
 
-// dbeta, dgamma and dx of channel ch. xhat = (x - mean) * inv_std is recomputed from x. With the
-// ReLU fused (Relu), the gradient that reaches the normalization is gy where y > 0.
+// dbeta, dgamma and dx, pass by pass over the rows (for_rows). xhat = (x - mean) * inv_std is
+// recomputed from x. With the ReLU fused (Relu), the gradient that reaches the normalization is
+// gy where y > 0. Each thread unpacks a row's mask into `flags` when it reaches it.
 template <bool Relu>
-void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a) {
-  const float mu = a.mean[ch], istd = a.inv_std[ch];
+void backward_rows(const BatchNormDims& d, const BackwardArgs& a, double* sum_gy,
+                   double* sum_gy_dev) {
   const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
-  // The channel's mask, a byte per value, unpacked once for both passes below.
-  std::vector<uint8_t> flags(Relu ? d.n * s : 0);
-  if (Relu)
-    for (int64_t i = 0; i < d.n; ++i)
-      unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data() + i * s);
+  std::vector<uint8_t> flags(Relu ? s : 0);
+  auto gradient_row = [&](int64_t i, int64_t ch) {  // gy, or where the ReLU kept y
+    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
+    return a.gy + d.at(i, ch);
+  };
   // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
   // vectorized in a fixed order, the rows summed in double.
-  double sum_gy = 0, sum_gy_dev = 0;
-  for (int64_t i = 0; i < d.n; ++i) {
-    const int64_t at = d.at(i, ch);
-    const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = Relu ? flags.data() + i * s : nullptr;  // only the fused op has one
+  for_rows(d, [&](int64_t i, int64_t ch) {
+    const float* gy = gradient_row(i, ch);
+    const float* x = a.x + d.at(i, ch);
+    const uint8_t* positive = flags.data();
+    const float mu = a.mean[ch];
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
     for (int64_t k = 0; k < s; ++k) {
@@ -95,32 +118,33 @@ void backward_channel(const BatchNormDims& d, int64_t ch, const BackwardArgs& a)
       part_gy += g;
       part_dev += g * (x[k] - mu);
     }
-    sum_gy += part_gy;
-    sum_gy_dev += part_dev;
-  }
-  const double sum_gy_xhat = sum_gy_dev * istd;
-  a.gbeta[ch] = static_cast<float>(sum_gy);
-  a.ggamma[ch] = static_cast<float>(sum_gy_xhat);
+    sum_gy[ch] += part_gy;
+    sum_gy_dev[ch] += part_dev;
+  });
+  for_channels(d, [&](int64_t ch) {
+    a.gbeta[ch] = static_cast<float>(sum_gy[ch]);
+    a.ggamma[ch] = static_cast<float>(sum_gy_dev[ch] * a.inv_std[ch]);
+  });
   if (a.gx == nullptr) return;
   // Train: the batch mean and variance depend on x, so
   //   dx = gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)).
   // Eval: the running statistics are constants, dx = gamma * inv_std * gy.
   const double m = static_cast<double>(d.m());
-  const float scale = a.gamma[ch] * istd;
-  const float mean_gy = a.train ? static_cast<float>(sum_gy / m) : 0.0f;
-  const float dev_coef = a.train ? static_cast<float>(sum_gy_xhat / m) * istd : 0.0f;
-  for (int64_t i = 0; i < d.n; ++i) {
-    const int64_t at = d.at(i, ch);
-    const float *x = a.x + at, *gy = a.gy + at;
-    const uint8_t* positive = Relu ? flags.data() + i * s : nullptr;  // only the fused op has one
-    float* gx = a.gx + at;
+  for_rows(d, [&](int64_t i, int64_t ch) {
+    const float* gy = gradient_row(i, ch);
+    const float* x = a.x + d.at(i, ch);
+    const uint8_t* positive = flags.data();
+    float* gx = a.gx + d.at(i, ch);
+    const float mu = a.mean[ch], istd = a.inv_std[ch], scale = a.gamma[ch] * istd;
+    const float mean_gy = a.train ? static_cast<float>(sum_gy[ch] / m) : 0.0f;
+    const float dev_coef = a.train ? static_cast<float>(sum_gy_dev[ch] * istd / m) * istd : 0.0f;
 #pragma omp simd
     for (int64_t k = 0; k < s; ++k) {
       const float gk = gy[k];
       const float g = Relu && !positive[k] ? 0.0f : gk;
       gx[k] = scale * (g - mean_gy - (x[k] - mu) * dev_coef);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -140,68 +164,70 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
   Tensor mean = Tensor::empty({d.c}), inv_std = Tensor::empty({d.c});
   const double m = static_cast<double>(d.m());
   const bool relu = config.relu;
-
-#pragma omp parallel for schedule(static) if (worth_threads(d))
-  for (int64_t ch = 0; ch < d.c; ++ch) {
-    double mu, var;
+  const float* xd = tx.data();
+  float* yd = y.data();
+  // Per channel: the sums in double, then y = gamma * (x - mean) * inv_std + beta = a * x + c.
+  std::vector<double> sum(d.c, 0.0), squares(d.c, 0.0);
+  std::vector<float> a(d.c), c(d.c);
+#pragma omp parallel if (worth_threads(d))
+  {
     if (train) {
       // Two passes: the mean first, then the centred squares (no cancellation). Each row of S
       // values is summed in float (vectorized, in a fixed order), the rows in double.
-      double acc = 0;
-      for (int64_t i = 0; i < d.n; ++i) {
-        const float* row = tx.data() + d.at(i, ch);
+      for_rows(d, [&](int64_t i, int64_t ch) {
+        const float* row = xd + d.at(i, ch);
         float part = 0;
 #pragma omp simd reduction(+ : part)
         for (int64_t k = 0; k < d.s; ++k)
           part += row[k];
-        acc += part;
-      }
-      mu = acc / m;
-      const float muf = static_cast<float>(mu);
-      double sq = 0;
-      for (int64_t i = 0; i < d.n; ++i) {
-        const float* row = tx.data() + d.at(i, ch);
+        sum[ch] += part;
+      });
+      for_rows(d, [&](int64_t i, int64_t ch) {
+        const float* row = xd + d.at(i, ch);
+        const float muf = static_cast<float>(sum[ch] / m);
         float part = 0;
 #pragma omp simd reduction(+ : part)
         for (int64_t k = 0; k < d.s; ++k)
           part += (row[k] - muf) * (row[k] - muf);
-        sq += part;
-      }
-      var = sq / m;  // biased: what normalizes this batch
-      const double keep = config.decay, take = 1.0 - config.decay;
-      running_mean[ch] = static_cast<float>(keep * running_mean[ch] + take * mu);
-      running_var[ch] = static_cast<float>(keep * running_var[ch] + take * var * m / (m - 1));
-    } else {
-      mu = running_mean[ch];
-      var = running_var[ch];
+        squares[ch] += part;
+      });
     }
-    const double istd = 1.0 / std::sqrt(var + config.eps);
-    mean[ch] = static_cast<float>(mu);
-    inv_std[ch] = static_cast<float>(istd);
-    // y = gamma * (x - mean) * inv_std + beta = a * x + c, then the ReLU when fused.
-    const float a = static_cast<float>(tg[ch] * istd);
-    const float c = static_cast<float>(tb[ch] - mu * tg[ch] * istd);
+    for_channels(d, [&](int64_t ch) {
+      double mu = running_mean[ch], var = running_var[ch];
+      if (train) {
+        mu = sum[ch] / m;
+        var = squares[ch] / m;  // biased: what normalizes this batch
+        const double keep = config.decay, take = 1.0 - config.decay;
+        running_mean[ch] = static_cast<float>(keep * running_mean[ch] + take * mu);
+        running_var[ch] = static_cast<float>(keep * running_var[ch] + take * var * m / (m - 1));
+      }
+      const double istd = 1.0 / std::sqrt(var + config.eps);
+      mean[ch] = static_cast<float>(mu);
+      inv_std[ch] = static_cast<float>(istd);
+      a[ch] = static_cast<float>(tg[ch] * istd);
+      c[ch] = static_cast<float>(tb[ch] - mu * tg[ch] * istd);
+    });
     std::vector<uint8_t> flags(relu ? d.s : 0);  // a row of the mask, a byte per value
-    for (int64_t i = 0; i < d.n; ++i) {
-      const float* in = tx.data() + d.at(i, ch);
-      float* out = y.data() + d.at(i, ch);
+    for_rows(d, [&](int64_t i, int64_t ch) {
+      const float* in = xd + d.at(i, ch);
+      float* out = yd + d.at(i, ch);
+      const float ac = a[ch], cc = c[ch];
       if (!relu) {
 #pragma omp simd
         for (int64_t k = 0; k < d.s; ++k)
-          out[k] = a * in[k] + c;
-        continue;
+          out[k] = ac * in[k] + cc;
+        return;
       }
       uint8_t* mask = flags.data();
 #pragma omp simd
       for (int64_t k = 0; k < d.s; ++k) {
-        const float v = a * in[k] + c;
+        const float v = ac * in[k] + cc;
         out[k] = v > 0.0f ? v : 0.0f;
         mask[k] = v > 0.0f;
       }
       pack_flags(mask, d.s, positive.get() + d.mask_at(i, ch));
-    }
+    });
   }
-
   // Backward keeps x, gamma, the statistics and the mask; not y.
   return Variable::make(y, {x, gamma, beta},
                         [tx, tg, mean, inv_std, positive, d, train, relu](std::vector<Variable>& in,
@@ -211,12 +237,13 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
                           const BackwardArgs args{
                               tx.data(),      gy.data(), tg.data(), mean.data(), inv_std.data(),
                               positive.get(), gx.data(), gg.data(), gb.data(),   train};
-#pragma omp parallel for schedule(static) if (worth_threads(d))
-                          for (int64_t ch = 0; ch < d.c; ++ch) {
+                          std::vector<double> sum_gy(d.c, 0.0), sum_gy_dev(d.c, 0.0);
+#pragma omp parallel if (worth_threads(d))
+                          {
                             if (relu)
-                              backward_channel<true>(d, ch, args);
+                              backward_rows<true>(d, args, sum_gy.data(), sum_gy_dev.data());
                             else
-                              backward_channel<false>(d, ch, args);
+                              backward_rows<false>(d, args, sum_gy.data(), sum_gy_dev.data());
                           }
                           if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
                           if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
