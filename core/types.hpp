@@ -26,19 +26,31 @@ struct Size2 {
 std::string to_string(Size2 size);
 
 // Which channels (axis 1) of a full tensor a channel-sharded one holds: offset, offset +
-// stride, offset + 2 * stride, ... below `channels`, in that order. The seed's partition over
-// P ranks gives rank r the shard {C, P, r}. channels == 0 means not sharded: every channel.
+// stride, offset + 2 * stride, ... below `end`, in that order. Two partitions over P ranks use
+// it: the seed's deals the channels out in turn (rank r: r, r + P, ...; strided_shard), the
+// filter partition gives each rank one block (block_shard). channels == 0 means not sharded:
+// every channel.
 struct ChannelShard {
-  int64_t channels = 0, stride = 1, offset = 0;
+  int64_t channels = 0, stride = 1, offset = 0, end = 0;
   bool sharded() const { return channels > 0; }
-  bool valid() const { return !sharded() || (stride >= 1 && offset >= 0 && offset < stride); }
-  int64_t count() const { return (channels - offset + stride - 1) / stride; }  // when sharded
+  bool valid() const {
+    return !sharded() || (stride >= 1 && offset >= 0 && offset <= end && end <= channels);
+  }
+  int64_t count() const { return (end - offset + stride - 1) / stride; }  // when sharded
   int64_t full_channel(int64_t local) const { return offset + local * stride; }
+  bool whole() const { return !sharded() || (offset == 0 && stride == 1 && end == channels); }
   bool operator==(const ChannelShard&) const = default;
 };
 
-// The shard {C, P, r} of rank r of P; P == 1 is every channel, ChannelShard{}.
-ChannelShard channel_shard(int64_t channels, int size, int rank);
+// The seed's shard of rank r of P: channels r, r + P, ... of C. P == 1 is every channel,
+// ChannelShard{}.
+ChannelShard strided_shard(int64_t channels, int size, int rank);
+// The filter partition's: the block [off_r, off_r + C / P (+1 if r < C % P)), the blocks in
+// rank order (block_offset). P == 1 is ChannelShard{}.
+ChannelShard block_shard(int64_t channels, int size, int rank);
+int64_t block_offset(int64_t channels, int size, int rank);
+// The shard `rank` holds in the partition that gives this rank `mine` (strided or block).
+ChannelShard shard_of_rank(const ChannelShard& mine, int size, int rank);
 
 // "channels 1, 3, 5, ... of 64" ("channels 1 of 2" for one), or "every channel"
 std::string to_string(const ChannelShard& shard);

@@ -29,6 +29,47 @@ std::vector<Variable> unpack(const Variable& packed, const Packed& layout) {
   return out;
 }
 
+// t viewed as `outer` rows, each the ranks' blocks along `axis` (extents[r] * inner floats)
+// side by side.
+struct AxisRows {
+  int64_t outer = 1, inner = 1, row = 0;
+  AxisRows(const Tensor& t, int64_t axis) {
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= t.size(d);
+    for (int64_t d = axis + 1; d < t.dim(); ++d)
+      inner *= t.size(d);
+    row = t.size(axis) * inner;
+  }
+};
+
+// Rank r's block of every row of t, contiguous at `to`.
+void copy_block(const Tensor& t, int64_t axis, const std::vector<int64_t>& extents, int r,
+                float* to) {
+  const AxisRows rows(t, axis);
+  int64_t offset = 0;
+  for (int j = 0; j < r; ++j)
+    offset += extents[static_cast<size_t>(j)] * rows.inner;
+  const int64_t block = extents[static_cast<size_t>(r)] * rows.inner;
+  for (int64_t o = 0; o < rows.outer; ++o)
+    std::copy_n(t.data() + o * rows.row + offset, block, to + o * block);
+}
+
+// t's blocks rank-major (every row's block of rank 0, then of rank 1, ...), as a reduce-scatter
+// hands them out; counts[r]: the floats of rank r's.
+Tensor pack_blocks(const Tensor& t, int64_t axis, const std::vector<int64_t>& extents,
+                   std::vector<int64_t>& counts) {
+  const AxisRows rows(t, axis);
+  Tensor packed = Tensor::empty({t.numel()});
+  counts.clear();
+  int64_t at = 0;
+  for (size_t r = 0; r < extents.size(); ++r) {
+    copy_block(t, axis, extents, static_cast<int>(r), packed.data() + at);
+    counts.push_back(rows.outer * extents[r] * rows.inner);
+    at += counts.back();
+  }
+  return packed;
+}
+
 // A leaf that requires grad, standing in for an input a rank does not have, so that its
 // backward (and the collective inside) runs like everyone else's.
 Variable participant() {
@@ -78,40 +119,46 @@ Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t a
   return Variable::make(
       y, {x},
       [comm, rule, axis, extents, rank, xshape](std::vector<Variable>& in, const Tensor& gy) {
-        // gy is `outer` rows, each the ranks' blocks of extent * inner floats side by side.
-        int64_t outer = 1, inner = 1;
-        for (int64_t d = 0; d < axis; ++d)
-          outer *= gy.size(d);
-        for (int64_t d = axis + 1; d < gy.dim(); ++d)
-          inner *= gy.size(d);
-        const int64_t row = gy.size(axis) * inner;
-        // Rank r's block of every row, contiguous at `to`.
-        auto gather_block = [&](int r, int64_t offset, float* to) {
-          const int64_t block = extents[static_cast<size_t>(r)] * inner;
-          for (int64_t o = 0; o < outer; ++o)
-            std::copy_n(gy.data() + o * row + offset, block, to + o * block);
-        };
-        int64_t offset = 0;
-        for (int r = 0; r < rank; ++r)
-          offset += extents[static_cast<size_t>(r)] * inner;
-        Tensor g(xshape);
+        Tensor g;
         if (rule == GradRule::exact) {
-          gather_block(rank, offset, g.data());
-        } else {
-          // Rank-major, so reduce-scatter hands rank r the sum over ranks of its block.
-          Tensor packed({gy.numel()});
+          g = Tensor::empty(xshape);
+          copy_block(gy, axis, extents, rank, g.data());
+        } else {  // rank r receives the sum over ranks of its block
           std::vector<int64_t> counts;
-          int64_t at = 0, col = 0;
-          for (int r = 0; r < comm.size(); ++r) {
-            gather_block(r, col, packed.data() + at);
-            counts.push_back(outer * extents[static_cast<size_t>(r)] * inner);
-            at += counts.back();
-            col += extents[static_cast<size_t>(r)] * inner;
-          }
-          g = reduce_scatter(comm, packed, counts).view(0, xshape);
+          const Tensor packed = pack_blocks(gy, axis, extents, counts);
+          g = dist::reduce_scatter(comm, packed, counts).view(0, xshape);
         }
         in[0].add_grad(std::move(g));
       });
+}
+
+Variable reduce_scatter(const Communicator& comm, const Variable& x, int64_t axis,
+                        std::vector<int64_t> extents) {
+  profile::Scope scope("dist.reduce_scatter");
+  PRISM_CHECK(x.defined(), "reduce_scatter: input is undefined on rank " << comm.rank());
+  check_unsharded(x, "dist::functions::reduce_scatter");
+  const Shape& xs = x.shape();
+  PRISM_CHECK(axis >= 0 && axis < static_cast<int64_t>(xs.size()),
+              "reduce_scatter: axis " << axis << " out of range for " << to_string(xs));
+  PRISM_CHECK(static_cast<int>(extents.size()) == comm.size(),
+              "reduce_scatter: " << extents.size() << " extents for " << comm.size() << " ranks");
+  int64_t total = 0;
+  for (int64_t e : extents) {
+    PRISM_CHECK(e >= 0, "reduce_scatter: a negative extent, " << e);
+    total += e;
+  }
+  PRISM_CHECK(total == xs[static_cast<size_t>(axis)],
+              "reduce_scatter: the extents add up to " << total << ", but x " << to_string(xs)
+                                                       << " has " << xs[static_cast<size_t>(axis)]
+                                                       << " along axis " << axis);
+  std::vector<int64_t> counts;
+  const Tensor packed = pack_blocks(x.data(), axis, extents, counts);
+  Shape yshape = xs;
+  yshape[static_cast<size_t>(axis)] = extents[static_cast<size_t>(comm.rank())];
+  const Tensor y = dist::reduce_scatter(comm, packed, counts).view(0, yshape);
+  return Variable::make(y, {x}, [comm, axis, extents](std::vector<Variable>& in, const Tensor& gy) {
+    in[0].add_grad(dist::allgather_concat(comm, gy, axis, extents));
+  });
 }
 
 Variable exchange_channels(const Communicator& comm, const Variable& x,
@@ -130,12 +177,14 @@ Variable exchange_channels(const Communicator& comm, const Variable& x,
       shard);
 }
 
-Variable shard_channels(const Communicator& comm, const Variable& x) {
+Variable shard_channels(const Communicator& comm, const Variable& x, const ChannelShard& shard) {
   PRISM_CHECK(x.defined() && x.data().dim() >= 2,
               "shard_channels: needs x [N, C, ...], got " << shape_string(x));
   check_unsharded(x, "dist::functions::shard_channels");
-  if (comm.size() == 1) return x;
-  const ChannelShard shard = channel_shard(x.shape()[1], comm.size(), comm.rank());
+  PRISM_CHECK(
+      shard.valid() && (!shard.sharded() || shard.channels == x.shape()[1]),
+      "shard_channels: x has " << x.shape()[1] << " channels, the shard is " << to_string(shard));
+  if (comm.size() == 1 || !shard.sharded()) return x;
   std::vector<int64_t> mine;
   for (int64_t c = 0; c < shard.count(); ++c)
     mine.push_back(shard.full_channel(c));
@@ -148,15 +197,18 @@ Variable gather_channels(const Communicator& comm, const Variable& x) {
   const int p = comm.size(), rank = comm.rank();
   if (p == 1) return x;
   const ChannelShard& shard = x.shard();
-  PRISM_CHECK(shard.sharded() && shard.stride == p && shard.offset == rank,
-              "gather_channels: rank " << rank << " of " << p << " needs x sharded with stride "
-                                       << p << " and offset " << rank << ", but x holds "
+  PRISM_CHECK(shard.sharded() && (shard == strided_shard(shard.channels, p, rank) ||
+                                  shard == block_shard(shard.channels, p, rank)),
+              "gather_channels: rank " << rank << " of " << p
+                                       << " needs x sharded as strided_shard or block_shard of "
+                                          "its channels for this rank, but x holds "
                                        << to_string(shard));
   const int64_t channels = shard.channels;
   std::vector<ChannelRun> send, recv;
   for (int j = 0; j < p; ++j) {
+    const ChannelShard theirs = shard_of_rank(shard, p, j);
     send.push_back({0, shard.count(), 1});
-    recv.push_back({j, channel_shard(channels, p, j).count(), p});
+    recv.push_back({theirs.offset, theirs.count(), theirs.stride});
   }
   Tensor y = dist::exchange_channels(comm, x.data(), send, recv, channels);
   const Shape xshape = x.shape();

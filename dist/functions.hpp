@@ -48,6 +48,14 @@ std::vector<Variable> allgather(const Communicator& comm, const Variable& x,
 Variable allgather_concat(const Communicator& comm, const Variable& x, int64_t axis,
                           GradRule rule = GradRule::chainermn, std::vector<int64_t> extents = {});
 
+// The mirror of allgather_concat(..., GradRule::chainermn): sums x over ranks and returns this
+// rank's block along `axis`, extents[rank] wide (the blocks in rank order; extents must be the
+// same on every rank and add up to x's size along axis). Backward allgathers the blocks'
+// gradients: every rank's x gets the whole of it. The filter partition's X-stationary
+// convolution sums its partial outputs with it.
+Variable reduce_scatter(const Communicator& comm, const Variable& x, int64_t axis,
+                        std::vector<int64_t> extents);
+
 // Identity forward; backward sums the gradient over ranks (one MPI_Allreduce). Put it where a
 // tensor that is the same on every rank enters computation that differs by rank (a model-
 // parallel layer's channel slice): each rank's gradient then covers only its own slice's
@@ -72,15 +80,15 @@ Variable exchange_channels(const Communicator& comm, const Variable& x,
                            const std::vector<ChannelRun>& send, const std::vector<ChannelRun>& recv,
                            int64_t channels, ChannelShard shard);
 
-// A replicated x [N, C, ...] (the same on every rank) -> this rank's shard of it,
-// channel_shard(C, P, rank): a local slice, no communication. Backward sums the gradient over
-// ranks, as sum_gradients does (when x requires grad).
-Variable shard_channels(const Communicator& comm, const Variable& x);
+// A replicated x [N, C, ...] (the same on every rank) -> this rank's `shard` of it (of C
+// channels): a local slice, no communication. Backward sums the gradient over ranks, as
+// sum_gradients does (when x requires grad).
+Variable shard_channels(const Communicator& comm, const Variable& x, const ChannelShard& shard);
 
-// x holding channel_shard(C, P, rank) on every rank -> all C channels on every rank (one
-// MPI_Alltoallw, each shard received straight into its strided places). Backward takes this
-// rank's channels of the gradient, no communication: GradRule::exact, right when what follows
-// is replicated (the same computation on every rank), as a model's classifier head is.
+// x holding strided_shard(C, P, rank), or block_shard(C, P, rank), on every rank -> all C
+// channels on every rank (one exchange, each shard received straight into its places). Backward
+// takes this rank's channels of the gradient, no communication: GradRule::exact, right when what
+// follows is replicated (the same computation on every rank), as a model's classifier head is.
 Variable gather_channels(const Communicator& comm, const Variable& x);
 
 }  // namespace functions

@@ -13,9 +13,9 @@ BatchNormalization::BatchNormalization(ChannelShard shard, int64_t full_size,
     : config_(config), shard_(shard) {
   PRISM_CHECK(full_size > 0, "BatchNormalization: size must be positive, got " << full_size);
   PRISM_CHECK(shard.valid() && (!shard.sharded() || shard.channels == full_size),
-              "BatchNormalization: a shard of " << full_size << " channels, got "
-                                                << to_string(shard) << " (stride " << shard.stride
-                                                << ", offset " << shard.offset << ")");
+              "BatchNormalization: a shard of "
+                  << full_size << " channels, got " << to_string(shard) << " (stride "
+                  << shard.stride << ", offset " << shard.offset << ", end " << shard.end << ")");
   const int64_t size = shard.sharded() ? shard.count() : full_size;
   config_.check("BatchNormalization");
   gamma_ = register_parameter("gamma", Tensor::ones({size}));

@@ -22,6 +22,12 @@ class Convolution2D : public Module {
   Size2 stride() const { return stride_; }
   Size2 pad() const { return pad_; }
 
+ protected:
+  // A layer holding W [K, C, kh, kw] and b (or none, when undefined) as its initial values:
+  // what a parallel convolution, which draws its slice of a larger layer, builds on. b is [K]
+  // for forward() to add it; a subclass that adds it itself may hold another slice.
+  Convolution2D(Tensor W, Tensor b, Size2 stride, Size2 pad);
+
  private:
   Size2 stride_, pad_;
   Variable W_, b_;

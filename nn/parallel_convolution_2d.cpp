@@ -3,6 +3,8 @@
 #include <deque>
 
 #include "core/profiler.hpp"
+#include "ops/arithmetic.hpp"
+#include "ops/conv2d.hpp"
 #include "ops/kernels/conv2d_kernels.hpp"
 #include "ops/kernels/conv2d_reference.hpp"  // conv2d_backward_bias
 #include "ops/shape.hpp"
@@ -12,20 +14,73 @@ namespace prism::nn {
 namespace {
 
 // Checked before the base class is built, so a bad partition fails with its own message.
-int64_t checked_count(const dist::Communicator& comm, int64_t channels, const char* what) {
+void check_count(const dist::Communicator& comm, int64_t channels, const char* what) {
   PRISM_CHECK(comm.size() <= channels,
               "ParallelConvolution2D: " << comm.size() << " ranks but only " << channels << " "
                                         << what << " channels: every rank needs at least one "
                                         << "(use a Convolution2D for this layer)");
-  return ParallelConvolution2D::channel_count(channels, comm.size(), comm.rank());
 }
 
-// The local weights' generator: one draw of global_rng() on every rank, mixed with the rank.
+Stationary resolve(Partition partition, Stationary stationary, int64_t in, int64_t out,
+                   Size2 stride) {
+  if (partition == Partition::seed) return Stationary::output;
+  if (stationary != Stationary::automatic) return stationary;
+  return ParallelConvolution2D::automatic_stationary(in, out, stride);
+}
+
+// The local weights' generator for the seed partition: one draw of global_rng() on every rank,
+// mixed with the rank.
 Rng& partition_rng(const dist::Communicator& comm) {
   thread_local Rng rng;
   rng = Rng(global_rng().next_u64() ^
             (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(comm.rank() + 1)));
   return rng;
+}
+
+// This rank's W: for the seed partition its own draw; for the filter partition its slice of
+// the whole layer's, drawn as Convolution2D(in, out) draws it: filters [off, off + K_r)
+// (Y-stationary) or input channels [off, off + C_r) of every filter (X-stationary).
+Tensor initial_weight(const dist::Communicator& comm, int64_t in, int64_t out, Size2 k,
+                      Partition partition, Stationary stationary) {
+  const int p = comm.size(), rank = comm.rank();
+  check_count(comm, out, "output");
+  const int64_t k_r = ParallelConvolution2D::channel_count(out, p, rank);
+  PRISM_CHECK(in > 0 && k.h > 0 && k.w > 0,
+              "ParallelConvolution2D: needs positive channels "
+              "and ksize, got in "
+                  << in << ", ksize " << to_string(k));
+  const int64_t window = k.h * k.w;
+  if (partition == Partition::seed) {
+    check_count(comm, in, "input");
+    const int64_t c_r = ParallelConvolution2D::channel_count(in, p, rank);
+    return lecun_normal({k_r, c_r, k.h, k.w}, c_r * window, partition_rng(comm));
+  }
+  const Tensor full = lecun_normal({out, in, k.h, k.w}, in * window);
+  if (stationary == Stationary::output) {
+    const int64_t off = block_offset(out, p, rank);
+    return full.view(off * in * window, {k_r, in, k.h, k.w}).clone();
+  }
+  check_count(comm, in, "input");
+  const int64_t c_r = ParallelConvolution2D::channel_count(in, p, rank),
+                off = block_offset(in, p, rank);
+  Tensor w = Tensor::empty({out, c_r, k.h, k.w});
+  for (int64_t o = 0; o < out; ++o)
+    std::copy_n(full.data() + (o * in + off) * window, c_r * window, w.data() + o * c_r * window);
+  return w;
+}
+
+std::vector<int64_t> block_extents(int64_t channels, int p) {
+  std::vector<int64_t> extents;
+  for (int r = 0; r < p; ++r)
+    extents.push_back(ParallelConvolution2D::channel_count(channels, p, r));
+  return extents;
+}
+
+std::vector<int64_t> channel_range(int64_t first, int64_t count) {
+  std::vector<int64_t> out(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    out[static_cast<size_t>(i)] = first + i;
+  return out;
 }
 
 }  // namespace
@@ -42,29 +97,44 @@ std::vector<int64_t> ParallelConvolution2D::input_channels(int64_t channels, int
 }
 
 int64_t ParallelConvolution2D::output_offset(int64_t channels, int size, int rank) {
-  int64_t offset = 0;
-  for (int j = 0; j < rank; ++j)
-    offset += channel_count(channels, size, j);
-  return offset;
+  return block_offset(channels, size, rank);
+}
+
+Stationary ParallelConvolution2D::automatic_stationary(int64_t in_channels, int64_t out_channels,
+                                                       Size2 stride) {
+  return out_channels < in_channels * stride.h * stride.w ? Stationary::input : Stationary::output;
 }
 
 ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int64_t in_channels,
                                              int64_t out_channels, Size2 ksize, Size2 stride,
                                              Size2 pad, bool nobias, dist::GradRule rule,
-                                             Layout output)
-    : Convolution2D(checked_count(comm, in_channels, "input"),
-                    checked_count(comm, out_channels, "output"), ksize, stride, pad, nobias,
-                    partition_rng(comm)),
+                                             Layout output, Partition partition,
+                                             Stationary stationary)
+    : Convolution2D(
+          initial_weight(comm, in_channels, out_channels, ksize, partition,
+                         resolve(partition, stationary, in_channels, out_channels, stride)),
+          nobias ? Tensor()
+                 : Tensor::zeros({channel_count(out_channels, comm.size(), comm.rank())}),
+          stride, pad),
       comm_(comm),
       rule_(rule),
       output_(output),
+      partition_(partition),
+      stationary_(resolve(partition, stationary, in_channels, out_channels, stride)),
       in_channels_(in_channels),
-      out_channels_(out_channels),
-      inputs_(input_channels(in_channels, comm_.size(), comm_.rank())) {
+      out_channels_(out_channels) {
+  const int p = comm_.size(), rank = comm_.rank();
+  if (partition_ == Partition::filter) {
+    inputs_ = stationary_ == Stationary::output
+                  ? channel_range(0, in_channels)
+                  : channel_range(block_offset(in_channels, p, rank),
+                                  channel_count(in_channels, p, rank));
+    return;
+  }
+  inputs_ = input_channels(in_channels, p, rank);
   // Rank i's block [offset_i, offset_i + K_i) holds, of rank j's channels j, j + P, ..., those
   // from the first c >= offset_i with c % P == j; they are consecutive in j's shard, and the
   // blocks lie in rank order, so what j receives from ranks 0, 1, ... fills its shard in order.
-  const int p = comm_.size(), rank = comm_.rank();
   auto run = [&](int i, int j) {  // rank i's output channels that rank j reads, in i's block
     const int64_t offset = output_offset(out_channels, p, i);
     const int64_t first = offset + ((j - offset) % p + p) % p;
@@ -80,9 +150,19 @@ ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int
   }
 }
 
+ChannelShard ParallelConvolution2D::input_shard() const {
+  return partition_ == Partition::seed ? strided_shard(in_channels_, comm_.size(), comm_.rank())
+                                       : block_shard(in_channels_, comm_.size(), comm_.rank());
+}
+
+ChannelShard ParallelConvolution2D::output_shard() const {
+  return partition_ == Partition::seed ? strided_shard(out_channels_, comm_.size(), comm_.rank())
+                                       : block_shard(out_channels_, comm_.size(), comm_.rank());
+}
+
 Variable ParallelConvolution2D::forward(const Variable& x) {
   const int p = comm_.size(), rank = comm_.rank();
-  const ChannelShard mine = channel_shard(in_channels_, p, rank);
+  const ChannelShard mine = input_shard();
   PRISM_CHECK(x.defined() && x.data().dim() == 4, "ParallelConvolution2D: expected x [N, "
                                                       << in_channels_ << ", H, W], got "
                                                       << shape_string(x));
@@ -93,6 +173,7 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
               "ParallelConvolution2D: expected x [N, " << in_channels_ << ", H, W], got "
                                                        << shape_string(x));
   if (p == 1) return Convolution2D::forward(x);
+  if (partition_ == Partition::filter) return forward_filter(x);
   Variable local;
   if (x.shard().sharded()) {
     local = with_channel_shard(x, ChannelShard{});  // its channels are this layer's inputs
@@ -102,10 +183,35 @@ Variable ParallelConvolution2D::forward(const Variable& x) {
   }
   if (output_ == Layout::sharded) return convolve_and_exchange(local);
   const Variable y = Convolution2D::forward(local);
-  std::vector<int64_t> extents;  // the partition: every rank's output channels
-  for (int r = 0; r < p; ++r)
-    extents.push_back(channel_count(out_channels_, p, r));
-  return dist::functions::allgather_concat(comm_, y, 1, rule_, std::move(extents));
+  return dist::functions::allgather_concat(comm_, y, 1, rule_, block_extents(out_channels_, p));
+}
+
+// Composed of the differentiable collectives: each one's backward is the exchange the math
+// asks for (an allgather's is a reduce-scatter, and the reverse).
+Variable ParallelConvolution2D::forward_filter(const Variable& x) {
+  const int p = comm_.size();
+  const bool sharded = x.shard().sharded();
+  const Variable replicated =
+      sharded || rule_ != dist::GradRule::exact ? x : dist::functions::sum_gradients(comm_, x);
+  Variable y;
+  if (stationary_ == Stationary::output) {
+    PRISM_CHECK(!sharded || p <= in_channels_, "ParallelConvolution2D: a sharded input of "
+                                                   << in_channels_ << " channels on " << p
+                                                   << " ranks leaves a rank none");
+    const Variable whole = sharded ? dist::functions::allgather_concat(
+                                         comm_, with_channel_shard(x, ChannelShard{}), 1,
+                                         dist::GradRule::chainermn, block_extents(in_channels_, p))
+                                   : replicated;
+    y = Convolution2D::forward(whole);  // filters [off_r, off_r + K_r) over every channel
+  } else {
+    const Variable block =
+        sharded ? with_channel_shard(x, ChannelShard{}) : select_channels(replicated, inputs_);
+    const Variable partial = conv2d(block, W(), Variable(), stride(), pad());  // all K filters
+    y = dist::functions::reduce_scatter(comm_, partial, 1, block_extents(out_channels_, p));
+    if (b().defined()) y = add(y, reshape(b(), {b().shape()[0], 1, 1}));
+  }
+  if (output_ == Layout::sharded) return with_channel_shard(y, output_shard());
+  return dist::functions::allgather_concat(comm_, y, 1, rule_, block_extents(out_channels_, p));
 }
 
 void ParallelConvolution2D::set_chunks(int64_t chunks) {
@@ -133,7 +239,7 @@ std::vector<std::pair<int64_t, int64_t>> image_chunks(int64_t n, int64_t chunks)
 // Every image's values are conv2d's, bit for bit.
 Variable ParallelConvolution2D::convolve_and_exchange(const Variable& x) {
   profile::Scope scope("conv2d");
-  const int p = comm_.size(), rank = comm_.rank();
+  const int rank = comm_.rank();
   const Shape& xs = x.shape();
   const Shape& ws = W().shape();
   PRISM_CHECK(xs[1] == ws[1], "ParallelConvolution2D: rank " << rank << " convolves " << ws[1]
@@ -142,7 +248,7 @@ Variable ParallelConvolution2D::convolve_and_exchange(const Variable& x) {
       xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride().h, stride().w, pad().h, pad().w);
   const double flops = 2.0 * double(s.n * s.k * s.ho * s.wo) * double(s.c * s.kh * s.kw);
   profile::add_flops(flops);
-  const ChannelShard shard = channel_shard(out_channels_, p, rank);
+  const ChannelShard shard = output_shard();
   const int64_t plane = s.ho * s.wo, image = s.c * s.h * s.w;
   const auto chunks = image_chunks(s.n, chunks_);
   const Tensor tx = x.data(), tw = W().data(), tb = b().defined() ? b().data() : Tensor();

@@ -21,7 +21,9 @@ class SlicedConvolution2D : public Convolution2D {
   SlicedConvolution2D(const dist::Communicator& comm, int64_t in, int64_t out)
       : Convolution2D(in, out, 3, 1, 1, /*nobias=*/true), comm_(comm) {}
   Variable forward(const Variable& x) override {
-    return dist::functions::shard_channels(comm_, Convolution2D::forward(x));
+    const Variable y = Convolution2D::forward(x);
+    return dist::functions::shard_channels(comm_, y,
+                                           strided_shard(y.shape()[1], comm_.size(), comm_.rank()));
   }
 
  private:
@@ -30,9 +32,17 @@ class SlicedConvolution2D : public Convolution2D {
 
 // conv (parallel where every rank gets an input channel) + BN + ReLU (fused into the BN op)
 std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out,
-                                  Layout layout) {
+                                  Layout layout, Partition partition) {
   const bool sharded = layout == Layout::sharded;
   auto b = std::make_shared<Sequential>();
+  if (partition == Partition::filter) {  // needs only comm.size() <= out
+    auto conv = std::make_shared<ParallelConvolution2D>(
+        comm, in, out, 3, 1, 1, /*nobias=*/true, dist::GradRule::exact, layout, Partition::filter);
+    const ChannelShard shard = sharded ? conv->output_shard() : ChannelShard{};
+    b->add(conv);
+    b->add(std::make_shared<BatchNormalization>(shard, out, BatchNormConfig{.relu = true}));
+    return b;
+  }
   if (comm.size() <= in) {
     b->add(std::make_shared<ParallelConvolution2D>(comm, in, out, 3, 1, 1, /*nobias=*/true,
                                                    dist::GradRule::exact, layout));
@@ -42,7 +52,7 @@ std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, in
     b->add(std::make_shared<Convolution2D>(in, out, 3, 1, 1, /*nobias=*/true));
   }
   const ChannelShard shard =
-      sharded ? channel_shard(out, comm.size(), comm.rank()) : ChannelShard{};
+      sharded ? strided_shard(out, comm.size(), comm.rank()) : ChannelShard{};
   b->add(std::make_shared<BatchNormalization>(shard, out, BatchNormConfig{.relu = true}));
   return b;
 }
@@ -54,7 +64,7 @@ Variable max_pool_2x2(const Variable& x) {
 }  // namespace
 
 VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes, Layout layout,
-             Size2 image)
+             Size2 image, Partition partition)
     : image_(image) {
   PRISM_CHECK(in_channels > 0 && classes > 0, "VGG16: needs positive in_channels and classes, got "
                                                   << in_channels << " and " << classes);
@@ -72,7 +82,7 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
   net_ = register_module("net", std::make_shared<Sequential>());
   int64_t in = in_channels;
   for (const Layer& layer : layers) {
-    net_->add(block(comm, in, layer.out, layout));
+    net_->add(block(comm, in, layer.out, layout, partition));
     if (layer.dropout > 0)
       net_->add(std::make_shared<Dropout>(layer.dropout));
     else

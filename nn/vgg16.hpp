@@ -15,6 +15,13 @@
 //     every rank and sliced;
 //   - gathered: the seed's dataflow, every rank holds every channel after every convolution.
 // Both compute the same function with the same parameters (tests/mpi/test_sharded.cpp).
+//
+// The partition (nn::Partition) says how each convolution is split:
+//   - seed (the default): ChainerMN's, a grouped convolution plus a shuffle, so the model
+//     differs with P (on one rank it is the serial VGG16);
+//   - filter: every block's convolution is the ordinary one split over the ranks (its weights
+//     those a serial VGG16 built from the same seed draws), activations sharded in contiguous
+//     blocks: at every P the serial VGG16's function (tests/mpi/test_filter_parallel.cpp).
 #pragma once
 
 #include "dist/communicator.hpp"
@@ -28,7 +35,7 @@ class VGG16 : public Module {
   // `image`: the input's height and width, multiples of 32 (the five poolings halve them; the
   // first fc reads 512 * (h / 32) * (w / 32) values).
   VGG16(const dist::Communicator& comm, int64_t in_channels = 3, int64_t classes = 10,
-        Layout layout = Layout::sharded, Size2 image = 32);
+        Layout layout = Layout::sharded, Size2 image = 32, Partition partition = Partition::seed);
 
   // x [N, in_channels, image.h, image.w] -> logits [N, classes]
   Variable forward(const Variable& x) override;

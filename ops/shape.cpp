@@ -93,16 +93,16 @@ Variable with_channel_shard(const Variable& x, ChannelShard shard) {
               "with_channel_shard: needs [N, C, ...], got " << shape_string(x));
   if (shard.sharded()) {
     PRISM_CHECK(shard.valid(),
-                "with_channel_shard: a shard needs stride >= 1 and 0 <= offset < stride, got "
-                "channels "
-                    << shard.channels << ", stride " << shard.stride << ", offset "
-                    << shard.offset);
+                "with_channel_shard: a shard needs stride >= 1 and 0 <= offset <= "
+                "end <= channels, got channels "
+                    << shard.channels << ", stride " << shard.stride << ", offset " << shard.offset
+                    << ", end " << shard.end);
     PRISM_CHECK(x.shape()[1] == shard.count(), "with_channel_shard: x "
                                                    << to_string(x.shape()) << " cannot hold "
                                                    << to_string(shard) << " (" << shard.count()
                                                    << " channels)");
   }
-  if (shard.stride == 1) shard = ChannelShard{};  // channels 0, 1, ...: every channel
+  if (shard.whole()) shard = ChannelShard{};  // channels 0, 1, ..., C - 1: every channel
   return Variable::make(
       x.data(), {x}, [](std::vector<Variable>& in, const Tensor& gy) { in[0].add_grad(gy); },
       shard);

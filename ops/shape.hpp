@@ -16,10 +16,9 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis);
 Variable select_channels(const Variable& x, const std::vector<int64_t>& index);
 
 // x itself (the same values, no copy), saying that it holds `shard` of a full tensor's
-// channels: x.shape()[1] must be shard.count(). ChannelShard{} (or stride 1) says "every
-// channel" again,
-// which is how a layer that reads a shard as plain local channels (a parallel convolution's
-// local conv2d) drops the label. See core/autograd.hpp.
+// channels: x.shape()[1] must be shard.count(). ChannelShard{} (or a shard of every channel)
+// says "every channel" again, which is how a layer that reads a shard as plain local channels
+// (a parallel convolution's local conv2d) drops the label. See core/autograd.hpp.
 Variable with_channel_shard(const Variable& x, ChannelShard shard);
 
 }  // namespace prism

@@ -65,7 +65,7 @@ TEST_CASE("exchange_channels: blocks to strided shards and back, with empty runs
     recv.push_back({at, count, 1});
     at += count;
   }
-  const ChannelShard shard = channel_shard(channels, p, rank);
+  const ChannelShard shard = strided_shard(channels, p, rank);
   CHECK(at == (p == 1 ? channels : shard.count()));
   const Tensor got = dist::exchange_channels(comm, block, send, recv, at);
   for (int64_t b = 0; b < n; ++b)
@@ -151,7 +151,7 @@ TEST_CASE("sharded parallel convolutions equal the gathered ones, forward and ba
     Variable in(x, true);
     Variable y = two(one(in));
     if (layout == Layout::sharded) {
-      CHECK(y.shard() == channel_shard(9, p, rank));
+      CHECK(y.shard() == strided_shard(9, p, rank));
       y = dist::functions::gather_channels(comm, y);
     }
     CHECK(!y.shard().sharded());
@@ -178,23 +178,36 @@ TEST_CASE("shard_channels and gather_channels: a slice, the whole, and exact gra
   const int p = comm.size(), rank = comm.rank();
   Rng rng(6);
   const Tensor x = random_tensor({2, 5, 3, 2}, rng), g = random_tensor({2, 5, 3, 2}, rng);
-  Variable in(x, true);
-  Variable s = dist::functions::shard_channels(comm, in);
-  const ChannelShard shard = channel_shard(5, p, rank);
-  CHECK(s.shard() == shard);
-  CHECK(s.data().to_vector() == slice_shard(x, shard).to_vector());
-  if (p == 4) CHECK(s.shape()[1] == (rank == 0 ? 2 : 1));  // channels 0 and 4; 1; 2; 3
-  Variable whole = dist::functions::gather_channels(comm, s);
-  CHECK(whole.data().to_vector() == x.to_vector());
-  // Replicated after the gather: d/dx sum(whole * g) = g, whole on every rank (shard_channels
-  // sums the ranks' slices of it).
-  sum(mul(whole, Variable(g))).backward();
-  CHECK(in.grad().to_vector() == g.to_vector());
-  // The wrong shard, or none, is refused by name.
+  for (auto make : {strided_shard, block_shard}) {
+    const ChannelShard shard = make(5, p, rank);
+    CAPTURE(to_string(shard));
+    Variable in(x, true);
+    Variable s = dist::functions::shard_channels(comm, in, shard);
+    CHECK(s.shard() == shard);
+    CHECK(s.data().to_vector() == slice_shard(x, shard).to_vector());
+    if (p == 4 && make == strided_shard)
+      CHECK(s.shape()[1] == (rank == 0 ? 2 : 1));  // channels 0 and 4; 1; 2; 3
+    if (p == 4 && make == block_shard)
+      CHECK(s.shape()[1] == (rank == 0 ? 2 : 1));  // channels 0 and 1; 2; 3; 4
+    Variable whole = dist::functions::gather_channels(comm, s);
+    CHECK(whole.data().to_vector() == x.to_vector());
+    // Replicated after the gather: d/dx sum(whole * g) = g, whole on every rank (shard_channels
+    // sums the ranks' slices of it).
+    sum(mul(whole, Variable(g))).backward();
+    CHECK(in.grad().to_vector() == g.to_vector());
+    // The wrong shard, or none, is refused by name.
+    if (p > 1) {
+      CHECK_THROWS_WITH_AS(dist::functions::gather_channels(comm, in),
+                           doctest::Contains("x holds every channel"), Error);
+      CHECK_THROWS_WITH_AS(flatten(s), doctest::Contains("flatten: needs every channel"), Error);
+      const ChannelShard other = make(5, p, (rank + 1) % p);
+      Variable wrong = with_channel_shard(Variable(Tensor({2, other.count(), 3, 2})), other);
+      CHECK_THROWS_WITH_AS(dist::functions::gather_channels(comm, wrong),
+                           doctest::Contains("but x holds channels"), Error);
+    }
+  }
   if (p > 1) {
-    CHECK_THROWS_WITH_AS(dist::functions::gather_channels(comm, in),
-                         doctest::Contains("x holds every channel"), Error);
-    CHECK_THROWS_WITH_AS(flatten(s), doctest::Contains("flatten: needs every channel"), Error);
+    const ChannelShard shard = strided_shard(5, p, rank);  // of 5 channels, not the layer's 6
     ParallelConvolution2D conv(comm, 6, 4, 3, 1, 1);
     Variable wrong = with_channel_shard(Variable(Tensor({2, shard.count(), 3, 2})), shard);
     CHECK_THROWS_WITH_AS(conv(wrong), doctest::Contains("but x holds channels"), Error);
@@ -250,7 +263,7 @@ TEST_CASE("VGG16: the sharded layout trains exactly as the gathered one") {
       slices += sliced;
       const int64_t full = g[i].second.size(0);
       const Tensor want =
-          sliced ? slice_shard(g[i].second, channel_shard(full, p, rank)) : g[i].second;
+          sliced ? slice_shard(g[i].second, strided_shard(full, p, rank)) : g[i].second;
       CHECK(s[i].second.to_vector() == want.to_vector());
     }
   };

@@ -28,7 +28,7 @@ struct ParallelRun {
     net->add(std::make_shared<nn::ParallelConvolution2D>(comm, 5, k, 3, 1, 1, false,
                                                          dist::GradRule::exact, layout));
     if (layout == nn::Layout::sharded) {
-      net->add(std::make_shared<nn::BatchNormalization>(channel_shard(k, comm.size(), comm.rank()),
+      net->add(std::make_shared<nn::BatchNormalization>(strided_shard(k, comm.size(), comm.rank()),
                                                         k, BatchNormConfig{.relu = true}));
       net->add(std::make_shared<nn::Dropout>(0.3f));
       net->add(std::make_shared<nn::ParallelConvolution2D>(comm, k, k, 3, 1, 1, false,
@@ -200,7 +200,7 @@ TEST_CASE("snapshot: a sharded run's partitioned BN is saved per rank and resume
       for (const auto& [name, t] : file.tensors)
         if (name.starts_with(prefix) && name.ends_with("avg_mean")) {
           found = true;
-          CHECK(t.numel() == channel_shard(7, p, r).count());
+          CHECK(t.numel() == strided_shard(7, p, r).count());
         }
       CHECK(found);
     }
