@@ -8,6 +8,7 @@
 //   mpiexec -n 2 vgg_step                          # 2 ranks
 //   vgg_step --profile                             # the profiler's table of 5 steps instead
 //   mpiexec -n 2 vgg_step --layout=gathered        # the seed's dataflow (default: sharded)
+//   mpiexec -n 2 vgg_step --partition=filter       # the ordinary VGG16 split (default: seed)
 //   vgg_step --batch=16 --image-size=128           # batch per rank (64), image side (32)
 //   mpiexec -n 2 vgg_step --chunks=1               # sharded: chunks of the batch per exchange
 //   mpiexec -n 2 vgg_step --split-waits            # comm_ms without the wait for a slower rank
@@ -56,6 +57,7 @@ int64_t g_batch = 64, g_image = 32, g_chunks = 0;  // --batch=, --image-size=, -
 bool g_split_waits = false;                        // --split-waits
 constexpr int kProfiledSteps = 5;
 nn::Layout g_layout = nn::Layout::sharded;
+nn::Partition g_partition = nn::Partition::seed;
 
 // The model, its data and one step, as train_vgg runs it.
 struct Step {
@@ -67,7 +69,7 @@ struct Step {
   explicit Step(const dist::Communicator& comm)
       : x({g_batch, 3, g_image, g_image}),
         t(g_batch),
-        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout, g_image)),
+        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout, g_image, g_partition)),
         optimizer(model.named_parameters(), 0.01f) {
     Rng rng(7);
     rng.fill_uniform(x, -1.0f, 1.0f);
@@ -169,6 +171,7 @@ int profile_steps(const dist::Communicator& comm) {
   if (comm.rank() == 0)
     std::cout << "vgg_step --profile: batch " << g_batch << ", " << comm.size() << " rank(s), "
               << (g_layout == nn::Layout::sharded ? "sharded" : "gathered") << " layout, "
+              << (g_partition == nn::Partition::seed ? "seed" : "filter") << " partition, "
               << num_threads() << " thread(s), " << isa_name(active_isa()) << " kernels\n"
               << table << "minor page faults per step: "
               << double(after.minor_faults - before.minor_faults) / kProfiledSteps
@@ -197,6 +200,14 @@ int main(int argc, char** argv) {
       g_layout = nn::Layout::sharded;
     } else if (std::strcmp(argv[i], "--layout=gathered") == 0) {
       g_layout = nn::Layout::gathered;
+    } else if (std::strcmp(argv[i], "--partition=seed") == 0) {
+      g_partition = nn::Partition::seed;
+    } else if (std::strcmp(argv[i], "--partition=filter") == 0) {
+      g_partition = nn::Partition::filter;
+    } else if (std::strncmp(argv[i], "--partition", 11) == 0) {
+      if (comm.rank() == 0)
+        std::cerr << "vgg_step: --partition is seed or filter, got " << argv[i] << "\n";
+      return 2;
     } else if (std::strncmp(argv[i], "--batch=", 8) == 0 ||
                std::strncmp(argv[i], "--chunks=", 9) == 0 ||
                std::strncmp(argv[i], "--image-size=", 13) == 0) {
@@ -229,6 +240,7 @@ int main(int argc, char** argv) {
   g_peak_gflops = isa >= Isa::avx2 ? bench::fma_peak_gflops(isa) : 0;
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(g_peak_gflops));
   benchmark::AddCustomContext("layout", g_layout == nn::Layout::sharded ? "sharded" : "gathered");
+  benchmark::AddCustomContext("partition", g_partition == nn::Partition::seed ? "seed" : "filter");
   std::string name = "vgg16/train_step/N" + std::to_string(g_batch);
   if (g_image != 32) name += "/HW" + std::to_string(g_image);
   benchmark::RegisterBenchmark(name.c_str(), bm_vgg_step, comm)
