@@ -23,6 +23,7 @@
 #include "dist/communicator.hpp"
 #include "dist/functions.hpp"
 #include "io/archive.hpp"
+#include "io/parallel_parameters.hpp"
 #include "io/parameters.hpp"
 #include "nn/batch_normalization.hpp"
 #include "nn/classifier.hpp"

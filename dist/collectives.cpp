@@ -561,4 +561,18 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
   return out;
 }
 
+void raise_on_every_rank(const Communicator& comm, const std::string& error) {
+  if (comm.size() == 1) {
+    PRISM_CHECK(error.empty(), error);
+    return;
+  }
+  const std::vector<Tensor> flags = allgather(comm, Tensor::full({1}, error.empty() ? 0.0f : 1.0f));
+  for (int r = 0; r < comm.size(); ++r) {
+    if (flags[static_cast<size_t>(r)][0] == 0.0f) continue;
+    std::vector<uint8_t> message(error.begin(), error.end());
+    bcast_values(comm, message, r);
+    PRISM_FAIL(std::string(message.begin(), message.end()));
+  }
+}
+
 }  // namespace prism::dist

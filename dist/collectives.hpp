@@ -167,6 +167,11 @@ Traffic traffic();
 // split or not, never both. Off by default; set it on every rank alike.
 void set_split_waits(bool on);
 
+// Collective: if any rank passes an error (a non-empty message), every rank throws the first
+// failing rank's message; otherwise it returns. Code that may fail on some ranks only calls it
+// before the next collective, so no rank waits for one that has thrown.
+void raise_on_every_rank(const Communicator& comm, const std::string& error);
+
 // The MPI int count for n elements; an error above INT_MAX.
 int mpi_count(int64_t n, const char* what);
 

@@ -3,29 +3,31 @@
 //   mpiexec -n 2 build/examples/train_vgg [--dataset fashion-mnist|cifar10|cifar100|imagefolder]
 //       [--data-dir D] [--batchsize 64] [--epoch 20] [--learnrate 0.05] [--frequency N]
 //       [--out result] [--resume FILE] [--seed 0] [--layout sharded|gathered] [--log-every N]
+//       [--partition seed|filter]
 //
 // Every rank builds the same model (its parallel convolutions hold its channel slice, and with
 // the default sharded layout its BN layers hold the channels it convolves), rank 0
 // reads the data and a MultiNodeIterator hands every rank the same batches; MomentumSGD with
 // weight decay 5e-4, the test set evaluated after each epoch. Rank 0 prints and writes
 // <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency epochs
-// (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly.
-// Fashion-MNIST's 28x28 images are padded to 32x32; CIFAR reads the binary version's files; an
-// image folder D holds D/train/<class>/* and D/test/<class>/*, read as RGB resized to 32x32.
+// (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly, and
+// at the end the trained parameters, <out>/model.prsm (io/parallel_parameters.hpp: the full
+// model for --partition filter, which examples/evaluate loads at any rank count; each rank's
+// slices for the seed partition). Datasets: examples/datasets.hpp.
 #include <iostream>
 #include <memory>
 
 #include "examples/args.hpp"
+#include "examples/datasets.hpp"
 #include "prism.hpp"
 
 using namespace prism;
 
 namespace {
 
-struct Options {
-  std::string dataset = "fashion-mnist";
+struct Options : examples::DatasetOptions {
   std::string layout = "sharded";  // or gathered: see nn/vgg16.hpp
-  std::string data_dir;            // default: the dataset's usual place
+  std::string partition = "seed";  // or filter
   int64_t batchsize = 64;
   int64_t epoch = 20;
   double learnrate = 0.05;
@@ -34,33 +36,7 @@ struct Options {
   std::string out = "result";
   std::string resume;
   int64_t seed = 0;
-  int64_t train_size = 0;  // 0: the whole training set; else its first N examples
-  int64_t test_size = 0;
 };
-
-// The splits and the number of classes.
-std::pair<data::TrainTest, int64_t> load(const Options& opt) {
-  data::TrainTest data;
-  int64_t classes = opt.dataset == "cifar100" ? 100 : 10;
-  if (opt.dataset == "fashion-mnist") {
-    data = data::load_mnist_like(opt.data_dir.empty() ? std::string(data::kDebianFashionMnistDir)
-                                                      : opt.data_dir);
-    data.train = data::pad_images(*data.train, 2);  // 28x28 -> 32x32
-    data.test = data::pad_images(*data.test, 2);
-  } else if (opt.dataset == "imagefolder") {
-    data::ImageFolderSplits folder =
-        data::load_image_folder_splits(opt.data_dir, {.channels = 3, .height = 32, .width = 32});
-    data = folder.data;
-    classes = static_cast<int64_t>(folder.classes.size());
-  } else {
-    data = opt.dataset == "cifar10" ? data::load_cifar10(opt.data_dir)
-                                    : data::load_cifar100(opt.data_dir);
-  }
-  auto [train, test] = data;
-  if (opt.train_size > 0) train = data::first_examples(*train, opt.train_size);
-  if (opt.test_size > 0) test = data::first_examples(*test, opt.test_size);
-  return {{train, test}, classes};
-}
 
 int run(const Options& opt, const dist::Communicator& comm) {
   const bool root = comm.rank() == 0;
@@ -70,7 +46,7 @@ int run(const Options& opt, const dist::Communicator& comm) {
   std::shared_ptr<const data::Dataset> train, test;
   int64_t channels = 0, classes = 0;
   if (root) {
-    auto [data, n] = load(opt);
+    auto [data, n] = examples::load_dataset(opt);
     channels = data.train->images().size(1);
     classes = n;
     train = data.train, test = data.test;
@@ -91,8 +67,9 @@ int run(const Options& opt, const dist::Communicator& comm) {
               << " test examples; " << comm.size() << " ranks x " << num_threads()
               << " threads; batch " << opt.batchsize << "\n";
 
-  const nn::Layout layout = opt.layout == "sharded" ? nn::Layout::sharded : nn::Layout::gathered;
-  nn::Classifier model(std::make_shared<nn::VGG16>(comm, sizes[2], sizes[3], layout));
+  nn::Classifier model(std::make_shared<nn::VGG16>(
+      comm, sizes[2], sizes[3], examples::parse_layout(opt.layout, "train_vgg"), 32,
+      examples::parse_partition(opt.partition, "train_vgg")));
   nn::broadcast_replicated(comm, model);
   optim::MomentumSGD optimizer(model.named_parameters(), static_cast<float>(opt.learnrate));
   optimizer.set_weight_decay(5e-4f);
@@ -124,9 +101,10 @@ int run(const Options& opt, const dist::Communicator& comm) {
     return train::stopped_exit_status(trainer.stop_signal());
   }
   nn::check_replicated(comm, model);
+  io::save_parameters(comm, model, opt.out + "/model.prsm");
   if (root)
     std::cout << "log: " << opt.out << "/log; plots: " << opt.out << "/loss.png, " << opt.out
-              << "/accuracy.png\n";
+              << "/accuracy.png; model: " << opt.out << "/model.prsm\n";
   return 0;
 }
 
@@ -149,6 +127,9 @@ int main(int argc, char** argv) {
   args.add("layout", &opt.layout,
            "sharded (each rank holds the channels its convolutions read) or gathered (every "
            "rank holds every channel, the seed's dataflow)");
+  args.add("partition", &opt.partition,
+           "seed (ChainerMN's: each rank reads every P-th input channel, a grouped model) or "
+           "filter (the ordinary VGG16 split: each rank owns a block of every layer's filters)");
   args.add("epoch", &opt.epoch, "number of passes over the training set");
   args.add("learnrate", &opt.learnrate, "MomentumSGD's learning rate");
   args.add("frequency", &opt.frequency, "epochs between snapshots (-1: one at the end)");
@@ -164,18 +145,10 @@ int main(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     PRISM_CHECK(opt.epoch >= 1 && opt.batchsize >= 1,
                 "train_vgg: --epoch and --batchsize must be at least 1");
-    PRISM_CHECK(opt.dataset == "fashion-mnist" || opt.dataset == "cifar10" ||
-                    opt.dataset == "cifar100" || opt.dataset == "imagefolder",
-                "train_vgg: --dataset is fashion-mnist, cifar10, cifar100 or imagefolder, not "
-                    << opt.dataset);
-    PRISM_CHECK(opt.dataset == "fashion-mnist" || !opt.data_dir.empty(),
-                "train_vgg: --dataset " << opt.dataset << " needs --data-dir");
+    examples::check_dataset_options(opt, "train_vgg");
     PRISM_CHECK(opt.log_every >= 0, "train_vgg: --log-every is 0 or more, got " << opt.log_every);
-    PRISM_CHECK(opt.train_size >= 0 && opt.test_size >= 0,
-                "train_vgg: --train-size and --test-size are 0 (all) or more, got "
-                    << opt.train_size << " and " << opt.test_size);
-    PRISM_CHECK(opt.layout == "sharded" || opt.layout == "gathered",
-                "train_vgg: --layout is sharded or gathered, not " << opt.layout);
+    examples::parse_layout(opt.layout, "train_vgg");
+    examples::parse_partition(opt.partition, "train_vgg");
     PRISM_CHECK(opt.frequency == -1 || opt.frequency >= 1,
                 "train_vgg: --frequency is -1 or at least 1, got " << opt.frequency);
   } catch (const std::exception& e) {

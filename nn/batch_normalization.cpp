@@ -31,4 +31,11 @@ Variable BatchNormalization::forward(const Variable& x) {
   return batch_normalization(x, gamma_, beta_, avg_mean_, avg_var_, training(), config_);
 }
 
+std::vector<EntrySlice> BatchNormalization::entry_slices() const {
+  std::vector<EntrySlice> out;
+  for (const char* name : {"gamma", "beta", "avg_mean", "avg_var"})
+    out.push_back({name, 0, shard_});
+  return out;
+}
+
 }  // namespace prism::nn

@@ -30,6 +30,8 @@ class BatchNormalization : public Module {
   const Tensor& avg_var() const { return avg_var_; }
   const ChannelShard& shard() const { return shard_; }
   bool partitioned() const override { return shard_.sharded(); }
+  // gamma, beta and the statistics: the shard's channels of the full BN's.
+  std::vector<EntrySlice> entry_slices() const override;
 
  private:
   BatchNormConfig config_;

@@ -42,6 +42,12 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
   return out;
 }
 
+std::vector<EntrySlice> Module::named_entry_slices() const {
+  std::vector<EntrySlice> out;
+  collect_slices("", out);
+  return out;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_)
@@ -104,6 +110,16 @@ void Module::collect_buffers(const std::string& prefix, bool replicated_only,
       out.emplace_back(prefix + name, b);
   for (auto& [name, child] : children_)
     child->collect_buffers(prefix + name + ".", replicated_only, out);
+}
+
+void Module::collect_slices(const std::string& prefix, std::vector<EntrySlice>& out) const {
+  if (partitioned())
+    for (EntrySlice slice : entry_slices()) {
+      slice.name = prefix + slice.name;
+      out.push_back(std::move(slice));
+    }
+  for (auto& [name, child] : children_)
+    child->collect_slices(prefix + name + ".", out);
 }
 
 Tensor lecun_normal(Shape shape, int64_t fan_in, Rng& rng) {

@@ -31,6 +31,14 @@
 
 namespace prism::nn {
 
+// Where a partitioned module's entry (a parameter or buffer) lies in the full model's tensor:
+// this rank holds the channels of `shard` along `axis` (an unsharded shard: all of it).
+struct EntrySlice {
+  std::string name;
+  int64_t axis = 0;
+  ChannelShard shard;
+};
+
 class Module {
  public:
   Module() = default;
@@ -56,6 +64,12 @@ class Module {
   // named_parameters() and named_buffers() without the partitioned modules' own entries.
   NamedParameters named_replicated_parameters() const;
   NamedTensors named_replicated_buffers() const;
+  // A partitioned module's own entries (local names) that are slices of the full model's
+  // tensors, so that a file can hold the full tensor whatever the rank count. An entry it does
+  // not list is its rank's alone (the seed partition's weights: a grouped convolution's).
+  virtual std::vector<EntrySlice> entry_slices() const { return {}; }
+  // entry_slices() of every partitioned module below and at this one, with dotted names.
+  std::vector<EntrySlice> named_entry_slices() const;
 
   // Training mode (the default) versus evaluation mode, for this module and all below it.
   // Layers such as Dropout and BatchNormalization behave differently in each.
@@ -83,6 +97,7 @@ class Module {
   void collect_parameters(const std::string& prefix, bool replicated_only,
                           NamedParameters& out) const;
   void collect_buffers(const std::string& prefix, bool replicated_only, NamedTensors& out) const;
+  void collect_slices(const std::string& prefix, std::vector<EntrySlice>& out) const;
 
   NamedParameters params_;
   NamedTensors buffers_;

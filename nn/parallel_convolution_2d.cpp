@@ -150,6 +150,14 @@ ParallelConvolution2D::ParallelConvolution2D(const dist::Communicator& comm, int
   }
 }
 
+std::vector<EntrySlice> ParallelConvolution2D::entry_slices() const {
+  if (partition_ == Partition::seed) return {};
+  const bool y = stationary_ == Stationary::output;
+  std::vector<EntrySlice> out{{"W", y ? 0 : 1, y ? output_shard() : input_shard()}};
+  if (b().defined()) out.push_back({"b", 0, output_shard()});
+  return out;
+}
+
 ChannelShard ParallelConvolution2D::input_shard() const {
   return partition_ == Partition::seed ? strided_shard(in_channels_, comm_.size(), comm_.rank())
                                        : block_shard(in_channels_, comm_.size(), comm_.rank());

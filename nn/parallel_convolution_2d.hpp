@@ -93,6 +93,8 @@ class ParallelConvolution2D : public Convolution2D {
   // The rule applies to a replicated input and to the gather; a shard's gradient is exact.
   Variable forward(const Variable& x) override;
   bool partitioned() const override { return true; }
+  // The filter partition's W and b are slices of the full layer's (the seed's are not).
+  std::vector<EntrySlice> entry_slices() const override;
 
   // The partition, as pure functions of the sizes: a rank's block of channels (both
   // partitions), and the seed's input channels.

@@ -2,12 +2,14 @@
 
 #include <bit>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/file.hpp"
 #include "core/rng.hpp"
 #include "dist/collectives.hpp"
 #include "io/archive.hpp"
+#include "io/parallel_parameters.hpp"
 
 namespace prism::train {
 
@@ -22,7 +24,17 @@ struct Entry {
   std::string key;
   Tensor value;  // a handle: copying into it changes the model or the optimizer
   bool partitioned;
+  bool sliced = false;  // partitioned, and this rank's slice of a full tensor (see `slice`)
+  nn::EntrySlice slice;
 };
+
+// Whether a snapshot of these entries holds full tensors (every partitioned entry a slice of
+// one: the filter partition, resumable at any rank count) or each rank's slices.
+bool full_tensors(const std::vector<Entry>& entries) {
+  for (const Entry& e : entries)
+    if (e.partitioned && !e.sliced) return false;
+  return true;
+}
 
 // The same entries in the same order on every rank (the ranks build the same model).
 std::vector<Entry> local_entries(const nn::Module& model, const NamedTensors& optimizer_state) {
@@ -37,16 +49,33 @@ std::vector<Entry> local_entries(const nn::Module& model, const NamedTensors& op
     partitioned.erase(name);
 
   std::vector<Entry> out;
-  for (const auto& [name, p] : model.named_parameters())
-    out.push_back({"model/" + name, p.data(), partitioned.count(name) > 0});
+  std::map<std::string, nn::EntrySlice> slices;
+  for (const nn::EntrySlice& s : model.named_entry_slices())
+    slices[s.name] = s;
+  // A partitioned entry listed in slices is sliced; so is an optimizer slot of such a parameter
+  // with its shape. A slot of another shape (the parameter's step count) counts the same on
+  // every rank, and is stored once, as a replicated entry.
+  auto add = [&](std::string key, const std::string& owner, const Tensor& t,
+                 const Tensor* owner_value) {
+    Entry e{std::move(key), t, partitioned.count(owner) > 0, false, {}};
+    const auto it = slices.find(owner);
+    if (e.partitioned && it != slices.end()) {
+      e.sliced = !owner_value || owner_value->shape() == t.shape();
+      e.partitioned = e.sliced;
+      e.slice = it->second;
+    }
+    out.push_back(std::move(e));
+  };
+  std::map<std::string, Tensor> params;
+  for (const auto& [name, p] : model.named_parameters()) {
+    add("model/" + name, name, p.data(), nullptr);
+    params[name] = p.data();
+  }
   for (const auto& [name, b] : model.named_buffers())
-    out.push_back({"model/" + name, b, partitioned.count(name) > 0});
+    add("model/" + name, name, b, nullptr);
   // "<param>/<slot>" belongs to its parameter, which must be the model's (an optimizer built
   // from a submodule names them differently, and could not tell slices from replicas); "t" is
   // the optimizer's own.
-  std::set<std::string> params;
-  for (const auto& [name, p] : model.named_parameters())
-    params.insert(name);
   for (const auto& [name, t] : optimizer_state) {
     const size_t slash = name.rfind('/');
     const std::string owner = slash == std::string::npos ? "" : name.substr(0, slash);
@@ -54,7 +83,7 @@ std::vector<Entry> local_entries(const nn::Module& model, const NamedTensors& op
                 "snapshot: the optimizer's parameter '"
                     << owner << "' is not a parameter of the model (build the optimizer from "
                     << "the model the snapshot is given)");
-    out.push_back({"optimizer/" + name, t, partitioned.count(owner) > 0});
+    add("optimizer/" + name, owner, t, owner.empty() ? nullptr : &params[owner]);
   }
   return out;
 }
@@ -116,7 +145,22 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
 
 // One archive per rank of `size`: the snapshot's integers, its replicated tensors and that
 // rank's "rank<r>/" ones (sharing the tensors' storage).
-std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size) {
+template <class V>
+const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::string& name) {
+  for (const auto& [key, value] : entries)
+    if (key == name) return &value;
+  return nullptr;
+}
+
+// Each rank's part of a snapshot: the replicated entries and that rank's slices, its own
+// "rank<r>/" entries or, for a model of full tensors (full_tensors), its slices cut from them.
+std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size,
+                                       const std::vector<Entry>& entries,
+                                       const std::string& where) {
+  std::map<std::string, const Entry*> sliced;
+  if (full_tensors(entries))
+    for (const Entry& e : entries)
+      if (e.partitioned) sliced[e.key] = &e;
   std::vector<io::Archive> parts(static_cast<size_t>(size), io::Archive{{}, archive.integers});
   for (const auto& [key, t] : archive.tensors) {
     int owner = -1;  // replicated
@@ -127,7 +171,11 @@ std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size) {
           digits.size() < 10)
         owner = std::stoi(digits);
     }
-    if (owner < 0) {
+    if (const auto it = sliced.find(key); owner < 0 && it != sliced.end()) {
+      for (int r = 0; r < size; ++r)
+        parts[static_cast<size_t>(r)].tensors.emplace_back(
+            key, io::cut_slice(t, it->second->slice, size, r, where + ": " + key));
+    } else if (owner < 0) {
       for (io::Archive& part : parts)
         part.tensors.emplace_back(key, t);
     } else if (owner < size) {  // a slice of a rank this job does not have: the rank count
@@ -135,29 +183,6 @@ std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size) {
     }
   }
   return parts;
-}
-
-// Collective: if any rank has an error, every rank throws the first failing rank's message.
-void agree(const dist::Communicator& comm, const std::string& error) {
-  if (comm.size() == 1) {
-    PRISM_CHECK(error.empty(), error);
-    return;
-  }
-  const std::vector<Tensor> flags =
-      dist::allgather(comm, Tensor::full({1}, error.empty() ? 0.0f : 1.0f));
-  for (int r = 0; r < comm.size(); ++r) {
-    if (flags[static_cast<size_t>(r)][0] == 0.0f) continue;
-    std::vector<uint8_t> message(error.begin(), error.end());
-    dist::bcast_values(comm, message, r);
-    PRISM_FAIL(std::string(message.begin(), message.end()));
-  }
-}
-
-template <class V>
-const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::string& name) {
-  for (const auto& [key, value] : entries)
-    if (key == name) return &value;
-  return nullptr;
 }
 
 }  // namespace
@@ -168,12 +193,17 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
   const int rank = comm.rank(), size = comm.size();
   // Rank 0 holds the replicated entries; every rank's slices go to it as one encoded archive
   // (dist::send_bytes), so no rank receives another's and no MPI count caps their size.
+  // With full tensors (the filter partition), rank 0 assembles every rank's slice into the
+  // entry's full tensor, stored under its own key.
   io::Archive archive, own;
   std::string error, encoded;
+  std::vector<Entry> entries;
   try {
-    for (const Entry& e : local_entries(model, optimizer.state())) {
+    entries = local_entries(model, optimizer.state());
+    const bool full = full_tensors(entries);
+    for (const Entry& e : entries) {
       if (e.partitioned)
-        own.tensors.emplace_back(rank_key(rank, e.key), e.value);
+        own.tensors.emplace_back(full ? e.key : rank_key(rank, e.key), e.value);
       else if (rank == 0)
         archive.tensors.emplace_back(e.key, e.value);
     }
@@ -181,7 +211,7 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
   } catch (const std::exception& e) {
     error = e.what();
   }
-  agree(comm, error);  // before any rank waits for another's slices
+  dist::raise_on_every_rank(comm, error);  // before any rank waits for another's slices
   std::vector<std::string> slices(static_cast<size_t>(size));
   if (rank == 0)
     for (int r = 1; r < size; ++r)
@@ -191,11 +221,27 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
   // Rank 0 writes; whether it could is every rank's business, so nobody walks on into the next
   // collective while rank 0 throws.
   if (rank == 0) try {
-      archive.tensors.insert(archive.tensors.end(), own.tensors.begin(), own.tensors.end());
+      std::vector<io::Archive> parts{own};
       for (int r = 1; r < size; ++r) {
         const std::string where = "save_snapshot: rank " + std::to_string(r) + "'s slices";
-        for (auto& entry : io::decode_archive(slices[static_cast<size_t>(r)], where).tensors)
-          archive.tensors.push_back(std::move(entry));
+        parts.push_back(io::decode_archive(slices[static_cast<size_t>(r)], where));
+      }
+      if (full_tensors(entries)) {
+        for (const Entry& e : entries) {
+          if (!e.partitioned) continue;
+          std::vector<Tensor> pieces;
+          for (int r = 0; r < size; ++r) {
+            const Tensor* piece = find(parts[static_cast<size_t>(r)].tensors, e.key);
+            PRISM_CHECK(piece, "save_snapshot: rank " << r << " sent no " << e.key);
+            pieces.push_back(*piece);
+          }
+          archive.tensors.emplace_back(
+              e.key, io::assemble_slices(pieces, e.slice, "save_snapshot: " + e.key));
+        }
+      } else {
+        for (io::Archive& part : parts)
+          for (auto& entry : part.tensors)
+            archive.tensors.push_back(std::move(entry));
       }
       std::vector<int64_t> rng;
       for (uint64_t word : global_rng().state())
@@ -216,7 +262,7 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
     } catch (const std::exception& e) {
       error = e.what();
     }
-  agree(comm, error);
+  dist::raise_on_every_rank(comm, error);
 }
 
 TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string& path,
@@ -231,12 +277,17 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   // message is the one every rank throws.
   std::string error, bytes;  // bytes: the part rank 0 sent, on the other ranks
   std::vector<io::Archive> parts;
-  if (rank == 0) try {
-      parts = split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  agree(comm, error);
+  std::vector<Entry> entries;
+  try {
+    entries = local_entries(model, optimizer.state());
+    if (rank == 0)
+      parts = split_by_rank(io::decode_archive(read_file(path, "load_snapshot"), where), size,
+                            entries, where);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  dist::raise_on_every_rank(comm, error);
+  const bool full = full_tensors(entries);
   if (rank == 0) {
     for (int r = size - 1; r >= 1; --r) {
       std::string part;
@@ -253,7 +304,6 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   }
 
   // Check everything this rank needs before anything changes.
-  const std::vector<Entry> entries = local_entries(model, optimizer.state());
   std::vector<std::pair<Tensor, Tensor>> copies;  // (the model's tensor, the snapshot's)
   NamedTensors optimizer_state;
   TrainingProgress progress;
@@ -263,11 +313,13 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     const io::Archive archive = rank == 0 ? std::move(parts[0]) : io::decode_archive(bytes, where);
     const std::vector<int64_t>* ranks = find(archive.integers, std::string("ranks"));
     PRISM_CHECK(ranks && ranks->size() == 1, where << ": no rank count (not a snapshot?)");
-    PRISM_CHECK((*ranks)[0] == size, where << ": written by " << (*ranks)[0]
-                                           << " ranks, this job has " << size
-                                           << " (the model's slices differ)");
+    // Full tensors (the filter partition) resume at any rank count; each rank's slices only at
+    // their own.
+    PRISM_CHECK(full || (*ranks)[0] == size, where << ": written by " << (*ranks)[0]
+                                                   << " ranks, this job has " << size
+                                                   << " (the model's slices differ)");
     for (const Entry& e : entries) {
-      const std::string key = e.partitioned ? rank_key(rank, e.key) : e.key;
+      const std::string key = e.partitioned && !full ? rank_key(rank, e.key) : e.key;
       const Tensor* t = find(archive.tensors, key);
       PRISM_CHECK(t, where << ": " << key << " is missing");
       PRISM_CHECK(t->shape() == e.value.shape(), where << ": " << key << ": the snapshot has "
@@ -293,7 +345,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   } catch (const std::exception& e) {
     if (error.empty()) error = e.what();  // else rank 0's encoding failed: that comes first
   }
-  agree(comm, error);
+  dist::raise_on_every_rank(comm, error);
 
   // The optimizer and the iterator check their states before they change; if either refuses
   // (on any rank), the optimizer goes back to what it was. Nothing can fail after them.
@@ -306,7 +358,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     error = where + ": " + e.what();
   }
   try {
-    agree(comm, error);
+    dist::raise_on_every_rank(comm, error);
     try {
       train.set_state(iterator);  // collective under MPI: refused everywhere or nowhere
     } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "gradcheck.hpp"
 #include "temp_dir.hpp"
@@ -22,17 +23,20 @@ struct ParallelRun {
   std::unique_ptr<data::MultiNodeIterator> train;
 
   ParallelRun(const dist::Communicator& comm, uint64_t seed, int64_t k = 7,
-              nn::Layout layout = nn::Layout::gathered) {
+              nn::Layout layout = nn::Layout::gathered,
+              nn::Partition partition = nn::Partition::seed) {
     manual_seed(seed);
     auto net = std::make_shared<nn::Sequential>();
-    net->add(std::make_shared<nn::ParallelConvolution2D>(comm, 5, k, 3, 1, 1, false,
-                                                         dist::GradRule::exact, layout));
+    auto conv = std::make_shared<nn::ParallelConvolution2D>(
+        comm, 5, k, 3, 1, 1, false, dist::GradRule::exact, layout, partition);
+    net->add(conv);
     if (layout == nn::Layout::sharded) {
-      net->add(std::make_shared<nn::BatchNormalization>(strided_shard(k, comm.size(), comm.rank()),
-                                                        k, BatchNormConfig{.relu = true}));
+      net->add(std::make_shared<nn::BatchNormalization>(conv->output_shard(), k,
+                                                        BatchNormConfig{.relu = true}));
       net->add(std::make_shared<nn::Dropout>(0.3f));
       net->add(std::make_shared<nn::ParallelConvolution2D>(comm, k, k, 3, 1, 1, false,
-                                                           dist::GradRule::exact, layout));
+                                                           dist::GradRule::exact, layout, partition,
+                                                           nn::Stationary::input));
       net->add([comm](const Variable& x) { return dist::functions::gather_channels(comm, x); });
     } else {
       net->add(std::make_shared<nn::BatchNormalization>(k));
@@ -247,4 +251,90 @@ TEST_CASE("snapshot: another rank count or model is refused on every rank, nothi
       train::save_snapshot(comm, "/proc/prism/snap", *run.model, *run.optimizer, *run.train, {}),
       std::exception);
   run.steps(1);  // and the ranks are still in step
+}
+
+namespace {
+
+// Every entry of `run` (model and optimizer) against the same entry of `serial`, the same model
+// on one process: the whole of it, or this rank's slice of it (Module::entry_slices; an
+// optimizer slot of a parameter's shape is sliced as the parameter).
+void check_slices_of(const dist::Communicator& comm, const ParallelRun& run,
+                     const ParallelRun& serial) {
+  std::map<std::string, nn::EntrySlice> slices;
+  for (const nn::EntrySlice& s : run.model->named_entry_slices())
+    slices[s.name] = s;
+  auto compare = [&](const NamedTensors& got, const NamedTensors& want, bool slots) {
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      CAPTURE(got[i].first);
+      const std::string owner =
+          slots ? got[i].first.substr(0, got[i].first.rfind('/')) : got[i].first;
+      const auto it = slices.find(owner);
+      const bool sliced = it != slices.end() && got[i].second.shape() != want[i].second.shape();
+      const Tensor w =
+          sliced ? io::cut_slice(want[i].second, it->second, comm.size(), comm.rank(), "test")
+                 : want[i].second;
+      CHECK(prism::testing::max_rel_diff(got[i].second, w) < 1e-5);
+    }
+  };
+  auto model_entries = [](const nn::Module& m) {
+    NamedTensors out;
+    for (const auto& [name, p] : m.named_parameters())
+      out.emplace_back(name, p.data());
+    for (const auto& [name, b] : m.named_buffers())
+      out.emplace_back(name, b);
+    return out;
+  };
+  compare(model_entries(*run.model), model_entries(*serial.model), false);
+  compare(run.optimizer->state(), serial.optimizer->state(), true);
+}
+
+}  // namespace
+
+TEST_CASE("snapshot, filter partition: full tensors, resumed at another rank count") {
+  const dist::Communicator comm = dist::Communicator::world();
+  const dist::Communicator self;  // this process alone: the serial model
+  TempDir dir;
+  // Every rank reads the serial snapshot, so they all use rank 0's folder.
+  std::string folder = dir.path.string();
+  std::vector<uint8_t> bytes(folder.begin(), folder.end());
+  dist::bcast_values(comm, bytes, 0);
+  folder.assign(bytes.begin(), bytes.end());
+  const std::string serial_snap = folder + "/serial", parallel_snap = folder + "/parallel";
+  auto run = [](const dist::Communicator& c, uint64_t seed) {
+    return ParallelRun(c, seed, 7, nn::Layout::sharded, nn::Partition::filter);
+  };
+
+  // Trained 3 steps on one process, resumed on P ranks: the same model and optimizer.
+  ParallelRun serial = run(self, 1);
+  serial.steps(3);
+  if (comm.rank() == 0)
+    train::save_snapshot(self, serial_snap, *serial.model, *serial.optimizer, *serial.train, {});
+  comm.barrier();
+  ParallelRun parallel = run(comm, 2);
+  train::load_snapshot(comm, serial_snap, *parallel.model, *parallel.optimizer, *parallel.train);
+  CHECK(parallel.train->iteration() == 3);
+  check_slices_of(comm, parallel, serial);
+  // Both go on from the generator's state in the snapshot (one global generator serves both).
+  const Rng::State saved = global_rng().state();
+  parallel.steps(2);
+  global_rng().set_state(saved);
+  serial.steps(2);
+  check_slices_of(comm, parallel, serial);
+  nn::check_replicated(comm, *parallel.model);
+
+  // Saved on P ranks: full tensors only, resumed on one process.
+  train::save_snapshot(comm, parallel_snap, *parallel.model, *parallel.optimizer, *parallel.train,
+                       {});
+  if (comm.rank() == 0)
+    for (const auto& [name, t] : io::load_archive(parallel_snap).tensors)
+      CHECK_FALSE(name.starts_with("rank"));
+  ParallelRun again = run(self, 3);
+  train::load_snapshot(self, parallel_snap, *again.model, *again.optimizer, *again.train);
+  CHECK(again.train->iteration() == 5);
+  const Rng::State resumed = global_rng().state();
+  again.steps(1);
+  global_rng().set_state(resumed);
+  serial.steps(1);
+  check_slices_of(self, again, serial);
 }
