@@ -18,8 +18,11 @@ CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, 
            ('p2g', '2 ranks x 1 thread, gathered'),
            ('p2s', '2 ranks x 1 thread, sharded, --split-waits'), ('p3', '3 ranks x 1 thread, sharded'),
            ('p3g', '3 ranks x 1 thread, gathered'), ('p4', '4 ranks x 1 thread, sharded'),
-           ('p4g', '4 ranks x 1 thread, gathered')]
-TORCH_OF = {'p2g': 'p2', 'p2s': 'p2'}  # PyTorch has one 2-process run: one reference for all
+           ('p4g', '4 ranks x 1 thread, gathered'), ('p2f', '2 ranks x 1 thread, filter partition'),
+           ('p3f', '3 ranks x 1 thread, filter partition'),
+           ('p4f', '4 ranks x 1 thread, filter partition')]
+# PyTorch has one 2-process run: one reference for all
+TORCH_OF = {'p2g': 'p2', 'p2s': 'p2', 'p2f': 'p2'}
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
 
 
@@ -152,6 +155,12 @@ lines.append('')
 lines.append('prism / PyTorch is the ratio of the medians; "per round" is the median of each round\'s '
              'own ratio (its two runs ran side by side, so a drift of the machine between rounds '
              'cancels).')
+if step['p2f']['prism'] and step['1t']['prism']:
+    lines.append('')
+    lines.append('The filter partition computes the serial VGG16 (the other rows at 2+ ranks compute the '
+                 'seed\'s grouped model): at 2 ranks x 1 thread its step is '
+                 f'{fmt(ratio(step["p2f"]["prism"], step["1t"]["prism"]), 2)} of the 1-thread step '
+                 f'(per round {fmt(round_ratio(step["p2f"]["prism_rounds"], step["1t"]["prism_rounds"]), 2)}).')
 lines.append('')
 oversubscribed = list(dict.fromkeys(
     label.split(' x ')[0] for config, label in CONFIGS
