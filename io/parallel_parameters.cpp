@@ -42,10 +42,8 @@ std::vector<Entry> entries_of(const nn::Module& module) {
       out.push_back({name, t, Entry::own, {}});
     }
   };
-  for (const auto& [name, p] : module.named_parameters())
-    add(name, p.data());
-  for (const auto& [name, b] : module.named_buffers())
-    add(name, b);
+  for (const auto& [name, t] : module.named_tensors())
+    add(name, t);
   return out;
 }
 

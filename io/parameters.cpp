@@ -5,26 +5,13 @@
 
 namespace prism::io {
 
-namespace {
-
-NamedTensors module_entries(const nn::Module& module) {
-  NamedTensors entries;
-  for (const auto& [name, p] : module.named_parameters())
-    entries.emplace_back(name, p.data());
-  for (const auto& [name, b] : module.named_buffers())
-    entries.emplace_back(name, b);
-  return entries;
-}
-
-}  // namespace
-
 void save_parameters(const nn::Module& module, const std::string& path) {
-  save_tensors(module_entries(module), path);
+  save_tensors(module.named_tensors(), path);
 }
 
 void load_parameters(nn::Module& module, const std::string& path) {
   const NamedTensors file = load_tensors(path);
-  const NamedTensors model = module_entries(module);
+  const NamedTensors model = module.named_tensors();
   // Check everything first, so a mismatch leaves the module untouched.
   std::vector<const Tensor*> source;
   for (const auto& [name, t] : model) {

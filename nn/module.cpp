@@ -35,6 +35,15 @@ NamedTensors Module::named_replicated_buffers() const {
   return out;
 }
 
+NamedTensors Module::named_tensors() const {
+  NamedTensors out;
+  for (const auto& [name, p] : named_parameters())
+    out.emplace_back(name, p.data());
+  for (auto& entry : named_buffers())
+    out.push_back(std::move(entry));
+  return out;
+}
+
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
   for (auto& [name, child] : children_)

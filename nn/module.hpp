@@ -53,6 +53,8 @@ class Module {
   NamedParameters named_parameters() const;
   std::vector<Variable> parameters() const;
   NamedTensors named_buffers() const;  // handles: writing into them changes the module
+  // The parameters' tensors then the buffers, as a parameter file holds them (handles).
+  NamedTensors named_tensors() const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const {
     return children_;
   }

@@ -25,10 +25,8 @@ std::shared_ptr<nn::Sequential> make_net(int64_t hidden, bool with_bn = true) {
 
 std::vector<std::vector<float>> snapshot(const nn::Module& m) {
   std::vector<std::vector<float>> out;
-  for (const auto& [name, p] : m.named_parameters())
-    out.push_back(p.data().to_vector());
-  for (const auto& [name, b] : m.named_buffers())
-    out.push_back(b.to_vector());
+  for (const auto& [name, t] : m.named_tensors())
+    out.push_back(t.to_vector());
   return out;
 }
 

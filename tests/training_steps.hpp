@@ -24,10 +24,8 @@ inline void train_steps(nn::Classifier& model, optim::Optimizer& optimizer, data
 inline std::vector<std::vector<float>> training_values(const nn::Module& model,
                                                        const optim::Optimizer& optimizer) {
   std::vector<std::vector<float>> out;
-  for (const auto& [name, p] : model.named_parameters())
-    out.push_back(p.data().to_vector());
-  for (const auto& [name, b] : model.named_buffers())
-    out.push_back(b.to_vector());
+  for (const auto& [name, t] : model.named_tensors())
+    out.push_back(t.to_vector());
   for (const auto& [name, s] : optimizer.state())
     out.push_back(s.to_vector());
   return out;

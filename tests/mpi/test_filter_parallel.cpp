@@ -220,10 +220,8 @@ TEST_CASE("VGG16, filter partition: trains as the single-process VGG16 built fro
       for (const auto& [name, v] : model.named_parameters())
         step.grads.emplace_back(name, v.grad().clone());
       optimizer.update();
-      for (const auto& [name, v] : model.named_parameters())
-        step.values.emplace_back(name, v.data().clone());
-      for (const auto& [name, b] : model.named_buffers())
-        step.values.emplace_back(name, b.clone());
+      for (const auto& [name, t] : model.named_tensors())
+        step.values.emplace_back(name, t.clone());
     }
     return out;
   };

@@ -44,18 +44,9 @@ std::shared_ptr<nn::Sequential> model(const dist::Communicator& comm, Partition 
   return net;
 }
 
-NamedTensors entries(const nn::Module& m) {
-  NamedTensors out;
-  for (const auto& [name, p] : m.named_parameters())
-    out.emplace_back(name, p.data());
-  for (const auto& [name, b] : m.named_buffers())
-    out.emplace_back(name, b);
-  return out;
-}
-
 // Every entry set to values that depend on its name and index only.
 void fill(const nn::Module& m, float salt) {
-  for (auto& [name, t] : entries(m))
+  for (auto& [name, t] : m.named_tensors())
     for (int64_t i = 0; i < t.numel(); ++i)
       t.data()[i] = salt + 0.01f * float(i % 97) + 0.001f * float(name.size());
 }
@@ -67,7 +58,7 @@ TEST_CASE("parameter files, filter partition: the serial model's file, saved and
   TempDir dir;  // rank 0's is the one used
   auto serial = model(dist::Communicator(), Partition::filter);
   Rng rng(4);
-  for (auto& [name, t] : entries(*serial))  // trained-looking values
+  for (auto& [name, t] : serial->named_tensors())  // trained-looking values
     t.copy_from(random_tensor(t.shape(), rng, 0.5f, 1.5f));
   if (comm.rank() == 0) io::save_parameters(*serial, dir.file("serial.prsm"));
 
@@ -88,7 +79,7 @@ TEST_CASE("parameter files, filter partition: the serial model's file, saved and
     io::load_parameters(*fresh, dir.file("parallel.prsm"));
     auto reread = model(dist::Communicator(), Partition::filter);
     io::load_parameters(*reread, dir.file("serial.prsm"));
-    const NamedTensors got = entries(*fresh), want = entries(*reread);
+    const NamedTensors got = fresh->named_tensors(), want = reread->named_tensors();
     REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < got.size(); ++i) {
       CAPTURE(got[i].first);
@@ -126,7 +117,7 @@ TEST_CASE("parameter files, seed partition: each rank's slices, at the same rank
   io::save_parameters(comm, *saved, dir.file("seed.prsm"));
   auto loaded = model(comm, Partition::seed);
   io::load_parameters(comm, *loaded, dir.file("seed.prsm"));
-  const NamedTensors got = entries(*loaded), want = entries(*saved);
+  const NamedTensors got = loaded->named_tensors(), want = saved->named_tensors();
   for (size_t i = 0; i < got.size(); ++i) {
     CAPTURE(got[i].first);
     CHECK(got[i].second.to_vector() == want[i].second.to_vector());
