@@ -112,23 +112,20 @@ void save_parameters(const dist::Communicator& comm, const nn::Module& module,
           file.tensors.emplace_back(e.name, e.value);
           continue;
         }
-        if (e.kind == Entry::own) {
-          own = true;
-          for (int r = 0; r < size; ++r) {
-            const Tensor* part = find(parts[static_cast<size_t>(r)].tensors, e.name);
-            PRISM_CHECK(part, where << ": rank " << r << " has no " << e.name);
-            file.tensors.emplace_back(rank_key(r, e.name), *part);
-          }
-          continue;
-        }
-        std::vector<Tensor> slices;
+        std::vector<Tensor> pieces;  // every rank's
         for (int r = 0; r < size; ++r) {
-          const Tensor* part = find(parts[static_cast<size_t>(r)].tensors, e.name);
-          PRISM_CHECK(part, where << ": rank " << r << " has no " << e.name);
-          slices.push_back(*part);
+          const Tensor* piece = find(parts[static_cast<size_t>(r)].tensors, e.name);
+          PRISM_CHECK(piece, where << ": rank " << r << " has no " << e.name);
+          pieces.push_back(*piece);
         }
-        const Tensor full = assemble_slices(slices, e.slice, where + ": " + e.name);
-        file.tensors.emplace_back(e.name, full);
+        if (e.kind == Entry::sliced) {
+          file.tensors.emplace_back(e.name,
+                                    assemble_slices(pieces, e.slice, where + ": " + e.name));
+        } else {
+          own = true;
+          for (int r = 0; r < size; ++r)
+            file.tensors.emplace_back(rank_key(r, e.name), pieces[static_cast<size_t>(r)]);
+        }
       }
       if (own) file.integers.push_back({"ranks", {size}});
       save_archive(file, path);
