@@ -321,7 +321,15 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
     for (const Entry& e : entries) {
       const std::string key = e.partitioned && !full ? rank_key(rank, e.key) : e.key;
       const Tensor* t = find(archive.tensors, key);
-      PRISM_CHECK(t, where << ": " << key << " is missing");
+      PRISM_CHECK(t,
+                  where << ": " << key << " is missing"
+                        << (find(archive.tensors, e.key) ? " (the snapshot holds the full model, "
+                                                           "a filter partition's; this model's "
+                                                           "slices are each rank's own)"
+                            : find(archive.tensors, rank_key(rank, e.key))
+                                ? " (the snapshot holds each rank's own slices, a seed "
+                                  "partition's; this model is cut from full tensors)"
+                                : ""));
       PRISM_CHECK(t->shape() == e.value.shape(), where << ": " << key << ": the snapshot has "
                                                        << to_string(t->shape()) << ", the run has "
                                                        << to_string(e.value.shape()));

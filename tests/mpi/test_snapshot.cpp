@@ -329,5 +329,15 @@ TEST_CASE("snapshot, filter partition: full tensors, resumed at another rank cou
   global_rng().set_state(resumed);
   serial.steps(1);
   check_slices_of(self, again, serial);
+
+  // The other partition's snapshot is refused, and says why.
+  ParallelRun seed(comm, 4, 7, nn::Layout::sharded, nn::Partition::seed);
+  train::save_snapshot(comm, folder + "/seed", *seed.model, *seed.optimizer, *seed.train, {});
+  CHECK_THROWS_WITH_AS(train::load_snapshot(comm, folder + "/seed", *parallel.model,
+                                            *parallel.optimizer, *parallel.train),
+                       doctest::Contains("the snapshot holds each rank's own slices"), Error);
+  CHECK_THROWS_WITH_AS(
+      train::load_snapshot(comm, parallel_snap, *seed.model, *seed.optimizer, *seed.train),
+      doctest::Contains("the snapshot holds the full model"), Error);
   comm.barrier();  // every rank read rank 0's folder: it goes with rank 0's TempDir
 }
