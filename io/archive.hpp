@@ -47,6 +47,15 @@ struct Archive {
 void save_archive(const Archive& archive, const std::string& path);
 Archive load_archive(const std::string& path);
 
+// The entry named `name` of an archive's tensors or integers, or null.
+template <class V>
+const V* find_entry(const std::vector<std::pair<std::string, V>>& entries,
+                    const std::string& name) {
+  for (const auto& [key, value] : entries)
+    if (key == name) return &value;
+  return nullptr;
+}
+
 // The same in memory: a file's bytes, e.g. to broadcast a snapshot. `where` starts every
 // error message (e.g. "load_archive: result/snapshot_epoch_3").
 std::string encode_archive(const Archive& archive, const std::string& where);

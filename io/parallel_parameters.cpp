@@ -47,10 +47,6 @@ std::vector<Entry> entries_of(const nn::Module& module) {
   return out;
 }
 
-std::string rank_key(int r, const std::string& name) {
-  return "rank" + std::to_string(r) + "/" + name;
-}
-
 // Between a slice and the full tensor: the slice's channel i along axis is the full tensor's
 // shard.full_channel(i). to_full copies slice -> full, else full -> slice.
 void copy_slice(const Tensor& slice, const Tensor& full, int64_t axis, const ChannelShard& shard,
@@ -67,13 +63,6 @@ void copy_slice(const Tensor& slice, const Tensor& full, int64_t axis, const Cha
       float* f = full.data() + (o * channels + shard.full_channel(i)) * inner;
       to_full ? std::copy_n(s, inner, f) : std::copy_n(f, inner, s);
     }
-}
-
-template <class V>
-const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::string& name) {
-  for (const auto& [key, value] : entries)
-    if (key == name) return &value;
-  return nullptr;
 }
 
 }  // namespace
@@ -114,7 +103,7 @@ void save_parameters(const dist::Communicator& comm, const nn::Module& module,
         }
         std::vector<Tensor> pieces;  // every rank's
         for (int r = 0; r < size; ++r) {
-          const Tensor* piece = find(parts[static_cast<size_t>(r)].tensors, e.name);
+          const Tensor* piece = find_entry(parts[static_cast<size_t>(r)].tensors, e.name);
           PRISM_CHECK(piece, where << ": rank " << r << " has no " << e.name);
           pieces.push_back(*piece);
         }
@@ -146,7 +135,7 @@ void load_parameters(const dist::Communicator& comm, nn::Module& module, const s
     entries = entries_of(module);
     if (rank == 0) {
       const Archive file = load_archive(path);
-      const std::vector<int64_t>* ranks = find(file.integers, std::string("ranks"));
+      const std::vector<int64_t>* ranks = find_entry(file.integers, std::string("ranks"));
       std::set<std::string> used;
       if (ranks) used.insert("ranks");
       for (const auto& [name, values] : file.integers)
@@ -164,14 +153,14 @@ void load_parameters(const dist::Communicator& comm, nn::Module& module, const s
                                         : std::string("one full model"))
                               << ": load it on " << (ranks ? (*ranks)[0] : 1) << " rank(s), not "
                               << size);
-            const Tensor* t = find(file.tensors, rank_key(r, e.name));
+            const Tensor* t = find_entry(file.tensors, rank_key(r, e.name));
             PRISM_CHECK(t, where << ": " << rank_key(r, e.name) << ": in the model but not in "
                                  << "the file");
             used.insert(rank_key(r, e.name));
             part.tensors.emplace_back(e.name, *t);
             continue;
           }
-          const Tensor* t = find(file.tensors, e.name);
+          const Tensor* t = find_entry(file.tensors, e.name);
           PRISM_CHECK(t, where << ": " << e.name << ": in the model but not in the file");
           used.insert(e.name);
           if (e.kind == Entry::replicated) {
@@ -209,7 +198,7 @@ void load_parameters(const dist::Communicator& comm, nn::Module& module, const s
   try {
     part = decode_archive(bytes, where);
     for (const Entry& e : entries) {
-      const Tensor* t = find(part.tensors, e.name);
+      const Tensor* t = find_entry(part.tensors, e.name);
       PRISM_CHECK(t && t->shape() == e.value.shape(),
                   where << ": " << e.name << ": rank " << rank << " has "
                         << to_string(e.value.shape()) << ", the file "
@@ -264,6 +253,10 @@ Tensor cut_slice(const Tensor& full, const nn::EntrySlice& slice, int size, int 
   Tensor out(shape);
   copy_slice(out, full, slice.axis, theirs, /*to_full=*/false);
   return out;
+}
+
+std::string rank_key(int r, const std::string& name) {
+  return "rank" + std::to_string(r) + "/" + name;
 }
 
 }  // namespace prism::io

@@ -32,5 +32,7 @@ Tensor assemble_slices(const std::vector<Tensor>& slices, const nn::EntrySlice& 
 // Rank `rank` of `size`'s slice of `full`; `full` must have the entry's full size on the axis.
 Tensor cut_slice(const Tensor& full, const nn::EntrySlice& slice, int size, int rank,
                  const std::string& where);
+// "rank<r>/<name>": the key of rank r's own copy of an entry that is not a slice of a full one.
+std::string rank_key(int r, const std::string& name);
 
 }  // namespace prism::io

@@ -15,9 +15,7 @@ void load_parameters(nn::Module& module, const std::string& path) {
   // Check everything first, so a mismatch leaves the module untouched.
   std::vector<const Tensor*> source;
   for (const auto& [name, t] : model) {
-    const Tensor* found = nullptr;
-    for (const auto& [fname, ft] : file)
-      if (fname == name) found = &ft;
+    const Tensor* found = find_entry(file, name);
     PRISM_CHECK(
         found, "load_parameters: " << path << ": " << name << ": in the model but not in the file");
     PRISM_CHECK(found->shape() == t.shape(),
@@ -27,11 +25,9 @@ void load_parameters(nn::Module& module, const std::string& path) {
     source.push_back(found);
   }
   for (const auto& [fname, ft] : file) {
-    bool known = false;
-    for (const auto& [name, t] : model)
-      known = known || name == fname;
-    PRISM_CHECK(known, "load_parameters: " << path << ": " << fname
-                                           << ": in the file but not in the model");
+    PRISM_CHECK(
+        find_entry(model, fname),
+        "load_parameters: " << path << ": " << fname << ": in the file but not in the model");
   }
   for (size_t i = 0; i < model.size(); ++i)
     model[i].second.copy_from(*source[i]);

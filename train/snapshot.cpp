@@ -15,10 +15,6 @@ namespace prism::train {
 
 namespace {
 
-std::string rank_key(int r, const std::string& key) {
-  return "rank" + std::to_string(r) + "/" + key;
-}
-
 // One tensor of this rank's training state, under its key in a snapshot (before any "rank<r>/").
 struct Entry {
   std::string key;
@@ -145,13 +141,6 @@ std::vector<Observation> decode_log(const std::vector<int64_t>& in, const std::s
 
 // One archive per rank of `size`: the snapshot's integers, its replicated tensors and that
 // rank's "rank<r>/" ones (sharing the tensors' storage).
-template <class V>
-const V* find(const std::vector<std::pair<std::string, V>>& entries, const std::string& name) {
-  for (const auto& [key, value] : entries)
-    if (key == name) return &value;
-  return nullptr;
-}
-
 // Each rank's part of a snapshot: the replicated entries and that rank's slices, its own
 // "rank<r>/" entries or, for a model of full tensors (full_tensors), its slices cut from them.
 std::vector<io::Archive> split_by_rank(const io::Archive& archive, int size,
@@ -203,7 +192,7 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
     const bool full = full_tensors(entries);
     for (const Entry& e : entries) {
       if (e.partitioned)
-        own.tensors.emplace_back(full ? e.key : rank_key(rank, e.key), e.value);
+        own.tensors.emplace_back(full ? e.key : io::rank_key(rank, e.key), e.value);
       else if (rank == 0)
         archive.tensors.emplace_back(e.key, e.value);
     }
@@ -231,7 +220,7 @@ void save_snapshot(const dist::Communicator& comm, const std::string& path, cons
           if (!e.partitioned) continue;
           std::vector<Tensor> pieces;
           for (int r = 0; r < size; ++r) {
-            const Tensor* piece = find(parts[static_cast<size_t>(r)].tensors, e.key);
+            const Tensor* piece = io::find_entry(parts[static_cast<size_t>(r)].tensors, e.key);
             PRISM_CHECK(piece, "save_snapshot: rank " << r << " sent no " << e.key);
             pieces.push_back(*piece);
           }
@@ -311,7 +300,7 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
   try {
     // Rank 0's part is already decoded.
     const io::Archive archive = rank == 0 ? std::move(parts[0]) : io::decode_archive(bytes, where);
-    const std::vector<int64_t>* ranks = find(archive.integers, std::string("ranks"));
+    const std::vector<int64_t>* ranks = io::find_entry(archive.integers, std::string("ranks"));
     PRISM_CHECK(ranks && ranks->size() == 1, where << ": no rank count (not a snapshot?)");
     // Full tensors (the filter partition) resume at any rank count; each rank's slices only at
     // their own.
@@ -319,17 +308,17 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
                                                    << " ranks, this job has " << size
                                                    << " (the model's slices differ)");
     for (const Entry& e : entries) {
-      const std::string key = e.partitioned && !full ? rank_key(rank, e.key) : e.key;
-      const Tensor* t = find(archive.tensors, key);
-      PRISM_CHECK(t,
-                  where << ": " << key << " is missing"
-                        << (find(archive.tensors, e.key) ? " (the snapshot holds the full model, "
-                                                           "a filter partition's; this model's "
-                                                           "slices are each rank's own)"
-                            : find(archive.tensors, rank_key(rank, e.key))
-                                ? " (the snapshot holds each rank's own slices, a seed "
-                                  "partition's; this model is cut from full tensors)"
-                                : ""));
+      const std::string key = e.partitioned && !full ? io::rank_key(rank, e.key) : e.key;
+      const Tensor* t = io::find_entry(archive.tensors, key);
+      PRISM_CHECK(t, where << ": " << key << " is missing"
+                           << (io::find_entry(archive.tensors, e.key)
+                                   ? " (the snapshot holds the full model, "
+                                     "a filter partition's; this model's "
+                                     "slices are each rank's own)"
+                               : io::find_entry(archive.tensors, io::rank_key(rank, e.key))
+                                   ? " (the snapshot holds each rank's own slices, a seed "
+                                     "partition's; this model is cut from full tensors)"
+                                   : ""));
       PRISM_CHECK(t->shape() == e.value.shape(), where << ": " << key << ": the snapshot has "
                                                        << to_string(t->shape()) << ", the run has "
                                                        << to_string(e.value.shape()));
@@ -339,16 +328,17 @@ TrainingProgress load_snapshot(const dist::Communicator& comm, const std::string
         optimizer_state.emplace_back(e.key.substr(std::string("optimizer/").size()), *t);
     }
     for (const char* name : {"iterator", "rng", "log", "elapsed"})
-      PRISM_CHECK(find(archive.integers, std::string(name)),
+      PRISM_CHECK(io::find_entry(archive.integers, std::string(name)),
                   where << ": " << name << " is missing");
-    iterator = *find(archive.integers, std::string("iterator"));
-    rng = *find(archive.integers, std::string("rng"));
+    iterator = *io::find_entry(archive.integers, std::string("iterator"));
+    rng = *io::find_entry(archive.integers, std::string("rng"));
     PRISM_CHECK(rng.size() == 4, where << ": rng holds " << rng.size() << " words, not 4");
-    progress.log = decode_log(*find(archive.integers, std::string("log")), where);
-    const std::vector<int64_t>& elapsed = *find(archive.integers, std::string("elapsed"));
+    progress.log = decode_log(*io::find_entry(archive.integers, std::string("log")), where);
+    const std::vector<int64_t>& elapsed = *io::find_entry(archive.integers, std::string("elapsed"));
     PRISM_CHECK(elapsed.size() == 1, where << ": elapsed holds " << elapsed.size() << " words");
     progress.elapsed_seconds = std::bit_cast<double>(elapsed[0]);
-    if (const std::vector<int64_t>* running = find(archive.integers, std::string("running")))
+    if (const std::vector<int64_t>* running =
+            io::find_entry(archive.integers, std::string("running")))
       progress.running = decode_running(*running, where);
   } catch (const std::exception& e) {
     if (error.empty()) error = e.what();  // else rank 0's encoding failed: that comes first
