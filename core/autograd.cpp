@@ -13,12 +13,14 @@ struct Variable::Node {
   Shape shape;  // data's, kept when data is released
   Tensor grad;
   bool requires_grad = false;
-  std::vector<Variable> inputs;   // empty for leaves
-  BackwardFn backward;            // null for leaves
-  const char* op = nullptr;       // the profiler's name for the op that made it
-  ChannelShard shard;             // which channels of a full tensor data holds
-  bool released = false;          // backward already ran through this non-leaf node
-  std::atomic<int64_t> users{0};  // the program's Variables (not graph edges) on this node
+  std::vector<Variable> inputs;     // empty for leaves
+  BackwardFn backward;              // null for leaves
+  const char* op = nullptr;         // the profiler's name for the op that made it
+  ChannelShard shard;               // which channels of a full tensor data holds
+  bool released = false;            // backward already ran through this non-leaf node
+  std::function<void()> grad_hook;  // a leaf's, see set_grad_hook
+  int64_t pending_users = 0;        // during backward: a hooked leaf's users yet to run
+  std::atomic<int64_t> users{0};    // the program's Variables (not graph edges) on this node
 };
 
 namespace {
@@ -166,6 +168,11 @@ void Variable::zero_grad() const {
   if (defined()) node_->grad = Tensor();
 }
 
+void Variable::set_grad_hook(std::function<void()> hook) const {
+  PRISM_CHECK(is_leaf(), "set_grad_hook: only a leaf (a parameter) takes a gradient hook");
+  node_->grad_hook = std::move(hook);
+}
+
 void Variable::backward() const {
   PRISM_CHECK(data().numel() == 1, "backward: needs a one-element output (the loss), got shape "
                                        << to_string(shape())
@@ -189,7 +196,13 @@ void Variable::backward(const Tensor& grad_output) const {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
       const std::shared_ptr<Node>& child = node->inputs[next++].node_;
-      if (!child || !child->requires_grad || !seen.insert(child.get()).second) continue;
+      if (!child || !child->requires_grad) continue;
+      if (child->grad_hook) {
+        if (seen.insert(child.get()).second) child->pending_users = 0;  // left by a failed walk
+        ++child->pending_users;
+        continue;  // a leaf: nothing below it
+      }
+      if (!seen.insert(child.get()).second) continue;
       PRISM_CHECK(!child->released,
                   "backward: part of the graph was already released by an earlier backward");
       stack.push_back({child, 0});
@@ -199,12 +212,19 @@ void Variable::backward(const Tensor& grad_output) const {
     }
   }
   add_grad(grad_output);
+  if (node_->grad_hook) node_->grad_hook();  // backward from a leaf: its gradient is all there
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
     if (!node->backward) continue;  // a leaf keeps its gradient
     if (node->grad.defined()) {
       profile::Scope scope(node->op ? node->op : "(unnamed op)", profile::Phase::backward);
       node->backward(node->inputs, node->grad);
+    }
+    // A hooked leaf whose last user has now run has its whole gradient.
+    for (const Variable& in : node->inputs) {
+      Node* leaf = in.node_.get();
+      if (leaf && leaf->requires_grad && leaf->grad_hook && --leaf->pending_users == 0)
+        leaf->grad_hook();
     }
     // Release the graph as we go: intermediate values and gradients are no longer needed.
     node->inputs.clear();

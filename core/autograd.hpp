@@ -84,6 +84,13 @@ class Variable {
   void backward() const;
   void backward(const Tensor& grad_output) const;
 
+  // A leaf's gradient-ready hook (PyTorch's post-accumulate-grad hook): backward() calls it
+  // once this leaf's gradient is complete for that backward, as soon as the last op that uses
+  // the leaf has run its backward, while the rest of backward still runs (data parallelism
+  // starts a gradient's allreduce there). It is called only when the leaf is in the graph that
+  // backward walks and requires grad. One hook per leaf: a new one replaces it, nullptr removes it.
+  void set_grad_hook(std::function<void()> hook) const;
+
   Variable detach() const { return Variable(data(), false); }  // shares data, no graph
   bool same_node(const Variable& other) const { return node_ == other.node_; }
 

@@ -167,6 +167,20 @@ template std::vector<int64_t> allgather_values(const Communicator&, const std::v
 template std::vector<double> allgather_values(const Communicator&, const std::vector<double>&);
 
 template <class T>
+void allreduce_values(const Communicator& comm, std::vector<T>& values) {
+  profile::Scope scope("mpi.allreduce");
+  Meter meter;
+  const int count = mpi_count(static_cast<int64_t>(values.size()), "allreduce_values");
+  if (comm.size() == 1) return;
+  check_mpi(
+      MPI_Allreduce(MPI_IN_PLACE, values.data(), count, mpi_type<T>(), MPI_SUM, comm.handle()),
+      "MPI_Allreduce");
+  const int64_t ring = 2 * count * (comm.size() - 1) / comm.size();
+  meter.moved_bytes(ring * int64_t{sizeof(T)}, ring * int64_t{sizeof(T)});
+}
+template void allreduce_values(const Communicator&, std::vector<double>&);
+
+template <class T>
 void scatter_values(const Communicator& comm, const T* all, T* part, int64_t count, int root) {
   check_root(comm, root, "scatter_values");
   const int n = mpi_count(count, "scatter_values");
@@ -194,6 +208,44 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
     for (int64_t i = 0; i < t.numel(); ++i)
       t[i] *= inv;
   }
+}
+
+AllreduceInFlight::AllreduceInFlight(const Communicator& comm, Tensor t) : t_(std::move(t)) {
+  profile::Scope scope("mpi.allreduce");
+  Meter meter;
+  PRISM_CHECK(t_.defined(), "AllreduceInFlight: tensor is undefined");
+  const int count = mpi_count(t_.numel(), "AllreduceInFlight");
+  if (comm.size() == 1) {
+    done_ = true;
+    return;
+  }
+  check_mpi(
+      MPI_Iallreduce(MPI_IN_PLACE, t_.data(), count, MPI_FLOAT, MPI_SUM, comm.handle(), &request_),
+      "MPI_Iallreduce");
+  const int64_t ring = 2 * t_.numel() * (comm.size() - 1) / comm.size();
+  meter.moved(ring, ring);
+}
+
+AllreduceInFlight::~AllreduceInFlight() {
+  if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // see ~ChannelExchange
+}
+
+bool AllreduceInFlight::test() {
+  if (done_) return true;
+  profile::Scope scope("mpi.allreduce");
+  Meter meter;
+  int flag = 0;
+  check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+  done_ = flag != 0;
+  return done_;
+}
+
+void AllreduceInFlight::wait() {
+  if (done_) return;
+  profile::Scope scope("mpi.allreduce");
+  Meter meter;
+  check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+  done_ = true;
 }
 
 Packed allgather_packed(const Communicator& comm, const Tensor& t) {

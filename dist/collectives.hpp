@@ -30,6 +30,11 @@ void bcast_values(const Communicator& comm, std::vector<T>& values, int root);
 template <class T>
 std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& values);
 
+// In place: every rank ends with the element-wise sum over ranks (MPI_Allreduce); every rank
+// passes the same count. For double (a synchronized BN's per-channel sums).
+template <class T>
+void allreduce_values(const Communicator& comm, std::vector<T>& values);
+
 // Rank r gets root's all[r * count, (r + 1) * count) in `part` (count elements, MPI_Scatter);
 // `all` is read on root only and holds comm.size() * count elements there.
 template <class T>
@@ -130,6 +135,30 @@ class ChannelExchange {
   // MPI reads these until the exchange completes.
   std::vector<int> scounts_, sdispls_, rcounts_, rdispls_;
   Tensor send_stage_, recv_stage_;
+};
+
+// An allreduce in flight (MPI_Iallreduce, in place, sum): the caller computes while it moves
+// (optim::DataParallel reduces a bucket of gradients while backward makes the next). `t` must
+// stay alive, and be neither read nor written, until test() has returned true or wait() has
+// returned. No shapes travel: every rank passes a tensor of the same size (DataParallel's
+// buckets agree by construction). MPICH moves the data only inside MPI calls, so a caller that
+// wants it to move while it computes calls test() now and then. Started in the same order on
+// every rank, like any collective. The destructor waits, so MPI never writes into freed memory.
+// traffic() counts the time spent in the constructor, test() and wait(): what was not hidden.
+class AllreduceInFlight {
+ public:
+  AllreduceInFlight(const Communicator& comm, Tensor t);
+  ~AllreduceInFlight();
+  AllreduceInFlight(const AllreduceInFlight&) = delete;
+  AllreduceInFlight& operator=(const AllreduceInFlight&) = delete;
+
+  bool test();
+  void wait();
+
+ private:
+  Tensor t_;
+  bool done_ = false;
+  MPI_Request request_ = MPI_REQUEST_NULL;
 };
 
 // Sums `t` over ranks and returns rank r's part: elements [sum of counts before r, + counts[r])

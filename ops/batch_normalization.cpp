@@ -56,6 +56,16 @@ void for_channels(const BatchNormDims& d, Channel channel) {
     channel(ch);
 }
 
+// With one value per channel the batch variance is 0 and the output is just beta: training on
+// it is a mistake, and the unbiased running variance m / (m - 1) would divide by zero.
+void check_values_per_channel(double m, const Shape& xs, bool synchronized) {
+  PRISM_CHECK(m >= 2,
+              "batch_normalization: training needs at least 2 values per channel (N * H * "
+              "W), got "
+                  << m << " for x " << to_string(xs)
+                  << (synchronized ? " over the whole batch of a synchronized BN" : ""));
+}
+
 BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const Variable& beta,
                                const Tensor& running_mean, const Tensor& running_var, bool train,
                                const BatchNormConfig& config) {
@@ -74,11 +84,7 @@ BatchNormDims check_batch_norm(const Variable& x, const Variable& gamma, const V
   check_param("beta", beta.defined(), beta.defined() ? beta.shape() : Shape{});
   check_param("running_mean", running_mean.defined(), running_mean.shape());
   check_param("running_var", running_var.defined(), running_var.shape());
-  // With one value per channel the batch variance is 0 and the output is just beta: training on
-  // it is a mistake, and the unbiased running variance m / (m - 1) would divide by zero.
-  PRISM_CHECK(!train || d.m() >= 2,
-              "batch_normalization: training needs at least 2 values per channel (N * H * W), got "
-                  << d.m() << " for x " << to_string(xs));
+  if (train && !config.sum_over_batch) check_values_per_channel(d.m(), xs, false);
   config.check("batch_normalization");
   return d;
 }
@@ -91,24 +97,31 @@ struct BackwardArgs {
   bool train;
 };
 
-// dbeta, dgamma and dx, pass by pass over the rows (for_rows). xhat = (x - mean) * inv_std is
-// recomputed from x. With the ReLU fused (Relu), the gradient that reaches the normalization is
-// gy where y > 0. Each thread unpacks a row's mask into `flags` when it reaches it.
+// A thread's view of the gradient that reaches the normalization, row by row: gy, or with the
+// ReLU fused (Relu), gy where y > 0, the row's mask unpacked into `flags` when it is reached.
 template <bool Relu>
-void backward_rows(const BatchNormDims& d, const BackwardArgs& a, double* sum_gy,
-                   double* sum_gy_dev) {
-  const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
-  std::vector<uint8_t> flags(Relu ? s : 0);
-  auto gradient_row = [&](int64_t i, int64_t ch) {  // gy, or where the ReLU kept y
-    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), s, flags.data());
+struct GradientRows {
+  const BatchNormDims& d;
+  const BackwardArgs& a;
+  std::vector<uint8_t> flags = std::vector<uint8_t>(Relu ? d.s : 0);
+  const float* row(int64_t i, int64_t ch) {
+    if (Relu) unpack_flags(a.positive + d.mask_at(i, ch), d.s, flags.data());
     return a.gy + d.at(i, ch);
-  };
-  // dbeta = sum gy, dgamma = sum gy * xhat = inv_std * sum gy * (x - mean); rows in float,
-  // vectorized in a fixed order, the rows summed in double.
+  }
+};
+
+// Backward's first pass: dbeta = sum gy and dgamma = sum gy * xhat = inv_std * sum gy *
+// (x - mean), xhat recomputed from x; rows in float, vectorized in a fixed order, the rows
+// summed in double into sum_gy and sum_gy_dev.
+template <bool Relu>
+void sum_gradient_rows(const BatchNormDims& d, const BackwardArgs& a, double* sum_gy,
+                       double* sum_gy_dev) {
+  const int64_t s = d.s;  // a local: the stores below could alias d for all the compiler knows
+  GradientRows<Relu> rows{d, a};
   for_rows(d, [&](int64_t i, int64_t ch) {
-    const float* gy = gradient_row(i, ch);
+    const float* gy = rows.row(i, ch);
     const float* x = a.x + d.at(i, ch);
-    const uint8_t* positive = flags.data();
+    const uint8_t* positive = rows.flags.data();
     const float mu = a.mean[ch];
     float part_gy = 0, part_dev = 0;
 #pragma omp simd reduction(+ : part_gy, part_dev)
@@ -125,15 +138,21 @@ void backward_rows(const BatchNormDims& d, const BackwardArgs& a, double* sum_gy
     a.gbeta[ch] = static_cast<float>(sum_gy[ch]);
     a.ggamma[ch] = static_cast<float>(sum_gy_dev[ch] * a.inv_std[ch]);
   });
-  if (a.gx == nullptr) return;
-  // Train: the batch mean and variance depend on x, so
-  //   dx = gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)).
-  // Eval: the running statistics are constants, dx = gamma * inv_std * gy.
-  const double m = static_cast<double>(d.m());
+}
+
+// The second pass, dx from the sums over the m values of each channel (the whole batch's):
+// Train: the batch mean and variance depend on x, so
+//   dx = gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)).
+// Eval: the running statistics are constants, dx = gamma * inv_std * gy.
+template <bool Relu>
+void input_gradient_rows(const BatchNormDims& d, const BackwardArgs& a, const double* sum_gy,
+                         const double* sum_gy_dev, double m) {
+  const int64_t s = d.s;
+  GradientRows<Relu> rows{d, a};
   for_rows(d, [&](int64_t i, int64_t ch) {
-    const float* gy = gradient_row(i, ch);
+    const float* gy = rows.row(i, ch);
     const float* x = a.x + d.at(i, ch);
-    const uint8_t* positive = flags.data();
+    const uint8_t* positive = rows.flags.data();
     float* gx = a.gx + d.at(i, ch);
     const float mu = a.mean[ch], istd = a.inv_std[ch], scale = a.gamma[ch] * istd;
     const float mean_gy = a.train ? static_cast<float>(sum_gy[ch] / m) : 0.0f;
@@ -145,6 +164,16 @@ void backward_rows(const BatchNormDims& d, const BackwardArgs& a, double* sum_gy
       gx[k] = scale * (g - mean_gy - (x[k] - mu) * dev_coef);
     }
   });
+}
+
+// Both sums of every channel summed over the processes of a synchronized BN, in one call.
+void sum_pair_over_batch(const BatchNormConfig& config, std::vector<double>& a,
+                         std::vector<double>& b) {
+  std::vector<double> both(a);
+  both.insert(both.end(), b.begin(), b.end());
+  config.sum_over_batch(both);
+  std::copy(both.begin(), both.begin() + static_cast<int64_t>(a.size()), a.begin());
+  std::copy(both.begin() + static_cast<int64_t>(a.size()), both.end(), b.begin());
 }
 
 }  // namespace
@@ -162,36 +191,46 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
   std::shared_ptr<uint8_t> positive = memory::allocate_array<uint8_t>(mask_bytes);
   // Backward recomputes xhat = (x - mean) * inv_std from x, which its node keeps anyway.
   Tensor mean = Tensor::empty({d.c}), inv_std = Tensor::empty({d.c});
-  const double m = static_cast<double>(d.m());
-  const bool relu = config.relu;
+  double m = static_cast<double>(d.m());  // the whole batch's, with config.sum_over_batch
+  const bool relu = config.relu, sync = static_cast<bool>(config.sum_over_batch);
   const float* xd = tx.data();
   float* yd = y.data();
   // Per channel: the sums in double, then y = gamma * (x - mean) * inv_std + beta = a * x + c.
   std::vector<double> sum(d.c, 0.0), squares(d.c, 0.0);
   std::vector<float> a(d.c), c(d.c);
+  if (train) {
+    // Two passes: the mean first, then the centred squares (no cancellation). Each row of S
+    // values is summed in float (vectorized, in a fixed order), the rows in double.
+#pragma omp parallel if (worth_threads(d))
+    for_rows(d, [&](int64_t i, int64_t ch) {
+      const float* row = xd + d.at(i, ch);
+      float part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t k = 0; k < d.s; ++k)
+        part += row[k];
+      sum[ch] += part;
+    });
+    if (sync) {  // the count travels with the sums: the parts of the batch may differ
+      sum.push_back(m);
+      config.sum_over_batch(sum);
+      m = sum.back();
+      sum.pop_back();
+      check_values_per_channel(m, x.shape(), true);
+    }
+#pragma omp parallel if (worth_threads(d))
+    for_rows(d, [&](int64_t i, int64_t ch) {
+      const float* row = xd + d.at(i, ch);
+      const float muf = static_cast<float>(sum[ch] / m);
+      float part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t k = 0; k < d.s; ++k)
+        part += (row[k] - muf) * (row[k] - muf);
+      squares[ch] += part;
+    });
+    if (sync) config.sum_over_batch(squares);
+  }
 #pragma omp parallel if (worth_threads(d))
   {
-    if (train) {
-      // Two passes: the mean first, then the centred squares (no cancellation). Each row of S
-      // values is summed in float (vectorized, in a fixed order), the rows in double.
-      for_rows(d, [&](int64_t i, int64_t ch) {
-        const float* row = xd + d.at(i, ch);
-        float part = 0;
-#pragma omp simd reduction(+ : part)
-        for (int64_t k = 0; k < d.s; ++k)
-          part += row[k];
-        sum[ch] += part;
-      });
-      for_rows(d, [&](int64_t i, int64_t ch) {
-        const float* row = xd + d.at(i, ch);
-        const float muf = static_cast<float>(sum[ch] / m);
-        float part = 0;
-#pragma omp simd reduction(+ : part)
-        for (int64_t k = 0; k < d.s; ++k)
-          part += (row[k] - muf) * (row[k] - muf);
-        squares[ch] += part;
-      });
-    }
     for_channels(d, [&](int64_t ch) {
       double mu = running_mean[ch], var = running_var[ch];
       if (train) {
@@ -207,6 +246,7 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
       a[ch] = static_cast<float>(tg[ch] * istd);
       c[ch] = static_cast<float>(tb[ch] - mu * tg[ch] * istd);
     });
+    // The same threads' channels as for_channels' (for_rows splits alike): no barrier needed.
     std::vector<uint8_t> flags(relu ? d.s : 0);  // a row of the mask, a byte per value
     for_rows(d, [&](int64_t i, int64_t ch) {
       const float* in = xd + d.at(i, ch);
@@ -229,26 +269,36 @@ Variable batch_normalization(const Variable& x, const Variable& gamma, const Var
     });
   }
   // Backward keeps x, gamma, the statistics and the mask; not y.
-  return Variable::make(y, {x, gamma, beta},
-                        [tx, tg, mean, inv_std, positive, d, train, relu](std::vector<Variable>& in,
-                                                                          const Tensor& gy) {
-                          Tensor gx, gg = Tensor::empty({d.c}), gb = Tensor::empty({d.c});
-                          if (in[0].requires_grad()) gx = Tensor::empty(gy.shape());
-                          const BackwardArgs args{
-                              tx.data(),      gy.data(), tg.data(), mean.data(), inv_std.data(),
-                              positive.get(), gx.data(), gg.data(), gb.data(),   train};
-                          std::vector<double> sum_gy(d.c, 0.0), sum_gy_dev(d.c, 0.0);
+  auto backward = [tx, tg, mean, inv_std, positive, d, m, train, relu, config](
+                      std::vector<Variable>& in, const Tensor& gy) {
+    Tensor gx, gg = Tensor::empty({d.c}), gb = Tensor::empty({d.c});
+    if (in[0].requires_grad()) gx = Tensor::empty(gy.shape());
+    const BackwardArgs args{tx.data(),      gy.data(), tg.data(), mean.data(), inv_std.data(),
+                            positive.get(), gx.data(), gg.data(), gb.data(),   train};
+    std::vector<double> sum_gy(d.c, 0.0), sum_gy_dev(d.c, 0.0);
 #pragma omp parallel if (worth_threads(d))
-                          {
-                            if (relu)
-                              backward_rows<true>(d, args, sum_gy.data(), sum_gy_dev.data());
-                            else
-                              backward_rows<false>(d, args, sum_gy.data(), sum_gy_dev.data());
-                          }
-                          if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
-                          if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
-                          if (in[2].requires_grad()) in[2].add_grad(std::move(gb));
-                        });
+    {
+      if (relu)
+        sum_gradient_rows<true>(d, args, sum_gy.data(), sum_gy_dev.data());
+      else
+        sum_gradient_rows<false>(d, args, sum_gy.data(), sum_gy_dev.data());
+    }
+    if (gx.defined()) {
+      // gamma's and beta's gradients are this part's (above); dx needs the whole batch's sums.
+      if (train && config.sum_over_batch) sum_pair_over_batch(config, sum_gy, sum_gy_dev);
+#pragma omp parallel if (worth_threads(d))
+      {
+        if (relu)
+          input_gradient_rows<true>(d, args, sum_gy.data(), sum_gy_dev.data(), m);
+        else
+          input_gradient_rows<false>(d, args, sum_gy.data(), sum_gy_dev.data(), m);
+      }
+    }
+    if (in[0].requires_grad()) in[0].add_grad(std::move(gx));
+    if (in[1].requires_grad()) in[1].add_grad(std::move(gg));
+    if (in[2].requires_grad()) in[2].add_grad(std::move(gb));
+  };
+  return Variable::make(y, {x, gamma, beta}, std::move(backward));
 }
 
 }  // namespace prism

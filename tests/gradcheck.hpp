@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -91,6 +92,35 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < a.numel(); ++i)
     worst = std::max(worst, std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i]))));
   return worst;
+}
+
+// Indices [first, first + count) along `axis` of t, as a new tensor.
+inline Tensor slice_axis(const Tensor& t, int64_t axis, int64_t first, int64_t count) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= t.size(d);
+  for (int64_t d = axis + 1; d < t.dim(); ++d)
+    inner *= t.size(d);
+  Shape shape = t.shape();
+  shape[static_cast<size_t>(axis)] = count;
+  Tensor out(shape);
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy_n(t.data() + (o * t.size(axis) + first) * inner, count * inner,
+                out.data() + o * count * inner);
+  return out;
+}
+
+// |a - b| / max(|b|, 1) in the 2-norm (relative, or absolute for a small tensor, as
+// max_rel_diff is per element): rounding spread over a tensor, which a few elements' larger
+// relative error cannot dominate.
+inline double rel_l2_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double diff = 0, norm = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    norm += double(b[i]) * b[i];
+  }
+  return std::sqrt(diff / std::max(norm, 1.0));
 }
 
 }  // namespace prism::testing

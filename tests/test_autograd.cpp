@@ -164,3 +164,39 @@ TEST_CASE("autograd: a deep chain does not overflow the stack") {
   y.backward();
   CHECK(x.grad().item() == 1.0f);
 }
+
+TEST_CASE("autograd: a leaf's grad hook runs once per backward, when its gradient is complete") {
+  Variable w(Tensor::full({2}, 3.0f), true), v(Tensor::full({2}, 1.0f), true);
+  std::vector<std::string> calls;
+  std::vector<float> w_seen;
+  bool v_had_grad_when_w_ready = true;
+  w.set_grad_hook([&] {
+    calls.push_back("w");
+    w_seen = w.grad().to_vector();
+    v_had_grad_when_w_ready = v.has_grad();
+  });
+  v.set_grad_hook([&] { calls.push_back("v"); });
+  // b = (w * v) * w: w's hook waits for both of its uses, its gradient 2 w v = 6.
+  sum(mul(mul(w, v), w)).backward();
+  CHECK(calls == std::vector<std::string>{"w", "v"});
+  CHECK(w_seen == std::vector<float>{6, 6});
+  CHECK(v.grad().to_vector() == std::vector<float>{9, 9});
+
+  // w used only by the last op: its hook runs before the earlier op's backward reaches v.
+  calls.clear();
+  w.zero_grad();
+  v.zero_grad();
+  sum(mul(scale(v, 2.0f), w)).backward();
+  CHECK(calls == std::vector<std::string>{"w", "v"});
+  CHECK_FALSE(v_had_grad_when_w_ready);
+
+  // Backward from the leaf itself; a removed hook runs no more; only leaves take one.
+  calls.clear();
+  w.backward(Tensor::ones({2}));
+  CHECK(calls == std::vector<std::string>{"w"});
+  w.set_grad_hook(nullptr);
+  sum(mul(v, w)).backward();
+  CHECK(calls == std::vector<std::string>{"w", "v"});
+  CHECK_THROWS_WITH_AS(scale(w, 2.0f).set_grad_hook([] {}), doctest::Contains("only a leaf"),
+                       Error);
+}
