@@ -22,6 +22,7 @@
 #include "dist/collectives.hpp"
 #include "dist/communicator.hpp"
 #include "dist/functions.hpp"
+#include "dist/grid.hpp"
 #include "io/archive.hpp"
 #include "io/parallel_parameters.hpp"
 #include "io/parameters.hpp"

@@ -5,6 +5,7 @@
 #include "nn/dropout.hpp"
 #include "nn/linear.hpp"
 #include "nn/parallel_convolution_2d.hpp"
+#include "nn/sync_batch_normalization.hpp"
 #include "ops/activation.hpp"
 #include "ops/pooling.hpp"
 #include "ops/shape.hpp"
@@ -32,7 +33,7 @@ class SlicedConvolution2D : public Convolution2D {
 
 // conv (parallel where every rank gets an input channel) + BN + ReLU (fused into the BN op)
 std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, int64_t out,
-                                  Layout layout, Partition partition) {
+                                  Layout layout, Partition partition, const BatchNormConfig& bn) {
   const bool sharded = layout == Layout::sharded;
   auto b = std::make_shared<Sequential>();
   if (partition == Partition::filter) {  // needs only comm.size() <= out
@@ -40,7 +41,7 @@ std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, in
         comm, in, out, 3, 1, 1, /*nobias=*/true, dist::GradRule::exact, layout, Partition::filter);
     const ChannelShard shard = sharded ? conv->output_shard() : ChannelShard{};
     b->add(conv);
-    b->add(std::make_shared<BatchNormalization>(shard, out, BatchNormConfig{.relu = true}));
+    b->add(std::make_shared<BatchNormalization>(shard, out, bn));
     return b;
   }
   if (comm.size() <= in) {
@@ -53,7 +54,7 @@ std::shared_ptr<Sequential> block(const dist::Communicator& comm, int64_t in, in
   }
   const ChannelShard shard =
       sharded ? strided_shard(out, comm.size(), comm.rank()) : ChannelShard{};
-  b->add(std::make_shared<BatchNormalization>(shard, out, BatchNormConfig{.relu = true}));
+  b->add(std::make_shared<BatchNormalization>(shard, out, bn));
   return b;
 }
 
@@ -64,7 +65,7 @@ Variable max_pool_2x2(const Variable& x) {
 }  // namespace
 
 VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classes, Layout layout,
-             Size2 image, Partition partition)
+             Size2 image, Partition partition, const dist::Communicator& data)
     : image_(image) {
   PRISM_CHECK(in_channels > 0 && classes > 0, "VGG16: needs positive in_channels and classes, got "
                                                   << in_channels << " and " << classes);
@@ -79,10 +80,14 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
   const Layer layers[] = {{64, 0.3f},  {64, 0},     {128, 0.4f}, {128, 0},    {256, 0.4f},
                           {256, 0.4f}, {256, 0},    {512, 0.4f}, {512, 0.4f}, {512, 0},
                           {512, 0.4f}, {512, 0.4f}, {512, 0}};
+  // One process's batch statistics, or the whole batch's over the data group.
+  auto bn = [&](BatchNormConfig config) {
+    return data.size() > 1 ? synchronized(data, std::move(config)) : config;
+  };
   net_ = register_module("net", std::make_shared<Sequential>());
   int64_t in = in_channels;
   for (const Layer& layer : layers) {
-    net_->add(block(comm, in, layer.out, layout, partition));
+    net_->add(block(comm, in, layer.out, layout, partition, bn({.relu = true})));
     if (layer.dropout > 0)
       net_->add(std::make_shared<Dropout>(layer.dropout));
     else
@@ -96,7 +101,7 @@ VGG16::VGG16(const dist::Communicator& comm, int64_t in_channels, int64_t classe
     net_->add(flatten);  // [N, 512, h / 32, w / 32] -> [N, 512 * h / 32 * w / 32]
   net_->add(std::make_shared<Dropout>(0.5f));
   net_->add(std::make_shared<Linear>(512 * (image.h / 32) * (image.w / 32), 512, /*nobias=*/true));
-  net_->add(std::make_shared<BatchNormalization>(512));
+  net_->add(std::make_shared<BatchNormalization>(512, bn({})));
   net_->add(relu);
   net_->add(std::make_shared<Dropout>(0.5f));
   net_->add(std::make_shared<Linear>(512, classes, /*nobias=*/true));

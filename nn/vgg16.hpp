@@ -34,8 +34,12 @@ class VGG16 : public Module {
  public:
   // `image`: the input's height and width, multiples of 32 (the five poolings halve them; the
   // first fc reads 512 * (h / 32) * (w / 32) values).
+  // `data`: with data parallelism (optim::DataParallel, dist::Grid), the ranks that train the
+  // same model on the other parts of the batch; every BN is then synchronized over them
+  // (nn::SyncBatchNormalization). Default: this process's batch is the whole batch.
   VGG16(const dist::Communicator& comm, int64_t in_channels = 3, int64_t classes = 10,
-        Layout layout = Layout::sharded, Size2 image = 32, Partition partition = Partition::seed);
+        Layout layout = Layout::sharded, Size2 image = 32, Partition partition = Partition::seed,
+        const dist::Communicator& data = {});
 
   // x [N, in_channels, image.h, image.w] -> logits [N, classes]
   Variable forward(const Variable& x) override;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "dist/collectives.hpp"
 #include "train/plot_report.hpp"
 #include "train/print_report.hpp"
 #include "train/progress_bar.hpp"
@@ -15,32 +16,38 @@
 
 namespace prism::train {
 
-std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it) {
+std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it,
+                                   const dist::Communicator& data) {
   NoGradGuard no_grad;
   model.eval();
-  double loss = 0, accuracy = 0;
-  int64_t count = 0;
+  std::vector<double> sums{0, 0, 0};  // loss, accuracy, examples
   while (std::optional<data::Batch> batch = it.next()) {
     model(Variable(batch->x), batch->labels);
-    loss += static_cast<double>(model.loss()) * batch->size();
-    accuracy += static_cast<double>(model.accuracy()) * batch->size();
-    count += batch->size();
+    sums[0] += static_cast<double>(model.loss()) * batch->size();
+    sums[1] += static_cast<double>(model.accuracy()) * batch->size();
+    sums[2] += static_cast<double>(batch->size());
   }
   model.train();
-  PRISM_CHECK(count > 0, "evaluate: the iterator gave no examples");
-  return {loss / static_cast<double>(count), accuracy / static_cast<double>(count)};
+  if (data.size() > 1) dist::allreduce_values(data, sums);
+  PRISM_CHECK(sums[2] > 0, "evaluate: the iterator gave no examples");
+  return {sums[0] / sums[2], sums[1] / sums[2]};
 }
 
 namespace {
 
-// Whether any rank has been asked to stop, the same on every rank: one small allreduce per
-// step. -1: no; else the signal that asked (the highest, where ranks got different ones).
-int stop_agreed(const dist::Communicator& comm) {
-  int mine = stop_requested() ? stop_signal() : -1;
+// The highest of `mine` over comm's ranks.
+int max_over(const dist::Communicator& comm, int mine) {
   if (comm.size() == 1) return mine;
   int all = -1;
   dist::check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm.handle()), "MPI_Allreduce");
   return all;
+}
+
+// Whether any rank has been asked to stop, the same on every rank of the model group and of
+// the data group, so of the whole grid: one small allreduce over each per step. -1: no; else
+// the signal that asked (the highest, where ranks got different ones).
+int stop_agreed(const dist::Communicator& model, const dist::Communicator& data) {
+  return max_over(data, max_over(model, stop_requested() ? stop_signal() : -1));
 }
 
 // A write that was cut off (the process killed) leaves "<name>.tmp.<pid>": remove those whose
@@ -136,13 +143,12 @@ Trainer::RunEnd Trainer::run_with(ProgressBar& bar, bool show) {
     }
   };
   while (train_.epoch() < config_.epochs) {
-    if ((stop_signal_ = stop_agreed(config_.comm)) >= 0) {  // between steps, on every rank
+    if ((stop_signal_ = stop_agreed(config_.comm, config_.data)) >= 0) {  // between steps
       if (!config_.out.empty()) {
         stop_snapshot_ = (std::filesystem::path(config_.out) /
                           ("snapshot_iter_" + std::to_string(train_.iteration())))
                              .string();
-        save_snapshot(config_.comm, stop_snapshot_, model_, optimizer_, train_,
-                      {log_.entries(), seconds(), running_});
+        snapshot(stop_snapshot_, seconds());
       }
       if (show) bar.clear();
       return RunEnd::stopped;
@@ -161,13 +167,20 @@ Trainer::RunEnd Trainer::run_with(ProgressBar& bar, bool show) {
     model_.zero_grad();
     model_(Variable(batch->x), batch->labels).backward();
     optimizer_.update();
-    loss_sum += model_.loss();
-    accuracy_sum += model_.accuracy();
+    // The whole batch's means (the data ranks' parts are equal), so every rank sums alike.
+    std::vector<double> means{model_.loss(), model_.accuracy()};
+    if (config_.data.size() > 1) {
+      dist::allreduce_values(config_.data, means);
+      for (double& m : means)
+        m /= config_.data.size();
+    }
+    loss_sum += means[0];
+    accuracy_sum += means[1];
     ++steps;
-    interval_loss += model_.loss();
-    interval_accuracy += model_.accuracy();
+    interval_loss += means[0];
+    interval_accuracy += means[1];
     ++interval_steps;
-    if (show) bar.update(train_.iteration(), train_.epoch_detail(), model_.loss());
+    if (show) bar.update(train_.iteration(), train_.epoch_detail(), means[0]);
     if (!train_.is_new_epoch()) {
       if (config_.log_every > 0 && train_.iteration() % config_.log_every == 0) {
         const double n = static_cast<double>(interval_steps);
@@ -184,7 +197,7 @@ Trainer::RunEnd Trainer::run_with(ProgressBar& bar, bool show) {
     }
 
     std::unique_ptr<data::Iterator> test = make_test_();
-    const auto [val_loss, val_accuracy] = evaluate(model_, *test);
+    const auto [val_loss, val_accuracy] = evaluate(model_, *test, config_.data);
     const double elapsed = seconds();
     // The training means since the last row: the epoch's, or with log_every the last rows'
     // (as Chainer's LogReport averages over its trigger), so a plotted curve does not jump.
@@ -212,11 +225,16 @@ Trainer::RunEnd Trainer::run_with(ProgressBar& bar, bool show) {
       const std::string path =
           (std::filesystem::path(config_.out) / ("snapshot_epoch_" + std::to_string(epoch)))
               .string();
-      save_snapshot(config_.comm, path, model_, optimizer_, train_,
-                    {log_.entries(), elapsed, running_});
+      snapshot(path, elapsed);
     }
   }
   return RunEnd::completed;
+}
+
+void Trainer::snapshot(const std::string& path, double elapsed) {
+  if (config_.data.rank() != 0) return;  // the other data ranks' groups hold the same state
+  save_snapshot(config_.comm, path, model_, optimizer_, train_,
+                {log_.entries(), elapsed, running_});
 }
 
 }  // namespace prism::train

@@ -43,6 +43,13 @@ struct TrainerConfig {
   // epoch's end, with the epoch's means.
   int64_t log_every = 0;
   dist::Communicator comm{};  // model-parallel runs: snapshots go through it; default: alone
+  // Data-parallel runs (optim::DataParallel, dist::Grid): the ranks that train the same model on
+  // the other parts of each batch, one per model group. Every row's training and validation
+  // means are then the whole batch's and the whole test set's (each data rank's test iterator
+  // passes over its own part of it), the same on every rank; the snapshots are written by data
+  // rank 0's model group alone (every group holds the same state) and read by every group, and
+  // a stop is agreed over both communicators. Default: alone.
+  dist::Communicator data{};
 };
 
 class Trainer {
@@ -71,6 +78,7 @@ class Trainer {
 
  private:
   RunEnd run_with(ProgressBar& bar, bool show);
+  void snapshot(const std::string& path, double elapsed);  // collective on config.comm
 
   nn::Classifier& model_;
   optim::Optimizer& optimizer_;
@@ -85,7 +93,9 @@ class Trainer {
 };
 
 // Mean loss and accuracy over one pass of `it`, in eval mode without a graph (weighted by
-// batch size). The model is back in training mode afterwards.
-std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it);
+// batch size). The model is back in training mode afterwards. With `data`, over the passes of
+// every rank of it (collective), each example weighted alike.
+std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it,
+                                   const dist::Communicator& data = {});
 
 }  // namespace prism::train
