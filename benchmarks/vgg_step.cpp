@@ -12,6 +12,8 @@
 //   vgg_step --batch=16 --image-size=128           # batch per rank (64), image side (32)
 //   mpiexec -n 2 vgg_step --chunks=1               # sharded: chunks of the batch per exchange
 //   mpiexec -n 2 vgg_step --split-waits            # comm_ms without the wait for a slower rank
+//   mpiexec -n 2 vgg_step --model-parallel=1       # data parallel: model groups of 1 rank
+//   mpiexec -n 4 vgg_step --model-parallel=2       # a grid: 2 data-parallel groups of 2 ranks
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
 // Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
@@ -25,8 +27,15 @@
 // imbalance_ms and imbalance_pct (dist::set_split_waits): comm_ms is then the exchanges' copies
 // and transfer, plus the few other collectives (the loss, the head's gradients) with their
 // waits. The other counters are rank 0's.
+// --model-parallel=M (a divisor of the rank count; default all of them) makes a data x model
+// grid (dist::Grid): every model group of M ranks runs its own batch (so the global batch is
+// --batch times the groups), with optim::DataParallel and synchronized BN over the data groups.
+// comm_ms then includes what the gradient allreduce left exposed, and allreduce_ms is the time
+// of one blocking allreduce of all the gradients over a data group, measured before the steps:
+// what the step would spend without overlap.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -41,12 +50,14 @@
 #include "core/rng.hpp"
 #include "dist/collectives.hpp"
 #include "dist/communicator.hpp"
+#include "dist/grid.hpp"
 #include "fma_peak.hpp"
 #include "mpi_bench.hpp"
 #include "nn/classifier.hpp"
 #include "nn/parallel_convolution_2d.hpp"
 #include "nn/replicated.hpp"
 #include "nn/vgg16.hpp"
+#include "optim/data_parallel.hpp"
 #include "optim/momentum_sgd.hpp"
 
 namespace {
@@ -54,6 +65,7 @@ namespace {
 using namespace prism;
 
 int64_t g_batch = 64, g_image = 32, g_chunks = 0;  // --batch=, --image-size=, --chunks=
+int64_t g_model_parallel = 0;                      // --model-parallel=; 0: every rank
 bool g_split_waits = false;                        // --split-waits
 constexpr int kProfiledSteps = 5;
 nn::Layout g_layout = nn::Layout::sharded;
@@ -61,21 +73,27 @@ nn::Partition g_partition = nn::Partition::seed;
 
 // The model, its data and one step, as train_vgg runs it.
 struct Step {
+  dist::Grid grid;
   Tensor x;
   Labels t;
   nn::Classifier model;
   optim::MomentumSGD optimizer;
+  std::unique_ptr<optim::DataParallel> data_parallel;  // with more than one model group
 
-  explicit Step(const dist::Communicator& comm)
-      : x({g_batch, 3, g_image, g_image}),
+  explicit Step(const dist::Communicator& world)
+      : grid(world, g_model_parallel == 0 ? world.size() : static_cast<int>(g_model_parallel)),
+        x({g_batch, 3, g_image, g_image}),
         t(g_batch),
-        model(std::make_shared<nn::VGG16>(comm, 3, 10, g_layout, g_image, g_partition)),
+        model(std::make_shared<nn::VGG16>(grid.model, 3, 10, g_layout, g_image, g_partition,
+                                          grid.data)),
         optimizer(model.named_parameters(), 0.01f) {
-    Rng rng(7);
+    Rng rng(7 + static_cast<uint64_t>(grid.data.rank()));  // each group its own batch
     rng.fill_uniform(x, -1.0f, 1.0f);
     for (int64_t i = 0; i < g_batch; ++i)
       t[i] = static_cast<int32_t>(rng.below(10));
-    nn::broadcast_replicated(comm, model);
+    nn::broadcast_replicated(grid.model, model);
+    if (grid.data.size() > 1)
+      data_parallel = std::make_unique<optim::DataParallel>(grid.data, optimizer);
     if (g_chunks > 0) set_chunks(model);
   }
   static void set_chunks(nn::Module& m) {
@@ -112,9 +130,29 @@ double conv_flops_of_a_step(Step& step) {
 
 double g_peak_gflops = 0;  // one core's FMA peak, measured at start
 
+// The median of 3 blocking allreduces of as many floats as the step's gradients, over a data
+// group: what the gradient averaging costs where nothing overlaps it.
+double blocking_allreduce_ms(const Step& step) {
+  int64_t floats = 0;
+  for (const auto& [name, p] : step.optimizer.named_parameters())
+    floats += p.data().numel();
+  Tensor g(Shape{floats});
+  std::vector<double> ms;
+  for (int i = 0; i < 3; ++i) {
+    step.grid.data.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    dist::allreduce(step.grid.data, g);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[1];
+}
+
 void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
   Step step(comm);
   const double flops = conv_flops_of_a_step(step);  // also the untimed first step
+  if (step.grid.data.size() > 1) state.counters["allreduce_ms"] = blocking_allreduce_ms(step);
   const Usage before = usage();
   const dist::Traffic moved_before = dist::traffic();
   const auto start = std::chrono::steady_clock::now();
@@ -145,6 +183,7 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
     }
   }
   state.counters["ranks"] = comm.size();
+  state.counters["model_groups"] = step.grid.data.size();
   state.counters["images_per_s"] =
       benchmark::Counter(double(g_batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["conv_gflop"] = flops / 1e9;
@@ -210,20 +249,26 @@ int main(int argc, char** argv) {
       return 2;
     } else if (std::strncmp(argv[i], "--batch=", 8) == 0 ||
                std::strncmp(argv[i], "--chunks=", 9) == 0 ||
-               std::strncmp(argv[i], "--image-size=", 13) == 0) {
-      const char flag = argv[i][2];  // b, c or i
+               std::strncmp(argv[i], "--image-size=", 13) == 0 ||
+               std::strncmp(argv[i], "--model-parallel=", 17) == 0) {
+      const char flag = argv[i][2];  // b, c, i or m
       char* end = nullptr;
       const long v = std::strtol(std::strchr(argv[i], '=') + 1, &end, 10);
-      if (*end != 0 || v < 1 || v > (flag == 'i' ? 4096 : 65536) || (flag == 'i' && v % 32 != 0)) {
+      if (*end != 0 || v < 1 || v > (flag == 'i' ? 4096 : 65536) || (flag == 'i' && v % 32 != 0) ||
+          (flag == 'm' && comm.size() % v != 0)) {
         if (comm.rank() == 0)
           std::cerr << "vgg_step: "
                     << (flag == 'b'   ? "--batch is 1..65536"
                         : flag == 'c' ? "--chunks is 1..65536"
-                                      : "--image-size is a multiple of 32 up to 4096")
+                        : flag == 'i' ? "--image-size is a multiple of 32 up to 4096"
+                                      : "--model-parallel divides the rank count")
                     << ", got " << argv[i] << "\n";
         return 2;
       }
-      (flag == 'b' ? g_batch : flag == 'c' ? g_chunks : g_image) = v;
+      (flag == 'b'   ? g_batch
+       : flag == 'c' ? g_chunks
+       : flag == 'i' ? g_image
+                     : g_model_parallel) = v;
     } else if (std::strncmp(argv[i], "--layout", 8) == 0) {
       if (comm.rank() == 0)
         std::cerr << "vgg_step: --layout is sharded or gathered, got " << argv[i] << "\n";
