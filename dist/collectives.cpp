@@ -108,6 +108,21 @@ int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
 }
 
+// A non-blocking collective's MPI_Test and MPI_Wait, timed into traffic() (the time the caller
+// did not overlap) under the profiler's name `op`.
+bool test_request(MPI_Request& request, const char* op) {
+  profile::Scope scope(op);
+  Meter meter;
+  int flag = 0;
+  check_mpi(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+  return flag != 0;
+}
+void wait_request(MPI_Request& request, const char* op) {
+  profile::Scope scope(op);
+  Meter meter;
+  check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
+}
+
 }  // namespace
 
 Traffic traffic() {
@@ -231,20 +246,13 @@ AllreduceInFlight::~AllreduceInFlight() {
 }
 
 bool AllreduceInFlight::test() {
-  if (done_) return true;
-  profile::Scope scope("mpi.allreduce");
-  Meter meter;
-  int flag = 0;
-  check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "MPI_Test");
-  done_ = flag != 0;
+  if (!done_) done_ = test_request(request_, "mpi.allreduce");
   return done_;
 }
 
 void AllreduceInFlight::wait() {
   if (done_) return;
-  profile::Scope scope("mpi.allreduce");
-  Meter meter;
-  check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+  wait_request(request_, "mpi.allreduce");
   done_ = true;
 }
 
@@ -514,20 +522,13 @@ ChannelExchange::~ChannelExchange() {
 }
 
 bool ChannelExchange::test() {
-  if (done_) return true;
-  profile::Scope scope("mpi.exchange_channels");
-  Meter meter;
-  int flag = 0;
-  check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "MPI_Test");
-  if (flag) finish();
+  if (!done_ && test_request(request_, "mpi.exchange_channels")) finish();
   return done_;
 }
 
 void ChannelExchange::wait() {
   if (done_) return;
-  profile::Scope scope("mpi.exchange_channels");
-  Meter meter;
-  check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+  wait_request(request_, "mpi.exchange_channels");
   finish();
 }
 

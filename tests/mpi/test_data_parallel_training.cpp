@@ -14,6 +14,7 @@
 #include "ops/shape.hpp"
 #include "optim/data_parallel.hpp"
 #include "optim/momentum_sgd.hpp"
+#include "whole_batch.hpp"
 
 using namespace prism;
 using prism::testing::random_tensor;
@@ -38,10 +39,6 @@ std::shared_ptr<nn::Sequential> small_cnn(Norm norm, const dist::Communicator& c
   return model;
 }
 
-Labels slice_labels(const Labels& all, int64_t first, int64_t count) {
-  return Labels(all.begin() + first, all.begin() + first + count);
-}
-
 // Three momentum-SGD steps (with weight decay) of one process on the whole batch, and of this
 // rank on its part under DataParallel; then every parameter and buffer must agree.
 void check_data_parallel_equals_serial(Norm serial_norm, Norm parallel_norm, int64_t bucket_bytes) {
@@ -57,27 +54,8 @@ void check_data_parallel_equals_serial(Norm serial_norm, Norm parallel_norm, int
   parallel_opt.set_weight_decay(1e-3f);
   optim::DataParallel data_parallel(comm, parallel_opt, bucket_bytes);
 
-  Rng rng(11);  // the same batches on every rank
-  for (int step = 0; step < 3; ++step) {
-    const Tensor x = random_tensor({kBatch, 3, 5, 5}, rng);
-    Labels t(kBatch);
-    for (int32_t& label : t)
-      label = static_cast<int32_t>(rng.below(3));
-    serial->zero_grad();
-    softmax_cross_entropy(serial->forward(Variable(x)), t).backward();
-    serial_opt.update();
-    parallel->zero_grad();
-    softmax_cross_entropy(parallel->forward(Variable(slice_axis(x, 0, first, part))),
-                          slice_labels(t, first, part))
-        .backward();
-    parallel_opt.update();
-  }
-  const NamedTensors want = serial->named_tensors(), got = parallel->named_tensors();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(got[i].first);
-    CHECK(rel_l2_diff(got[i].second, want[i].second) < 1e-5);
-  }
+  testing::check_part_trains_like_whole(*serial, serial_opt, *parallel, parallel_opt, {3, 5, 5},
+                                        kBatch, first, part, 3, 11);
 }
 
 }  // namespace

@@ -11,16 +11,13 @@
 #include "nn/parallel_convolution_2d.hpp"
 #include "nn/sequential.hpp"
 #include "nn/sync_batch_normalization.hpp"
-#include "ops/loss.hpp"
 #include "ops/pooling.hpp"
 #include "ops/shape.hpp"
 #include "optim/data_parallel.hpp"
 #include "optim/momentum_sgd.hpp"
+#include "whole_batch.hpp"
 
 using namespace prism;
-using prism::testing::random_tensor;
-using prism::testing::rel_l2_diff;
-using prism::testing::slice_axis;
 
 namespace {
 
@@ -85,26 +82,7 @@ TEST_CASE("Grid: data-parallel model groups train what one model group trains on
     optim::MomentumSGD grid_opt(gridded->named_parameters(), 0.1f);
     optim::DataParallel data_parallel(grid.data, grid_opt, 2000);
 
-    Rng rng(13);  // the same batches everywhere
-    for (int step = 0; step < 2; ++step) {
-      const Tensor x = random_tensor({kBatch, 3, 8, 8}, rng);
-      Labels t(kBatch);
-      for (int32_t& label : t)
-        label = static_cast<int32_t>(rng.below(3));
-      whole->zero_grad();
-      softmax_cross_entropy(whole->forward(Variable(x)), t).backward();
-      whole_opt.update();
-      gridded->zero_grad();
-      softmax_cross_entropy(gridded->forward(Variable(slice_axis(x, 0, first, part))),
-                            Labels(t.begin() + first, t.begin() + first + part))
-          .backward();
-      grid_opt.update();
-    }
-    const NamedTensors want = whole->named_tensors(), got = gridded->named_tensors();
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      CAPTURE(got[i].first);
-      CHECK(rel_l2_diff(got[i].second, want[i].second) < 1e-5);
-    }
+    testing::check_part_trains_like_whole(*whole, whole_opt, *gridded, grid_opt, {3, 8, 8}, kBatch,
+                                          first, part, 2, 13);
   }
 }
