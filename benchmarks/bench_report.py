@@ -20,7 +20,9 @@ CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, 
            ('p3g', '3 ranks x 1 thread, gathered'), ('p4', '4 ranks x 1 thread, sharded'),
            ('p4g', '4 ranks x 1 thread, gathered'), ('p2f', '2 ranks x 1 thread, filter partition'),
            ('p3f', '3 ranks x 1 thread, filter partition'),
-           ('p4f', '4 ranks x 1 thread, filter partition')]
+           ('p4f', '4 ranks x 1 thread, filter partition'),
+           ('p2d', '2 ranks x 1 thread, data parallel (64 images each)'),
+           ('p4x', '4 ranks x 1 thread, 2 x 2 grid, filter partition (64 images a group)')]
 # PyTorch has one 2-process run: one reference for all
 TORCH_OF = {'p2g': 'p2', 'p2s': 'p2', 'p2f': 'p2'}
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
@@ -93,6 +95,7 @@ for config, label in CONFIGS:
         'comm_ms': median([b['comm_ms'] for _, b in runs if 'comm_ms' in b]),
         'comm_pct': median([b['comm_pct'] for _, b in runs if 'comm_pct' in b]),
         'imbalance_pct': median([b['imbalance_pct'] for _, b in runs if 'imbalance_pct' in b]),
+        'allreduce_ms': median([b['allreduce_ms'] for _, b in runs if 'allreduce_ms' in b]),
     }
 
 conv = load_json(f'{out_dir}/conv_bench.json') or {'benchmarks': [], 'context': {}}
@@ -161,6 +164,14 @@ if step['p2f']['prism'] and step['1t']['prism']:
                  'seed\'s grouped model): at 2 ranks x 1 thread its step is '
                  f'{fmt(ratio(step["p2f"]["prism"], step["1t"]["prism"]), 2)} of the 1-thread step '
                  f'(per round {fmt(round_ratio(step["p2f"]["prism_rounds"], step["1t"]["prism_rounds"]), 2)}).')
+if step['p2d']['prism'] and step['1t']['prism']:
+    lines.append('')
+    lines.append('Data parallel at 2 ranks x 1 thread (a batch of 64 images on each, 128 in all, gradients '
+                 'averaged by optim::DataParallel, BN synchronized): its step is '
+                 f'{fmt(ratio(step["p2d"]["prism"], step["1t"]["prism"]), 2)} of the 1-thread step of 64 '
+                 f'images (per round {fmt(round_ratio(step["p2d"]["prism_rounds"], step["1t"]["prism_rounds"]), 2)}); '
+                 f'{fmt(step["p2d"]["comm_ms"])} ms of its step were spent in collectives, against '
+                 f'{fmt(step["p2d"]["allreduce_ms"], 1)} ms for one blocking allreduce of all the gradients.')
 lines.append('')
 oversubscribed = list(dict.fromkeys(
     label.split(' x ')[0] for config, label in CONFIGS
