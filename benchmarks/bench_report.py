@@ -171,7 +171,9 @@ if step['p2d']['prism'] and step['1t']['prism']:
                  f'{fmt(ratio(step["p2d"]["prism"], step["1t"]["prism"]), 2)} of the 1-thread step of 64 '
                  f'images (per round {fmt(round_ratio(step["p2d"]["prism_rounds"], step["1t"]["prism_rounds"]), 2)}); '
                  f'{fmt(step["p2d"]["comm_ms"])} ms of its step were spent in collectives, against '
-                 f'{fmt(step["p2d"]["allreduce_ms"], 1)} ms for one blocking allreduce of all the gradients.')
+                 f'{fmt(step["p2d"]["allreduce_ms"], 1)} ms for one blocking allreduce of all the gradients. '
+                 'Its PyTorch reference is DistributedDataParallel over gloo, whose BN normalizes each '
+                 'process\'s own batch (PyTorch\'s SyncBatchNorm needs GPUs).')
 lines.append('')
 oversubscribed = list(dict.fromkeys(
     label.split(' x ')[0] for config, label in CONFIGS

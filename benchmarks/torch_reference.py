@@ -9,11 +9,17 @@ softmax cross entropy, backward and momentum SGD (lr 0.01, momentum 0.9), batch 
   torch_reference.py --threads 2     # one process, 2 intra-op threads
   torch_reference.py --procs 2       # 2 processes x 1 thread, channel-parallel as prism's
                                      # ParallelConvolution2D (gloo)
+  torch_reference.py --procs 2 --ddp # 2 processes x 1 thread, data parallel: the whole model in
+                                     # DistributedDataParallel (gloo), a batch on each
 
 --procs P splits every convolution with at least P input channels as prism does: rank r convolves
 input channels r, r+P, ... into its block of the output channels; the blocks are allgathered along
 the channels. The gradient rule is prism's default (GradRule::exact): the input gradient is summed
 over the ranks, the allgather's backward keeps the rank's own block.
+
+--ddp is vgg_step --model-parallel=1's counterpart, with one difference: PyTorch's SyncBatchNorm
+runs on GPUs only, so its BN layers normalize each process's own batch (DDP broadcasts rank 0's
+running statistics), where prism's synchronized BN makes two small allreduces per layer.
 
 Prints one line: "torch_reference <label> median_ms <m> steps <n> torch <version>".
 """
@@ -94,9 +100,11 @@ def vgg16(procs):
     return nn.Sequential(*layers)
 
 
-def median_step_ms(procs, steps, batch):
+def median_step_ms(procs, steps, batch, ddp=False):
     torch.manual_seed(7)
-    model = vgg16(procs)
+    model = vgg16(1 if ddp else procs)
+    if ddp:
+        model = nn.parallel.DistributedDataParallel(model)  # 25 MB buckets, as prism's default
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch, 3, 32, 32) * 2 - 1
     t = torch.randint(0, 10, (batch,))
@@ -111,13 +119,13 @@ def median_step_ms(procs, steps, batch):
     return statistics.median(times)
 
 
-def worker(rank, procs, port, steps, batch):
+def worker(rank, procs, port, steps, batch, ddp):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=procs)
-    ms = median_step_ms(procs, steps, batch)
+    ms = median_step_ms(procs, steps, batch, ddp)
     if rank == 0:
-        print(f'torch_reference procs_{procs} median_ms {ms:.1f} steps {steps} torch {torch.__version__}',
+        print(f'torch_reference {"ddp" if ddp else "procs"}_{procs} median_ms {ms:.1f} steps {steps} torch {torch.__version__}',
               flush=True)
     dist.destroy_process_group()
 
@@ -129,9 +137,10 @@ def main():
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--port', type=int, default=29533)
+    ap.add_argument('--ddp', action='store_true', help='data parallel (with --procs)')
     a = ap.parse_args()
     if a.procs > 1:
-        mp.spawn(worker, args=(a.procs, a.port, a.steps, a.batch), nprocs=a.procs)
+        mp.spawn(worker, args=(a.procs, a.port, a.steps, a.batch, a.ddp), nprocs=a.procs)
     else:
         torch.set_num_threads(a.threads)
         ms = median_step_ms(1, a.steps, a.batch)
