@@ -173,6 +173,10 @@ void Variable::set_grad_hook(std::function<void()> hook) const {
   node_->grad_hook = std::move(hook);
 }
 
+bool Variable::has_grad_hook() const {
+  return defined() && node_->grad_hook != nullptr;
+}
+
 void Variable::backward() const {
   PRISM_CHECK(data().numel() == 1, "backward: needs a one-element output (the loss), got shape "
                                        << to_string(shape())
@@ -212,25 +216,27 @@ void Variable::backward(const Tensor& grad_output) const {
     }
   }
   add_grad(grad_output);
-  if (node_->grad_hook) node_->grad_hook();  // backward from a leaf: its gradient is all there
+  if (node_->grad_hook) node_->grad_hook();   // backward from a leaf: its gradient is all there
+  std::vector<std::shared_ptr<Node>> hooked;  // this node's hooked leaves, one entry per edge
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
     if (!node->backward) continue;  // a leaf keeps its gradient
+    // Taken before backward runs, which may move its inputs out.
+    hooked.clear();
+    for (const Variable& in : node->inputs)
+      if (in.node_ && in.node_->requires_grad && in.node_->grad_hook) hooked.push_back(in.node_);
     if (node->grad.defined()) {
       profile::Scope scope(node->op ? node->op : "(unnamed op)", profile::Phase::backward);
       node->backward(node->inputs, node->grad);
-    }
-    // A hooked leaf whose last user has now run has its whole gradient.
-    for (const Variable& in : node->inputs) {
-      Node* leaf = in.node_.get();
-      if (leaf && leaf->requires_grad && leaf->grad_hook && --leaf->pending_users == 0)
-        leaf->grad_hook();
     }
     // Release the graph as we go: intermediate values and gradients are no longer needed.
     node->inputs.clear();
     node->backward = nullptr;
     node->grad = Tensor();
     node->released = true;
+    // A hooked leaf whose last user has now run has its whole gradient.
+    for (const std::shared_ptr<Node>& leaf : hooked)
+      if (--leaf->pending_users == 0) leaf->grad_hook();
   }
 }
 

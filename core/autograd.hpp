@@ -90,6 +90,7 @@ class Variable {
   // starts a gradient's allreduce there). It is called only when the leaf is in the graph that
   // backward walks and requires grad. One hook per leaf: a new one replaces it, nullptr removes it.
   void set_grad_hook(std::function<void()> hook) const;
+  bool has_grad_hook() const;
 
   Variable detach() const { return Variable(data(), false); }  // shares data, no graph
   bool same_node(const Variable& other) const { return node_ == other.node_; }

@@ -190,7 +190,7 @@ void allreduce_values(const Communicator& comm, std::vector<T>& values) {
   check_mpi(
       MPI_Allreduce(MPI_IN_PLACE, values.data(), count, mpi_type<T>(), MPI_SUM, comm.handle()),
       "MPI_Allreduce");
-  const int64_t ring = 2 * count * (comm.size() - 1) / comm.size();
+  const int64_t ring = 2 * int64_t{count} * (comm.size() - 1) / comm.size();
   meter.moved_bytes(ring * int64_t{sizeof(T)}, ring * int64_t{sizeof(T)});
 }
 template void allreduce_values(const Communicator&, std::vector<double>&);

@@ -3,7 +3,7 @@
 // parallel model (its parallel convolutions and sharded activations communicate in `model`);
 // the ranks at the same place of every model group form a data group (`data`): they hold the
 // same slice of every parameter and train it on different parts of the batch, so a slice's
-// gradient is averaged among them alone (SC19's segmented allreduce; optim::DataParallel on
+// gradient is averaged among them alone (LBANN's segmented allreduce, SC19; optim::DataParallel on
 // `data`), and a synchronized BN reduces its statistics among them too.
 //
 //   6 ranks, model_ranks 3:  model groups {0 1 2} {3 4 5};  data groups {0 3} {1 4} {2 5}

@@ -54,16 +54,29 @@ struct DataParallel::State {
       buckets[j].flight->test();
   }
 
+  // Waits for the buckets in flight and forgets this backward's gradients.
+  void reset() {
+    for (Bucket& b : buckets) {
+      if (b.flight) b.flight->wait();
+      b.flight.reset();
+      b.arrived = 0;
+    }
+    std::fill(arrived.begin(), arrived.end(), false);
+    launched = 0;
+  }
+
   // The optimizer's hook: every gradient averaged, before the rules run.
   void before_update() {
-    for (size_t i = 0; i < params.size(); ++i)
-      PRISM_CHECK(arrived[i], "DataParallel: parameter '"
-                                  << params[i].first << "' got no gradient before update(); "
-                                  << "every rank must give every parameter a gradient each step");
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (arrived[i]) continue;
+      reset();  // no request left pending, and a caller that catches this starts clean
+      PRISM_FAIL("DataParallel: parameter '"
+                 << params[i].first << "' got no gradient before update(); every "
+                 << "rank must give every parameter a gradient each step");
+    }
     const float inv = 1.0f / static_cast<float>(comm.size());
     for (Bucket& b : buckets) {
       b.flight->wait();
-      b.flight.reset();
       for (size_t k = 0; k < b.params.size(); ++k) {
         const Tensor& g = params[b.params[k]].second.grad();
         const float* sum = b.buffer.data() + b.offsets[k];
@@ -71,10 +84,8 @@ struct DataParallel::State {
         for (int64_t e = 0; e < g.numel(); ++e)
           out[e] = sum[e] * inv;
       }
-      b.arrived = 0;
     }
-    std::fill(arrived.begin(), arrived.end(), false);
-    launched = 0;
+    reset();
   }
 };
 
@@ -86,8 +97,14 @@ DataParallel::DataParallel(dist::Communicator comm, Optimizer& optimizer, int64_
   for (const auto& named : optimizer.named_parameters())
     if (named.second.requires_grad()) s.params.push_back(named);
   PRISM_CHECK(!s.params.empty(), "DataParallel: the optimizer has no parameter that requires grad");
-  for (const auto& [name, p] : s.params)
-    p.data().copy_from(dist::bcast(s.comm, p.data(), 0));
+  for (const auto& [name, p] : s.params) {
+    PRISM_CHECK(!p.has_grad_hook(), "DataParallel: parameter '"
+                                        << name << "' already has a gradient hook (one "
+                                        << "DataParallel per set of parameters)");
+    if (s.comm.size() == 1) continue;  // alone: nothing to broadcast, and no MPI needed
+    const Tensor root = dist::bcast(s.comm, p.data(), 0);
+    if (s.comm.rank() != 0) p.data().copy_from(root);
+  }
 
   // Buckets in reverse parameter order: the last layers' gradients come first in backward.
   s.place.resize(s.params.size());
@@ -124,6 +141,10 @@ DataParallel::~DataParallel() {
 
 const dist::Communicator& DataParallel::comm() const {
   return state_->comm;
+}
+
+int64_t DataParallel::buckets_started() const {
+  return static_cast<int64_t>(state_->launched);
 }
 
 std::vector<int64_t> DataParallel::bucket_sizes() const {

@@ -199,4 +199,21 @@ TEST_CASE("autograd: a leaf's grad hook runs once per backward, when its gradien
   CHECK(calls == std::vector<std::string>{"w", "v"});
   CHECK_THROWS_WITH_AS(scale(w, 2.0f).set_grad_hook([] {}), doctest::Contains("only a leaf"),
                        Error);
+
+  // One op reading the leaf twice: one call, with both halves of the gradient (2 w = 6).
+  calls.clear();
+  w.set_grad_hook([&] {
+    calls.push_back("w");
+    w_seen = w.grad().to_vector();
+  });
+  w.zero_grad();
+  sum(mul(w, w)).backward();
+  CHECK(calls == std::vector<std::string>{"w"});
+  CHECK(w_seen == std::vector<float>{6, 6});
+  // A hook that throws ends that backward; the next one counts afresh.
+  w.set_grad_hook([] { PRISM_FAIL("hook failed"); });
+  CHECK_THROWS_WITH_AS(sum(mul(w, w)).backward(), doctest::Contains("hook failed"), Error);
+  w.set_grad_hook([&] { calls.push_back("w"); });
+  sum(mul(w, w)).backward();
+  CHECK(calls == std::vector<std::string>{"w", "w"});
 }

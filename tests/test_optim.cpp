@@ -121,3 +121,19 @@ TEST_CASE("optimizers: state round trip continues identically") {
   wrong[1].first = "q/t";
   CHECK_THROWS_WITH_AS(c.load_state(wrong), doctest::Contains("'q/t'"), Error);
 }
+
+TEST_CASE("optimizers: DataParallel alone (no MPI) updates as the optimizer does") {
+  Variable a(Tensor::from({3}, {1, 2, 3}), true), b(Tensor::from({3}, {1, 2, 3}), true);
+  optim::MomentumSGD plain({{"p", a}}, 0.1f), wrapped({{"p", b}}, 0.1f);
+  optim::DataParallel data_parallel(dist::Communicator(), wrapped, 4);
+  auto step = [](const Variable& v, optim::Optimizer& optimizer) {
+    v.zero_grad();
+    sum(mul(v, v)).backward();
+    optimizer.update();
+  };
+  for (int i = 0; i < 2; ++i) {
+    step(a, plain);
+    step(b, wrapped);
+  }
+  CHECK(a.data().to_vector() == b.data().to_vector());
+}

@@ -97,8 +97,32 @@ TEST_CASE("DataParallel: rank 0's parameters everywhere; the rules it names") {
   CHECK_THROWS_WITH_AS(opt.update(), doctest::Contains("got no gradient before update()"), Error);
   model->zero_grad();
   loss().backward();
+  CHECK(data_parallel.buckets_started() == 1);  // before update(): it left during backward
   CHECK_THROWS_WITH_AS(loss().backward(), doctest::Contains("a second backward"), Error);
   opt.update();  // the first backward's buckets all left: the update goes through
+  CHECK(data_parallel.buckets_started() == 0);
+  CHECK_THROWS_WITH_AS(optim::DataParallel(comm, opt), doctest::Contains("already has a gradient"),
+                       Error);
+}
+
+TEST_CASE("DataParallel: a step that left a parameter without a gradient fails, the next works") {
+  const dist::Communicator comm = dist::Communicator::world();
+  manual_seed(5);
+  auto model = small_cnn(Norm::none, comm);
+  optim::MomentumSGD opt(model->named_parameters(), 0.1f);
+  optim::DataParallel data_parallel(comm, opt, 1);  // a bucket a parameter, the linear's first
+  // Only the linear layer: its two buckets leave, the convolution's never fill.
+  nn::Module& linear = *model->named_children().back().second;
+  model->zero_grad();
+  softmax_cross_entropy(linear.forward(Variable(Tensor::full({2, 100}, 0.1f))), {0, 1}).backward();
+  CHECK(data_parallel.buckets_started() == 2);
+  CHECK_THROWS_WITH_AS(opt.update(), doctest::Contains("parameter '0.W' got no gradient"), Error);
+  CHECK(data_parallel.buckets_started() == 0);
+  model->zero_grad();
+  softmax_cross_entropy(model->forward(Variable(Tensor::full({2, 3, 5, 5}, 0.5f))), {0, 1})
+      .backward();
+  CHECK(data_parallel.buckets_started() == 4);
+  opt.update();
   CHECK_THROWS_WITH_AS(optim::DataParallel(comm, opt, 0), doctest::Contains("bucket_bytes"), Error);
 }
 
@@ -144,9 +168,10 @@ TEST_CASE("SyncBatchNormalization: one BN over the ranks' parts of the batch") {
 }
 
 TEST_CASE("SyncBatchNormalization: gradients against finite differences across ranks") {
-  // The checked loss is the sum of every rank's. x's gradient is whole (every rank's loss
-  // depends on every x through the statistics) for gamma and beta the same on every rank, as a
-  // data-parallel model has them; gamma's and beta's are each rank's own part.
+  // The checked loss is the sum of every rank's. First x, with gamma and beta the same on every
+  // rank, as a data-parallel model has them: x's gradient is then whole (every rank's loss
+  // depends on every x through the statistics). Then gamma and beta, each rank's own: their
+  // gradients are each rank's part of the loss.
   const dist::Communicator comm = dist::Communicator::world();
   Rng shared(30), own(31 + static_cast<uint64_t>(comm.rank()));
   const Tensor gamma = random_tensor({2}, shared), beta = random_tensor({2}, shared);

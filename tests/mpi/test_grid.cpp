@@ -9,6 +9,7 @@
 #include "dist_gradcheck.hpp"
 #include "nn/linear.hpp"
 #include "nn/parallel_convolution_2d.hpp"
+#include "nn/replicated.hpp"
 #include "nn/sequential.hpp"
 #include "nn/sync_batch_normalization.hpp"
 #include "ops/pooling.hpp"
@@ -84,5 +85,12 @@ TEST_CASE("Grid: data-parallel model groups train what one model group trains on
 
     testing::check_part_trains_like_whole(*whole, whole_opt, *gridded, grid_opt, {3, 8, 8}, kBatch,
                                           first, part, 2, 13);
+    // Replicated within the model group (the linear layer) and equal, bitwise, across the data
+    // group: what snapshots and parameter files, written by data rank 0 alone, rely on.
+    nn::check_replicated(grid.model, *gridded);
+    for (const auto& [name, t] : gridded->named_tensors()) {
+      CAPTURE(name);
+      CHECK(t.to_vector() == dist::bcast(grid.data, t, 0).to_vector());
+    }
   }
 }
