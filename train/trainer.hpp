@@ -47,9 +47,9 @@ struct TrainerConfig {
   // the other parts of each batch, one per model group. Every row's training and validation
   // means are then the whole batch's and the test set's (each data rank's test iterator passes
   // over its own part of it; with data::scatter_dataset's parts, up to D - 1 examples count
-  // twice where D does not divide the test set), the same on every rank; the snapshots are written by data
-  // rank 0's model group alone (every group holds the same state) and read by every group, and
-  // a stop is agreed over both communicators. Default: alone.
+  // twice where D does not divide the test set), the same on every rank; the snapshots are written
+  // by data rank 0's model group alone (every group holds the same state) and read by every group,
+  // and a stop is agreed over both communicators. Default: alone.
   dist::Communicator data{};
 };
 
