@@ -108,6 +108,12 @@ int64_t round_up_16(int64_t n) {
   return (n + 15) / 16 * 16;
 }
 
+// What a ring allreduce of n elements sends (and receives) per rank: a reduce-scatter and an
+// allgather, (P - 1) / P of the tensor each. traffic() counts allreduces so.
+int64_t ring_allreduce_elements(int64_t n, int p) {
+  return 2 * n * (p - 1) / p;
+}
+
 // A non-blocking collective's MPI_Test and MPI_Wait, timed into traffic() (the time the caller
 // did not overlap) under the profiler's name `op`.
 bool test_request(MPI_Request& request, const char* op) {
@@ -190,7 +196,7 @@ void allreduce_values(const Communicator& comm, std::vector<T>& values) {
   check_mpi(
       MPI_Allreduce(MPI_IN_PLACE, values.data(), count, mpi_type<T>(), MPI_SUM, comm.handle()),
       "MPI_Allreduce");
-  const int64_t ring = 2 * int64_t{count} * (comm.size() - 1) / comm.size();
+  const int64_t ring = ring_allreduce_elements(count, comm.size());
   meter.moved_bytes(ring * int64_t{sizeof(T)}, ring * int64_t{sizeof(T)});
 }
 template void allreduce_values(const Communicator&, std::vector<double>&);
@@ -216,7 +222,7 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data(), mpi_count(t.numel(), "allreduce"), MPI_FLOAT,
                           MPI_SUM, comm.handle()),
             "MPI_Allreduce");
-  const int64_t ring = 2 * t.numel() * (comm.size() - 1) / comm.size();  // reduce-scatter + gather
+  const int64_t ring = ring_allreduce_elements(t.numel(), comm.size());
   meter.moved(ring, ring);
   if (op == ReduceOp::mean) {
     const float inv = 1.0f / static_cast<float>(comm.size());
@@ -237,7 +243,7 @@ AllreduceInFlight::AllreduceInFlight(const Communicator& comm, Tensor t) : t_(st
   check_mpi(
       MPI_Iallreduce(MPI_IN_PLACE, t_.data(), count, MPI_FLOAT, MPI_SUM, comm.handle(), &request_),
       "MPI_Iallreduce");
-  const int64_t ring = 2 * t_.numel() * (comm.size() - 1) / comm.size();
+  const int64_t ring = ring_allreduce_elements(t_.numel(), comm.size());
   meter.moved(ring, ring);
 }
 

@@ -14,13 +14,13 @@
 // model grid (dist::Grid): P / M model groups of M ranks each train the model on their part of
 // every batch of --batchsize examples (which must split evenly over the groups), the training
 // and test sets scattered over the groups (data::scatter_dataset), gradients averaged over the
-// ranks that hold the same slice (optim::DataParallel) and every BN synchronized among them. Rank 0
-// prints and writes <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every --frequency
-// epochs
-// (<out>/snapshot_epoch_<N>; by default one at the end), which --resume continues exactly, and
-// at the end the trained parameters, <out>/model.prsm (io/parallel_parameters.hpp: the full
-// model for --partition filter, which examples/evaluate loads at any rank count; each rank's
-// slices for the seed partition). Datasets: examples/datasets.hpp.
+// ranks that hold the same slice (optim::DataParallel) and every BN synchronized among them.
+//
+// Rank 0 prints and writes <out>/log, <out>/loss.png, <out>/accuracy.png and a snapshot every
+// --frequency epochs (<out>/snapshot_epoch_<N>; by default one at the end), which --resume
+// continues exactly, and at the end the trained parameters, <out>/model.prsm
+// (io/parallel_parameters.hpp: the full model for --partition filter, which examples/evaluate loads
+// at any rank count; each rank's slices for the seed partition). Datasets: examples/datasets.hpp.
 #include <iostream>
 #include <memory>
 
@@ -80,10 +80,10 @@ int run(const Options& opt, const dist::Communicator& world) {
   dist::bcast_values(world, sizes, 0);
   // Every rank has the sizes now, so every rank stops here alike.
   const int64_t batch = opt.batchsize / data.size();  // per model group
-  PRISM_CHECK(batch * data.size() <= sizes[0],
-              "train_vgg: --batchsize " << opt.batchsize << " is larger than the " << sizes[0]
-                                        << " training examples (an epoch needs at least one "
-                                        << "batch)");
+  PRISM_CHECK(opt.batchsize <= sizes[0], "train_vgg: --batchsize "
+                                             << opt.batchsize << " is larger than the " << sizes[0]
+                                             << " training examples (an epoch needs at least one "
+                                             << "batch)");
   train = share(grid, train, true, static_cast<uint64_t>(opt.seed));
   test = share(grid, test, false, 0);
   if (root) {
