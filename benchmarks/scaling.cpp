@@ -182,7 +182,12 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   if (std::strcmp(argv[1], "comm") == 0) {
     if (argc != 2) return usage();
-    return comm(dist::Communicator::world());
+    const dist::Communicator world = dist::Communicator::world();
+    if (world.size() < 2) {
+      std::fprintf(stderr, "scaling comm: needs 2 or more ranks (mpiexec -n P), got 1\n");
+      return 2;
+    }
+    return comm(world);
   }
   if (std::strcmp(argv[1], "compute") != 0) return usage();
   int64_t image = 32, batch = 64;

@@ -223,6 +223,9 @@ def main(run_dir):
     for path in glob.glob(f'{run_dir}/comm_*.json'):
         c = Comm(path)
         comms[c.ranks] = c
+    if 2 not in comms or not glob.glob(f'{run_dir}/compute_*.json'):
+        sys.exit(f'scaling_model.py: {run_dir} needs comm_2.json and a compute_<S>.json '
+                 '(scripts/scaling writes them)')
     lines = [f'# Scaling model, {os.path.basename(run_dir.rstrip("/"))}', '']
     for line in open(f'{run_dir}/machine').read().splitlines():
         lines.append(f'- {line}')
