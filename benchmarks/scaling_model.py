@@ -77,7 +77,7 @@ class Comm:
 
     @staticmethod
     def received(op, p, nbytes):
-        """Bytes a rank receives in a ring collective of nbytes (see scaling.cpp for their meaning)."""
+        """Bytes a rank receives in a ring collective of nbytes (scaling.cpp says what they are)."""
         return (2 if op == 'allreduce' else 1) * nbytes * (p - 1) / p
 
     def cost(self, op, p, nbytes):
@@ -101,24 +101,29 @@ class Model:
         self.ops = d['ops']
         # The kernels alone run faster than inside a step (caches, the allocator): scaled to
         # the serial step's profile
-        self.conv_scale = 1
-        self.conv_scale = self.ops['conv2d'] / sum(self.conv_ms(i, c, k) for i, (c, k, _) in enumerate(LAYERS))
+        alone = sum(self.passes_ms(i, c, k) for i, (c, k, _) in enumerate(LAYERS))
+        self.conv_scale = self.ops['conv2d'] / alone
         self.parameters = d['parameters']
         self.comms, self.cores = comms, cores
 
     def hw(self, layer):
         return self.image // layer[2]
 
-    def conv_ms(self, i, c, k):
+    def passes_ms(self, i, c, k):
+        """Layer i's passes on c inputs and k filters, timed alone (no input gradient for the
+        first: its input is the data)."""
         r = self.conv[(c, k, self.hw(LAYERS[i]))]
-        return self.conv_scale * (r['fwd_ms'] + r['bwd_weights_ms'] + (r['bwd_data_ms'] if i > 0 else 0))
+        return r['fwd_ms'] + r['bwd_weights_ms'] + (r['bwd_data_ms'] if i > 0 else 0)
 
-    def elements(self, channels, layer, batch):  # one layer's activation bytes
+    def conv_ms(self, i, c, k):
+        return self.conv_scale * self.passes_ms(i, c, k)
+
+    def activation_bytes(self, channels, layer, batch):
         return 4 * batch * channels * self.hw(layer) ** 2
 
     def channel_share(self, p):  # of the per-channel layers, the busiest rank's
-        total = sum(self.elements(l[1], l, 1) for l in LAYERS)
-        return sum(self.elements(ceil_div(l[1], p), l, 1) for l in LAYERS) / total
+        total = sum(self.activation_bytes(l[1], l, 1) for l in LAYERS)
+        return sum(self.activation_bytes(ceil_div(l[1], p), l, 1) for l in LAYERS) / total
 
     def head_parameters(self):
         f = 512 * (self.image // 32) ** 2
@@ -128,7 +133,8 @@ class Model:
         n = self.head_parameters()
         for i, (c, k, _) in enumerate(LAYERS):
             if seed_ranks > 1 and (i > 0 or seed_ranks <= c):
-                n += ceil_div(c, seed_ranks) * ceil_div(k, seed_ranks) * 9 + 2 * ceil_div(k, seed_ranks)
+                kk = ceil_div(k, seed_ranks)
+                n += ceil_div(c, seed_ranks) * kk * 9 + 2 * kk
             else:
                 kk = ceil_div(k, filter_ranks)
                 n += c * kk * 9 + 2 * kk
@@ -150,15 +156,16 @@ class Model:
         d = p // m
         if layout.startswith('seed'):
             conv = 0
-            for i, (c, k, s) in enumerate(LAYERS):
-                parallel = p <= c
-                conv += self.conv_ms(i, ceil_div(c, p), ceil_div(k, p)) if parallel else self.conv_ms(i, c, k)
-                out = self.elements(k, LAYERS[i], n)
+            for i, (c, k, _) in enumerate(LAYERS):
+                parallel = p <= c  # else the layer runs whole on every rank
+                conv += self.conv_ms(i, ceil_div(c, p) if parallel else c,
+                                     ceil_div(k, p) if parallel else k)
+                out = self.activation_bytes(k, LAYERS[i], n)
                 if layout == 'seed_gathered':
                     if parallel:
                         calls.append(('allgather', p, out))
                     if i > 0:
-                        calls.append(('allreduce', p, self.elements(c, LAYERS[i], n)))
+                        calls.append(('allreduce', p, self.activation_bytes(c, LAYERS[i], n)))
                 elif parallel:
                     calls += [('alltoall', p, out / p)] * 2  # forward and backward
                 else:
@@ -171,8 +178,8 @@ class Model:
             conv = sum(self.conv_ms(i, c, ceil_div(k, m)) for i, (c, k, _) in enumerate(LAYERS))
             for i, (c, k, _) in enumerate(LAYERS):
                 if i > 0:
-                    calls += [('allgather', m, self.elements(c, LAYERS[i], n)),
-                              ('reduce_scatter', m, self.elements(c, LAYERS[i], n))]
+                    calls += [('allgather', m, self.activation_bytes(c, LAYERS[i], n)),
+                              ('reduce_scatter', m, self.activation_bytes(c, LAYERS[i], n))]
             calls.append(('allgather', m, final))
             share = self.channel_share(m)
             params = self.rank_parameters(filter_ranks=m)
@@ -217,79 +224,105 @@ def measured_points(run_dir, image):
             for key, v in runs.items()}
 
 
+def point_layout(name, p):
+    """A measured run's (layout, model_ranks): vgg_step's grid runs are 2 x P/2."""
+    return {'grid': ('grid', p // 2), 'data': ('data', 1)}.get(name, (name, None))
+
+
+def alpha_beta_table(c2):
+    lines = ['alpha (per ring step) and beta (per MB received) at 2 ranks:', '',
+             '| collective | alpha us | beta ms/MB at 1 MB | at 16 MB |', '|---|---|---|---|']
+    for op, steps in Comm.STEPS.items():
+        betas = []
+        for mb in (1, 16):  # bytes received at 2 ranks: half the tensor, all of it for allreduce
+            ms, got = c2.cost(op, 2, mb * 2 ** 20 * (1 if op == 'allreduce' else 2))
+            betas.append((ms - steps * c2.alpha[op]) / (got / 1e6))
+        lines.append(f'| {op} | {c2.alpha[op] * 1e3:.1f} | {betas[0]:.3f} | {betas[1]:.3f} |')
+    return lines
+
+
+def measured_table(model, measured, cores):
+    """The measured points beside the model's predictions for this machine."""
+    lines = [f'Measured points against the model on this machine ({cores} cores: above {cores} '
+             'ranks, the ranks share them):', '',
+             '| layout | P | measured ms | predicted ms | error | measured MB | predicted MB | |',
+             '|---|---|---|---|---|---|---|---|']
+    order = [name for name, _ in LAYOUTS]
+    errors = []  # of the points with a core per rank
+    for (name, p), (ms, mb) in sorted(measured.items(),
+                                      key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
+        if p == 1:
+            continue
+        layout, m = point_layout(name, p)
+        pred, pred_mb, _ = model.predict(layout, p, m)
+        error = 100 * (pred - ms) / ms
+        grid = f' {m} x {p // m}' if layout == 'grid' else ''
+        lines.append(f'| {dict(LAYOUTS)[layout]}{grid} | {p} | {ms:.0f} | {pred:.0f} | '
+                     f'{error:+.0f}% | {mb:.1f} | {pred_mb:.1f} | '
+                     f'{"ranks share cores" if p > cores else ""} |')
+        if p <= cores:
+            errors.append(error)
+    if errors:
+        lines += ['', f'With a core per rank, the model is off by {min(errors):+.0f}% to '
+                  f'{max(errors):+.0f}% ({len(errors)} points).']
+    return lines
+
+
+def predicted_table(wide):
+    """The predictions for P = 1..64 (a core per rank), and the efficiency curves."""
+    lines = ['Predicted with a core for every rank (alpha and beta of 2 ranks here): step ms / '
+             'MB received per rank / efficiency (images per second per rank against one '
+             'process):', '',
+             '| P | ' + ' | '.join(label for _, _, label in COLUMNS) + ' |',
+             '|---' * (len(COLUMNS) + 1) + '|']
+    curves = {label: [] for _, _, label in COLUMNS}  # (P, efficiency)
+    for p in RANKS:
+        cells = []
+        for name, m, label in COLUMNS:
+            if name == 'grid' and (p % m != 0 or p == m):
+                cells.append('-')
+                continue
+            ms, mb, _ = wide.predict(name, p, m)
+            eff = wide.efficiency(name, p, ms, m)
+            curves[label].append((p, eff))
+            cells.append(f'{ms:.0f} / {mb:.1f} / {eff:.2f}')
+        lines.append(f'| {p} | ' + ' | '.join(cells) + ' |')
+    return lines, curves
+
+
 def main(run_dir):
     cores = int(open(f'{run_dir}/cores').read())
     comms = {}
     for path in glob.glob(f'{run_dir}/comm_*.json'):
         c = Comm(path)
         comms[c.ranks] = c
-    if 2 not in comms or not glob.glob(f'{run_dir}/compute_*.json'):
+    computes = sorted(glob.glob(f'{run_dir}/compute_*.json'),
+                      key=lambda path: int(re.findall(r'\d+', path)[-1]))
+    if 2 not in comms or not computes:
         sys.exit(f'scaling_model.py: {run_dir} needs comm_2.json and a compute_<S>.json '
                  '(scripts/scaling writes them)')
     lines = [f'# Scaling model, {os.path.basename(run_dir.rstrip("/"))}', '']
-    for line in open(f'{run_dir}/machine').read().splitlines():
-        lines.append(f'- {line}')
-    c2 = comms[2]
-    lines += ['', 'alpha (per ring step) and beta (per MB received) at 2 ranks:', '',
-              '| collective | alpha us | beta ms/MB at 1 MB | at 16 MB |', '|---|---|---|---|']
-    for op in Comm.STEPS:
-        b1 = c2.cost(op, 2, 2 ** 20 * (1 if op == 'allreduce' else 2))
-        b16 = c2.cost(op, 2, 16 * 2 ** 20 * (1 if op == 'allreduce' else 2))
-        lines.append(f'| {op} | {c2.alpha[op] * 1e3:.1f} | '
-                     f'{(b1[0] - Comm.STEPS[op] * c2.alpha[op]) / (b1[1] / 1e6):.3f} | '
-                     f'{(b16[0] - Comm.STEPS[op] * c2.alpha[op]) / (b16[1] / 1e6):.3f} |')
+    lines += [f'- {line}' for line in open(f'{run_dir}/machine').read().splitlines()]
+    lines += [''] + alpha_beta_table(comms[2])
     plots = []
-    for path in sorted(glob.glob(f'{run_dir}/compute_*.json'), key=lambda p: int(re.findall(r'\d+', p)[-1])):
+    for path in computes:
         model = Model(path, comms, cores)
         s = model.image
         measured = measured_points(run_dir, s)
-        serial_measured = measured.get(('filter', 1), (None,))[0]
+        serial = measured.get(('filter', 1), (None,))[0]
         lines += ['', f'## {s}x{s} images, batch {model.batch} per model group', '',
-                  f'One process, 1 thread: the model adds up to {model.predict("filter", 1)[0]:.0f} ms'
-                  + (f'; vgg_step measured {serial_measured:.0f} ms.' if serial_measured else '.'),
-                  '', 'Measured points against the model on this machine '
-                  f'({cores} cores: above {cores} ranks, the ranks share them):', '',
-                  '| layout | P | measured ms | predicted ms | error | measured MB | predicted MB | |',
-                  '|---|---|---|---|---|---|---|---|']
-        order = [name for name, _ in LAYOUTS]
-        errors = []  # of the points with a core per rank
-        for (name, p), (ms, mb) in sorted(measured.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
-            if p == 1:
-                continue
-            layout, m = ('grid', p // 2) if name == 'grid' else (name, 1 if name == 'data' else None)
-            here = Model(path, comms, cores)
-            pred, pred_mb, _ = here.predict(layout, p, m)
-            lines.append(f'| {dict(LAYOUTS)[layout]}{f" {m} x {p // m}" if layout == "grid" else ""} '
-                         f'| {p} | {ms:.0f} | {pred:.0f} | {100 * (pred - ms) / ms:+.0f}% | {mb:.1f} | {pred_mb:.1f} '
-                         f'| {"ranks share cores" if p > cores else ""} |')
-            if p <= cores:
-                errors.append(100 * (pred - ms) / ms)
-        if errors:
-            lines += ['', f'With a core per rank, the model is off by {min(errors):+.0f}% to '
-                      f'{max(errors):+.0f}% ({len(errors)} points).']
-        # Predictions with a core per rank, the collectives as measured at 2 ranks here.
-        wide = Model(path, {2: c2}, cores=10 ** 6)
-        lines += ['', 'Predicted with a core for every rank (alpha and beta of 2 ranks here): step ms / '
-                  'MB received per rank / efficiency (images per second per rank against one process):', '',
-                  '| P | ' + ' | '.join(label for _, _, label in COLUMNS) + ' |',
-                  '|---' * (len(COLUMNS) + 1) + '|']
-        curves = {label: [] for _, _, label in COLUMNS}  # (P, efficiency)
-        for p in RANKS:
-            cells = []
-            for name, m, label in COLUMNS:
-                if name == 'grid' and (p % m != 0 or p == m):
-                    cells.append('-')
-                    continue
-                ms, mb, _ = wide.predict(name, p, m)
-                eff = wide.efficiency(name, p, ms, m)
-                curves[label].append((p, eff))
-                cells.append(f'{ms:.0f} / {mb:.1f} / {eff:.2f}')
-            lines.append(f'| {p} | ' + ' | '.join(cells) + ' |')
+                  f'One process, 1 thread: the model adds up to '
+                  f'{model.predict("filter", 1)[0]:.0f} ms'
+                  + (f'; vgg_step measured {serial:.0f} ms.' if serial else '.'), '']
+        lines += measured_table(model, measured, cores)
+        wide = Model(path, {2: comms[2]}, cores=10 ** 6)  # a core per rank
+        table, curves = predicted_table(wide)
+        lines += [''] + table
         points = {}  # efficiencies against the measured one-process step
         for (name, p), (ms, _) in measured.items():
-            if serial_measured and p > 1:
-                m = p // 2 if name == 'grid' else 1
-                points.setdefault(name, []).append((p, wide.efficiency(name, p, ms, m, serial_measured)))
+            if serial and p > 1:
+                layout, m = point_layout(name, p)
+                points.setdefault(name, []).append((p, wide.efficiency(layout, p, ms, m, serial)))
         plots.append((s, model.batch, curves, points))
     report = '\n'.join(lines) + '\n'
     open(f'{run_dir.rstrip("/")}.md', 'w').write(report)
@@ -329,7 +362,8 @@ def plot(run_dir, plots, cores):
         ax.set_ylabel('images/s per rank / one process\'s')
         ax.set_title(f'VGG16, {s}x{s}, batch {batch} per model group', fontsize=9)
         ax.legend(fontsize=6)
-    fig.suptitle(f'prism scaling model, {os.path.basename(run_dir.rstrip("/"))}: curves with a core '
+    day = os.path.basename(run_dir.rstrip('/'))
+    fig.suptitle(f'prism scaling model, {day}: curves with a core '
                  f'per rank; points measured on {cores} cores (hollow: ranks sharing cores)',
                  fontsize=9)
     fig.tight_layout()
