@@ -1,4 +1,7 @@
-// prism: everything a training program needs, in one include.
+// prism: everything a single-process training program needs, in one include. It includes no
+// mpi.h (tests/test_serial_header.cpp checks): the Communicator that the trainer, snapshots and
+// models take is there, default-constructed it is this process alone. Model and data
+// parallelism over MPI are in prism_dist.hpp.
 #pragma once
 
 #include "core/autograd.hpp"
@@ -14,17 +17,9 @@
 #include "data/idx.hpp"
 #include "data/image_folder.hpp"
 #include "data/iterator.hpp"
-#include "data/multi_node_iterator.hpp"
 #include "data/prefetch_iterator.hpp"
-#include "data/scatter_dataset.hpp"
-#include "data/synchronized_iterator.hpp"
 #include "data/transforms.hpp"
-#include "dist/collectives.hpp"
-#include "dist/communicator.hpp"
-#include "dist/functions.hpp"
-#include "dist/grid.hpp"
 #include "io/archive.hpp"
-#include "io/parallel_parameters.hpp"
 #include "io/parameters.hpp"
 #include "nn/batch_normalization.hpp"
 #include "nn/classifier.hpp"
@@ -32,10 +27,8 @@
 #include "nn/dropout.hpp"
 #include "nn/linear.hpp"
 #include "nn/module.hpp"
-#include "nn/parallel_convolution_2d.hpp"
-#include "nn/replicated.hpp"
+#include "nn/partition.hpp"
 #include "nn/sequential.hpp"
-#include "nn/sync_batch_normalization.hpp"
 #include "nn/vgg16.hpp"
 #include "ops/activation.hpp"
 #include "ops/arithmetic.hpp"
@@ -47,7 +40,6 @@
 #include "ops/pooling.hpp"
 #include "ops/shape.hpp"
 #include "optim/adam.hpp"
-#include "optim/data_parallel.hpp"
 #include "optim/momentum_sgd.hpp"
 #include "optim/optimizer.hpp"
 #include "train/log_report.hpp"

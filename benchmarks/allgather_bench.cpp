@@ -26,6 +26,7 @@
 #include "core/rng.hpp"
 #include "dist/collectives.hpp"
 #include "dist/functions.hpp"
+#include "dist/mpi_comm.hpp"
 #include "mpi_bench.hpp"
 #include "nn/parallel_convolution_2d.hpp"
 
@@ -79,11 +80,11 @@ void bm_gather(benchmark::State& state, const dist::Communicator& comm, int impl
   };
   double total = 0;
   for (auto _ : state) {
-    MPI_Barrier(comm.handle());
+    MPI_Barrier(dist::mpi_comm(comm));
     const auto t0 = std::chrono::steady_clock::now();
     if (impl <= 1)
       MPI_Allgatherv(x.data(), counts[comm.rank()], MPI_FLOAT, raw_out.data(), counts.data(),
-                     displs.data(), MPI_FLOAT, comm.handle());
+                     displs.data(), MPI_FLOAT, dist::mpi_comm(comm));
     if (impl == 1) assemble();
     if (impl == 2) benchmark::DoNotOptimize(dist::functions::allgather(comm, Variable(x)));
     if (impl == 3)
@@ -91,7 +92,7 @@ void bm_gather(benchmark::State& state, const dist::Communicator& comm, int impl
           dist::functions::allgather_concat(comm, Variable(x), 1, dist::GradRule::exact, extents));
     double mine = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
            slowest = 0;
-    MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm.handle());
+    MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, dist::mpi_comm(comm));
     state.SetIterationTime(slowest);
     total += slowest;
   }

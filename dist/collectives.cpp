@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/profiler.hpp"
+#include "dist/mpi_comm.hpp"
 
 namespace prism::dist {
 
@@ -53,7 +54,7 @@ std::vector<Shape> allgather_shapes(const Communicator& comm, const Shape& shape
   mine[0] = static_cast<int64_t>(shape.size());
   std::copy_n(shape.begin(), std::min<size_t>(shape.size(), kMaxDims), mine.begin() + 1);
   check_mpi(MPI_Allgather(mine.data(), kMaxDims + 1, MPI_INT64_T, all.data(), kMaxDims + 1,
-                          MPI_INT64_T, comm.handle()),
+                          MPI_INT64_T, mpi_comm(comm)),
             "MPI_Allgather");
   std::vector<Shape> shapes(p);
   for (int r = 0; r < p; ++r) {
@@ -154,7 +155,7 @@ Tensor bcast(const Communicator& comm, const Tensor& t, int root) {
   std::vector<int64_t> shape = is_root ? t.shape() : Shape{};
   bcast_values(comm, shape, root);
   Tensor out = is_root ? t : Tensor(shape);
-  check_mpi(MPI_Bcast(out.data(), mpi_count(out.numel(), "bcast"), MPI_FLOAT, root, comm.handle()),
+  check_mpi(MPI_Bcast(out.data(), mpi_count(out.numel(), "bcast"), MPI_FLOAT, root, mpi_comm(comm)),
             "MPI_Bcast");
   meter.moved(is_root ? out.numel() * (comm.size() - 1) : 0, is_root ? 0 : out.numel());
   return out;
@@ -164,10 +165,10 @@ template <class T>
 void bcast_values(const Communicator& comm, std::vector<T>& values, int root) {
   check_root(comm, root, "bcast_values");
   int64_t n = static_cast<int64_t>(values.size());
-  check_mpi(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm.handle()), "MPI_Bcast");
+  check_mpi(MPI_Bcast(&n, 1, MPI_INT64_T, root, mpi_comm(comm)), "MPI_Bcast");
   values.resize(static_cast<size_t>(n));
   check_mpi(
-      MPI_Bcast(values.data(), mpi_count(n, "bcast_values"), mpi_type<T>(), root, comm.handle()),
+      MPI_Bcast(values.data(), mpi_count(n, "bcast_values"), mpi_type<T>(), root, mpi_comm(comm)),
       "MPI_Bcast");
 }
 template void bcast_values(const Communicator&, std::vector<float>&, int);
@@ -180,7 +181,7 @@ std::vector<T> allgather_values(const Communicator& comm, const std::vector<T>& 
   const int n = mpi_count(static_cast<int64_t>(values.size()), "allgather_values");
   std::vector<T> all(values.size() * static_cast<size_t>(comm.size()));
   check_mpi(
-      MPI_Allgather(values.data(), n, mpi_type<T>(), all.data(), n, mpi_type<T>(), comm.handle()),
+      MPI_Allgather(values.data(), n, mpi_type<T>(), all.data(), n, mpi_type<T>(), mpi_comm(comm)),
       "MPI_Allgather");
   return all;
 }
@@ -194,7 +195,7 @@ void allreduce_values(const Communicator& comm, std::vector<T>& values) {
   const int count = mpi_count(static_cast<int64_t>(values.size()), "allreduce_values");
   if (comm.size() == 1) return;
   check_mpi(
-      MPI_Allreduce(MPI_IN_PLACE, values.data(), count, mpi_type<T>(), MPI_SUM, comm.handle()),
+      MPI_Allreduce(MPI_IN_PLACE, values.data(), count, mpi_type<T>(), MPI_SUM, mpi_comm(comm)),
       "MPI_Allreduce");
   const int64_t ring = ring_allreduce_elements(count, comm.size());
   meter.moved_bytes(ring * int64_t{sizeof(T)}, ring * int64_t{sizeof(T)});
@@ -206,7 +207,7 @@ void scatter_values(const Communicator& comm, const T* all, T* part, int64_t cou
   check_root(comm, root, "scatter_values");
   const int n = mpi_count(count, "scatter_values");
   check_mpi(MPI_Scatter(comm.rank() == root ? all : nullptr, n, mpi_type<T>(), part, n,
-                        mpi_type<T>(), root, comm.handle()),
+                        mpi_type<T>(), root, mpi_comm(comm)),
             "MPI_Scatter");
 }
 template void scatter_values(const Communicator&, const float*, float*, int64_t, int);
@@ -220,7 +221,7 @@ void allreduce(const Communicator& comm, const Tensor& t, ReduceOp op) {
     PRISM_CHECK(s == t.shape(), "allreduce: shapes differ across ranks: " << to_string(s) << " and "
                                                                           << to_string(t.shape()));
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data(), mpi_count(t.numel(), "allreduce"), MPI_FLOAT,
-                          MPI_SUM, comm.handle()),
+                          MPI_SUM, mpi_comm(comm)),
             "MPI_Allreduce");
   const int64_t ring = ring_allreduce_elements(t.numel(), comm.size());
   meter.moved(ring, ring);
@@ -241,7 +242,7 @@ AllreduceInFlight::AllreduceInFlight(const Communicator& comm, Tensor t) : t_(st
     return;
   }
   check_mpi(
-      MPI_Iallreduce(MPI_IN_PLACE, t_.data(), count, MPI_FLOAT, MPI_SUM, comm.handle(), &request_),
+      MPI_Iallreduce(MPI_IN_PLACE, t_.data(), count, MPI_FLOAT, MPI_SUM, mpi_comm(comm), &request_),
       "MPI_Iallreduce");
   const int64_t ring = ring_allreduce_elements(t_.numel(), comm.size());
   meter.moved(ring, ring);
@@ -279,7 +280,7 @@ Packed allgather_packed(const Communicator& comm, const Tensor& t) {
   }
   out.buffer = Tensor({out.offsets[p]});
   check_mpi(MPI_Allgatherv(t.data(), counts[comm.rank()], MPI_FLOAT, out.buffer.data(),
-                           counts.data(), displs.data(), MPI_FLOAT, comm.handle()),
+                           counts.data(), displs.data(), MPI_FLOAT, mpi_comm(comm)),
             "MPI_Allgatherv");
   meter.moved(int64_t{counts[comm.rank()]} * (p - 1),
               std::accumulate(counts.begin(), counts.end(), int64_t{0}) - counts[comm.rank()]);
@@ -346,7 +347,7 @@ Tensor allgather_concat(const Communicator& comm, const Tensor& t, int64_t axis,
     offset += block;
   }
   check_mpi(MPI_Alltoallw(t.data(), scounts.data(), sdispls.data(), stypes.types.data(), out.data(),
-                          rcounts.data(), rdispls.data(), rtypes.types.data(), comm.handle()),
+                          rcounts.data(), rdispls.data(), rtypes.types.data(), mpi_comm(comm)),
             "MPI_Alltoallw");
   meter.moved(t.numel() * (p - 1), out.numel() - t.numel());
   return out;
@@ -366,8 +367,9 @@ Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send
     ndim_send[j] = static_cast<int>(send[j].dim());
     my_dims.insert(my_dims.end(), send[j].shape().begin(), send[j].shape().end());
   }
-  check_mpi(MPI_Alltoall(ndim_send.data(), 1, MPI_INT, ndim_recv.data(), 1, MPI_INT, comm.handle()),
-            "MPI_Alltoall");
+  check_mpi(
+      MPI_Alltoall(ndim_send.data(), 1, MPI_INT, ndim_recv.data(), 1, MPI_INT, mpi_comm(comm)),
+      "MPI_Alltoall");
   std::vector<int> sd(p), rd(p);
   for (int j = 1; j < p; ++j) {
     sd[j] = sd[j - 1] + ndim_send[j - 1];
@@ -375,7 +377,7 @@ Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send
   }
   all_dims.resize(static_cast<size_t>(rd[p - 1] + ndim_recv[p - 1]));
   check_mpi(MPI_Alltoallv(my_dims.data(), ndim_send.data(), sd.data(), MPI_INT64_T, all_dims.data(),
-                          ndim_recv.data(), rd.data(), MPI_INT64_T, comm.handle()),
+                          ndim_recv.data(), rd.data(), MPI_INT64_T, mpi_comm(comm)),
             "MPI_Alltoallv");
 
   // One send buffer and one receive buffer, each piece 64-byte aligned in them.
@@ -397,7 +399,7 @@ Packed alltoall_packed(const Communicator& comm, const std::vector<Tensor>& send
   for (int j = 0; j < p; ++j)
     std::copy_n(send[j].data(), scount[j], sbuf.data() + sdispl[j]);
   check_mpi(MPI_Alltoallv(sbuf.data(), scount.data(), sdispl.data(), MPI_FLOAT, out.buffer.data(),
-                          rcount.data(), rdispl.data(), MPI_FLOAT, comm.handle()),
+                          rcount.data(), rdispl.data(), MPI_FLOAT, mpi_comm(comm)),
             "MPI_Alltoallv");
   const int me = comm.rank();
   meter.moved(std::accumulate(scount.begin(), scount.end(), int64_t{0}) - scount[me],
@@ -488,7 +490,7 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
                                                     << " channels but expects " << recv[me].count);
   if (g_split_waits && p > 1) {  // after the checks, so that a refused exchange never waits
     const auto start = std::chrono::steady_clock::now();
-    check_mpi(MPI_Barrier(comm.handle()), "MPI_Barrier");
+    check_mpi(MPI_Barrier(mpi_comm(comm)), "MPI_Barrier");
     const auto waited = std::chrono::steady_clock::now() - start;
     g_imbalance_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count();
     meter.exclude(waited);
@@ -516,7 +518,7 @@ ChannelExchange::ChannelExchange(const Communicator& comm, ImageBlock from,
   }
   check_mpi(MPI_Ialltoallv(send_stage_.data(), scounts_.data(), sdispls_.data(), MPI_FLOAT,
                            recv_stage_.data(), rcounts_.data(), rdispls_.data(), MPI_FLOAT,
-                           comm.handle(), &request_),
+                           mpi_comm(comm), &request_),
             "MPI_Ialltoallv");
   meter.moved(out.back(), recv_offsets_.back());
 }
@@ -569,10 +571,10 @@ void send_bytes(const Communicator& comm, std::string_view bytes, int dest) {
   // The length and the piece size first, so that the receiver cuts the same pieces.
   const size_t piece = max_message_bytes();
   const int64_t header[2] = {static_cast<int64_t>(bytes.size()), static_cast<int64_t>(piece)};
-  check_mpi(MPI_Send(header, 2, MPI_INT64_T, dest, kBytesTag, comm.handle()), "MPI_Send");
+  check_mpi(MPI_Send(header, 2, MPI_INT64_T, dest, kBytesTag, mpi_comm(comm)), "MPI_Send");
   for (size_t at = 0; at < bytes.size(); at += piece)
     check_mpi(MPI_Send(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
-                       MPI_BYTE, dest, kBytesTag, comm.handle()),
+                       MPI_BYTE, dest, kBytesTag, mpi_comm(comm)),
               "MPI_Send");
   meter.moved_bytes(header[0], 0);
 }
@@ -581,7 +583,7 @@ std::string recv_bytes(const Communicator& comm, int source) {
   check_root(comm, source, "recv_bytes: source");
   Meter meter;
   int64_t header[2] = {0, 0};  // the length, the piece size
-  check_mpi(MPI_Recv(header, 2, MPI_INT64_T, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
+  check_mpi(MPI_Recv(header, 2, MPI_INT64_T, source, kBytesTag, mpi_comm(comm), MPI_STATUS_IGNORE),
             "MPI_Recv");
   const int64_t length = header[0];
   PRISM_CHECK(length >= 0 && header[1] >= 1 && header[1] <= INT_MAX,
@@ -591,7 +593,7 @@ std::string recv_bytes(const Communicator& comm, int source) {
   const size_t piece = static_cast<size_t>(header[1]);
   for (size_t at = 0; at < bytes.size(); at += piece)
     check_mpi(MPI_Recv(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)),
-                       MPI_BYTE, source, kBytesTag, comm.handle(), MPI_STATUS_IGNORE),
+                       MPI_BYTE, source, kBytesTag, mpi_comm(comm), MPI_STATUS_IGNORE),
               "MPI_Recv");
   meter.moved_bytes(0, length);
   return bytes;
@@ -613,7 +615,7 @@ Tensor reduce_scatter(const Communicator& comm, const Tensor& t,
   for (int r = 0; r < p; ++r)
     c[r] = mpi_count(counts[r], "reduce_scatter");
   Tensor out({counts[comm.rank()]});
-  check_mpi(MPI_Reduce_scatter(t.data(), out.data(), c.data(), MPI_FLOAT, MPI_SUM, comm.handle()),
+  check_mpi(MPI_Reduce_scatter(t.data(), out.data(), c.data(), MPI_FLOAT, MPI_SUM, mpi_comm(comm)),
             "MPI_Reduce_scatter");
   const int64_t ring = t.numel() * (p - 1) / p;
   meter.moved(ring, ring);

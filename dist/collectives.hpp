@@ -5,6 +5,8 @@
 // most 8 dimensions.
 #pragma once
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -1,11 +1,14 @@
 #include "dist/communicator.hpp"
 
+#include <mpi.h>
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <thread>
 
 #include "core/error.hpp"
+#include "dist/mpi_comm.hpp"
 
 namespace prism::dist {
 
@@ -81,9 +84,9 @@ Environment::~Environment() {
   MPI_Finalize();
 }
 
-Communicator::Communicator(std::shared_ptr<MPI_Comm> comm) : comm_(std::move(comm)) {
-  check_mpi(MPI_Comm_rank(*comm_, &rank_), "MPI_Comm_rank");
-  check_mpi(MPI_Comm_size(*comm_, &size_), "MPI_Comm_size");
+Communicator::Communicator(std::shared_ptr<Handle> comm) : comm_(std::move(comm)) {
+  check_mpi(MPI_Comm_rank(comm_->comm, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_->comm, &size_), "MPI_Comm_size");
 }
 
 Communicator Communicator::world() {
@@ -92,24 +95,24 @@ Communicator Communicator::world() {
   PRISM_CHECK(initialized,
               "Communicator::world: MPI is not initialized (create a "
               "dist::Environment first)");
-  return Communicator(std::make_shared<MPI_Comm>(MPI_COMM_WORLD));
+  return Communicator(std::make_shared<Handle>(Handle{MPI_COMM_WORLD}));
 }
 
 Communicator Communicator::split(int color, int key) const {
   PRISM_CHECK(color >= 0, "Communicator::split: color must be >= 0, got " << color);
   if (!comm_) return Communicator();  // this process alone splits into itself
   MPI_Comm out;
-  check_mpi(MPI_Comm_split(*comm_, color, key, &out), "MPI_Comm_split");
-  return Communicator(std::shared_ptr<MPI_Comm>(new MPI_Comm(out), [](MPI_Comm* c) {
+  check_mpi(MPI_Comm_split(comm_->comm, color, key, &out), "MPI_Comm_split");
+  return Communicator(std::shared_ptr<Handle>(new Handle{out}, [](Handle* h) {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized && *c != MPI_COMM_NULL) MPI_Comm_free(c);
-    delete c;
+    if (!finalized && h->comm != MPI_COMM_NULL) MPI_Comm_free(&h->comm);
+    delete h;
   }));
 }
 
 void Communicator::barrier() const {
-  if (comm_) check_mpi(MPI_Barrier(*comm_), "MPI_Barrier");
+  if (comm_) check_mpi(MPI_Barrier(comm_->comm), "MPI_Barrier");
 }
 
 }  // namespace prism::dist

@@ -12,8 +12,6 @@
 // abort_job(message). A program started without mpiexec runs as a single rank.
 #pragma once
 
-#include <mpi.h>
-
 #include <memory>
 #include <string>
 
@@ -46,22 +44,28 @@ void check_mpi(int rc, const char* call);
 // snapshots and ParallelConvolution2D communicate nothing on one rank, so they need no MPI
 // then; split() and barrier() neither. Everything else in dist/ (and the data and nn
 // functions built on it) runs its collectives on MPI_COMM_SELF, which needs a dist::Environment.
+//
+// This header does not include mpi.h, so that a single-process program needs none: the
+// MPI_Comm is behind Handle, which dist/mpi_comm.hpp defines for code that calls MPI itself.
 class Communicator {
  public:
+  struct Handle;
+
   Communicator() = default;
   static Communicator world();
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  MPI_Comm handle() const { return comm_ ? *comm_ : MPI_COMM_SELF; }
+  // nullptr for this process alone; dist::mpi_comm(comm) gives the MPI_Comm.
+  const Handle* handle() const { return comm_.get(); }
 
   // MPI_Comm_split: ranks with the same color form a communicator, ordered by key.
   Communicator split(int color, int key) const;
   void barrier() const;
 
  private:
-  explicit Communicator(std::shared_ptr<MPI_Comm> comm);
-  std::shared_ptr<MPI_Comm> comm_;
+  explicit Communicator(std::shared_ptr<Handle> comm);
+  std::shared_ptr<Handle> comm_;
   int rank_ = 0, size_ = 1;
 };
 

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/profiler.hpp"
 #include "dist/collectives.hpp"
+#include "dist/mpi_comm.hpp"
 #include "ops/shape.hpp"
 
 namespace prism::dist {
@@ -253,7 +254,7 @@ Variable bcast(const Communicator& comm, const Variable& x, int root) {
                           Tensor g = is_root ? Tensor(gy.shape()) : Tensor();
                           check_mpi(MPI_Reduce(gy.data(), is_root ? g.data() : nullptr,
                                                mpi_count(gy.numel(), "bcast backward"), MPI_FLOAT,
-                                               MPI_SUM, root, comm.handle()),
+                                               MPI_SUM, root, mpi_comm(comm)),
                                     "MPI_Reduce");
                           if (is_root && in[0].requires_grad()) in[0].add_grad(std::move(g));
                         });

@@ -15,7 +15,7 @@
 
 #include "examples/args.hpp"
 #include "examples/datasets.hpp"
-#include "prism.hpp"
+#include "prism_dist.hpp"
 
 using namespace prism;
 

@@ -26,7 +26,7 @@
 
 #include "examples/args.hpp"
 #include "examples/datasets.hpp"
-#include "prism.hpp"
+#include "prism_dist.hpp"
 
 using namespace prism;
 

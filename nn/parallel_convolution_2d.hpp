@@ -51,19 +51,9 @@
 #include "dist/communicator.hpp"
 #include "dist/functions.hpp"
 #include "nn/convolution_2d.hpp"
+#include "nn/partition.hpp"
 
 namespace prism::nn {
-
-// Where a parallel convolution's output lives.
-enum class Layout {
-  gathered,  // every rank holds every channel (allgather)
-  sharded,   // rank r holds its shard of the K channels, the ones the next layer reads there
-};
-
-enum class Partition {
-  seed,    // rank r reads input channels r, r + P, ...: a grouped convolution and a shuffle
-  filter,  // rank r owns a block of the one K x C convolution: the ordinary layer, split
-};
 
 // The filter partition's dataflow (see above).
 enum class Stationary {

@@ -25,7 +25,7 @@
 #pragma once
 
 #include "dist/communicator.hpp"
-#include "nn/parallel_convolution_2d.hpp"
+#include "nn/partition.hpp"
 #include "nn/sequential.hpp"
 
 namespace prism::nn {

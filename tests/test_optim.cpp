@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "gradcheck.hpp"
+#include "optim/data_parallel.hpp"
 
 using namespace prism;
 

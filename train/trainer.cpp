@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "dist/collectives.hpp"
+#include "dist/mpi_comm.hpp"
 #include "train/plot_report.hpp"
 #include "train/print_report.hpp"
 #include "train/progress_bar.hpp"
@@ -39,7 +40,8 @@ namespace {
 int max_over(const dist::Communicator& comm, int mine) {
   if (comm.size() == 1) return mine;
   int all = -1;
-  dist::check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm.handle()), "MPI_Allreduce");
+  dist::check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, dist::mpi_comm(comm)),
+                  "MPI_Allreduce");
   return all;
 }
 

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "dist/collectives.hpp"
+#include "dist/mpi_comm.hpp"
 #include "gradcheck.hpp"
+#include "prism_dist.hpp"
 
 namespace prism::testing {
 
@@ -52,7 +54,7 @@ inline void check_gradients_across(const dist::Communicator& comm,
     // Every rank learns every rank's element count, to walk the same schedule.
     std::vector<int64_t> counts{inputs[k].numel()};
     std::vector<int64_t> all(static_cast<size_t>(comm.size()));
-    MPI_Allgather(counts.data(), 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm.handle());
+    MPI_Allgather(counts.data(), 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, dist::mpi_comm(comm));
     Tensor x = vars[k].data();
     const Tensor g = vars[k].has_grad() ? vars[k].grad() : Tensor(x.shape());
     for (int owner = 0; owner < (opt.replicated_input ? 1 : comm.size()); ++owner)

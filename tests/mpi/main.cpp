@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.hpp"
+#include "dist/mpi_comm.hpp"
 
 namespace {
 
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < outcomes.size(); ++i)
     failed[i] = outcomes[i].failed ? 1 : 0;
   MPI_Allreduce(failed.data(), any.data(), static_cast<int>(failed.size()), MPI_INT, MPI_MAX,
-                comm.handle());
+                prism::dist::mpi_comm(comm));
   int total_failed = 0;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (failed[i])

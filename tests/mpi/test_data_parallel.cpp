@@ -5,6 +5,7 @@
 #include "data/scatter_dataset.hpp"
 #include "data/synchronized_iterator.hpp"
 #include "dist/collectives.hpp"
+#include "dist/mpi_comm.hpp"
 #include "numbered_dataset.hpp"
 
 using namespace prism;
@@ -17,7 +18,7 @@ namespace {
 std::vector<int32_t> gather_labels(const dist::Communicator& comm, const Labels& mine) {
   std::vector<int32_t> all(mine.size() * static_cast<size_t>(comm.size()));
   MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT32_T, all.data(),
-                static_cast<int>(mine.size()), MPI_INT32_T, comm.handle());
+                static_cast<int>(mine.size()), MPI_INT32_T, dist::mpi_comm(comm));
   return all;
 }
 

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <map>
 
+#include "dist/mpi_comm.hpp"
 #include "gradcheck.hpp"
+#include "prism_dist.hpp"
 #include "temp_dir.hpp"
 #include "training_steps.hpp"
 
@@ -67,7 +69,7 @@ struct ParallelRun {
 // True on every rank when `ok` holds on every rank.
 bool everywhere(const dist::Communicator& comm, bool ok) {
   int mine = ok ? 1 : 0, all = 0;
-  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm.handle());
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, dist::mpi_comm(comm));
   return all == 1;
 }
 

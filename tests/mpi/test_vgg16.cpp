@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "dist/collectives.hpp"
+#include "dist/mpi_comm.hpp"
 #include "gradcheck.hpp"
+#include "prism_dist.hpp"
 
 using namespace prism;
 
@@ -14,7 +16,7 @@ bool same_on_every_rank(const dist::Communicator& comm, float value) {
   Tensor mine = Tensor::scalar(value);
   const Tensor root = dist::bcast(comm, mine, 0);
   int differs = std::memcmp(root.data(), mine.data(), sizeof(float)) != 0, any = 0;
-  MPI_Allreduce(&differs, &any, 1, MPI_INT, MPI_MAX, comm.handle());
+  MPI_Allreduce(&differs, &any, 1, MPI_INT, MPI_MAX, dist::mpi_comm(comm));
   return any == 0;
 }
 
