@@ -6,6 +6,7 @@
 
 using namespace prism;
 using prism::testing::check_gradients;
+using prism::testing::max_rel_diff;
 using prism::testing::random_tensor;
 
 namespace {
@@ -97,4 +98,112 @@ TEST_CASE("max_pooling_2d: bad arguments are errors") {
   CHECK_THROWS_WITH_AS(max_pooling_2d(x, 2, 2, 2), doctest::Contains("pad 2"), Error);
   CHECK_THROWS_WITH_AS(max_pooling_2d(x, 5), doctest::Contains("larger than the padded input"),
                        Error);
+}
+
+TEST_CASE("max_pooling_2d: windows, strides and pads of their own in each dimension") {
+  Rng rng(23);
+  Variable x(Tensor::from({1, 1, 3, 4}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  // 3 rows by 2 columns, every 2 columns: one row of outputs.
+  CHECK(max_pooling_2d(x, {3, 2}, {1, 2}).data().to_vector() == std::vector<float>{10, 12});
+  struct Case {
+    Shape shape;
+    Size2 ksize, stride, pad;
+  };
+  for (const Case& c :
+       {Case{{2, 3, 5, 7}, {2, 3}, {1, 2}, {1, 0}}, Case{{1, 2, 6, 5}, {3, 1}, {2, 1}, {0, 0}}}) {
+    INFO("x " << to_string(c.shape) << " ksize " << to_string(c.ksize));
+    Tensor t = distinct_tensor(c.shape, rng);
+    check_gradients([&](auto& v) { return max_pooling_2d(v[0], c.ksize, c.stride, c.pad); }, {t},
+                    {.eps = 1e-3});
+  }
+}
+
+namespace {
+
+// The mean of each window by its definition, for any window, stride, pad and count.
+Tensor naive_average(const Tensor& x, Size2 k, Size2 s, Size2 pad, PadCount count) {
+  const int64_t planes = x.shape()[0] * x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  const int64_t ho = (h + 2 * pad.h - k.h) / s.h + 1, wo = (w + 2 * pad.w - k.w) / s.w + 1;
+  Tensor y({x.shape()[0], x.shape()[1], ho, wo});
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oh = 0; oh < ho; ++oh)
+      for (int64_t ow = 0; ow < wo; ++ow) {
+        double sum = 0;
+        int64_t inside = 0;
+        for (int64_t i = 0; i < k.h; ++i)
+          for (int64_t j = 0; j < k.w; ++j) {
+            const int64_t ih = oh * s.h - pad.h + i, iw = ow * s.w - pad.w + j;
+            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+            sum += x[(p * h + ih) * w + iw];
+            ++inside;
+          }
+        y[(p * ho + oh) * wo + ow] =
+            static_cast<float>(sum / double(count == PadCount::include ? k.h * k.w : inside));
+      }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("average_pooling_2d: a hand example, padding counted and not") {
+  Variable x(Tensor::from({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  CHECK(average_pooling_2d(x, 2, 1).data().to_vector() == std::vector<float>{3, 4, 6, 7});
+  // 2x2 windows every 2 on the input padded by 1: the windows hold 1, 2 + 3, 4 + 7 and
+  // 5 + 6 + 8 + 9, of 1, 2, 2 and 4 inputs.
+  CHECK(average_pooling_2d(x, 2, 2, 1).data().to_vector() ==
+        std::vector<float>{0.25f, 1.25f, 2.75f, 7});
+  CHECK(average_pooling_2d(x, 2, 2, 1, PadCount::exclude).data().to_vector() ==
+        std::vector<float>{1, 2.5f, 5.5f, 7});
+}
+
+TEST_CASE("average_pooling_2d: against its definition, and finite differences") {
+  Rng rng(24);
+  struct Case {
+    Shape shape;
+    Size2 ksize, stride, pad;
+  };
+  for (const Case& c : {Case{{2, 3, 5, 7}, 2, 0, 0}, Case{{2, 3, 5, 7}, 3, 2, 1},
+                        Case{{1, 2, 7, 6}, {3, 2}, {2, 1}, {1, 1}},
+                        Case{{3, 1, 4, 9}, {1, 5}, {1, 3}, {0, 2}}, Case{{2, 70, 9, 9}, 3, 1, 1}}) {
+    for (PadCount count : {PadCount::include, PadCount::exclude}) {
+      INFO("x " << to_string(c.shape) << " ksize " << to_string(c.ksize) << " stride "
+                << to_string(c.stride) << " pad " << to_string(c.pad) << " include "
+                << (count == PadCount::include));
+      const Tensor t = random_tensor(c.shape, rng);
+      const Size2 stride{c.stride.h ? c.stride.h : c.ksize.h, c.stride.w ? c.stride.w : c.ksize.w};
+      CHECK(max_rel_diff(average_pooling_2d(Variable(t), c.ksize, c.stride, c.pad, count).data(),
+                         naive_average(t, c.ksize, stride, c.pad, count)) < 1e-6);
+      if (c.shape[1] < 70)  // the big one is for the threads
+        check_gradients(
+            [&](auto& v) { return average_pooling_2d(v[0], c.ksize, c.stride, c.pad, count); },
+            {t});
+    }
+  }
+}
+
+TEST_CASE("global_average_pooling_2d: the mean of each plane, [N, C]") {
+  Variable x(Tensor::from({1, 2, 2, 2}, {1, 2, 3, 4, 10, 20, 30, 40}));
+  Variable y = global_average_pooling_2d(x);
+  CHECK(y.shape() == Shape{1, 2});
+  CHECK(y.data().to_vector() == std::vector<float>{2.5f, 25});
+  Rng rng(25);
+  for (const Shape& shape : {Shape{2, 3, 5, 7}, Shape{3, 2, 1, 1}, Shape{1, 4, 8, 8}})
+    check_gradients([](auto& v) { return global_average_pooling_2d(v[0]); },
+                    {random_tensor(shape, rng)});
+  // It is average_pooling_2d over the whole plane.
+  const Tensor t = random_tensor({2, 3, 5, 7}, rng);
+  CHECK(max_rel_diff(global_average_pooling_2d(Variable(t)).data(),
+                     average_pooling_2d(Variable(t), {5, 7}).data().reshape({2, 3})) < 1e-6);
+}
+
+TEST_CASE("average and global average pooling: bad arguments are errors") {
+  Variable x(Tensor({1, 2, 4, 4}));
+  CHECK_THROWS_WITH_AS(average_pooling_2d(Variable(Tensor({2, 4, 4})), 2),
+                       doctest::Contains("average_pooling_2d: needs x [N, C, H, W]"), Error);
+  CHECK_THROWS_WITH_AS(average_pooling_2d(x, {2, 0}), doctest::Contains("ksize (2, 0)"), Error);
+  CHECK_THROWS_WITH_AS(average_pooling_2d(x, 2, 2, {0, 2}), doctest::Contains("pad (0, 2)"), Error);
+  CHECK_THROWS_WITH_AS(average_pooling_2d(x, {2, 5}),
+                       doctest::Contains("larger than the padded input"), Error);
+  CHECK_THROWS_WITH_AS(global_average_pooling_2d(Variable(Tensor({2, 4}))),
+                       doctest::Contains("global_average_pooling_2d: needs x [N, C, H, W]"), Error);
 }
