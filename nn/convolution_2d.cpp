@@ -7,22 +7,27 @@ namespace prism::nn {
 namespace {
 
 Tensor initial_weight(int64_t in_channels, int64_t out_channels, Size2 ksize, Size2 stride,
-                      Size2 pad, Rng& rng) {
+                      Size2 pad, int64_t groups, Rng& rng) {
   PRISM_CHECK(in_channels > 0 && out_channels > 0 && ksize.h > 0 && ksize.w > 0 && stride.h > 0 &&
                   stride.w > 0 && pad.h >= 0 && pad.w >= 0,
               "Convolution2D: needs positive channels, ksize and stride and pad >= 0, got in "
                   << in_channels << ", out " << out_channels << ", ksize " << to_string(ksize)
                   << ", stride " << to_string(stride) << ", pad " << to_string(pad));
-  return lecun_normal({out_channels, in_channels, ksize.h, ksize.w},
-                      in_channels * ksize.h * ksize.w, rng);
+  PRISM_CHECK(groups >= 1 && in_channels % groups == 0 && out_channels % groups == 0,
+              "Convolution2D: groups must be >= 1 and divide in and out channels, got "
+                  << groups << " for in " << in_channels << ", out " << out_channels);
+  return lecun_normal({out_channels, in_channels / groups, ksize.h, ksize.w},
+                      in_channels / groups * ksize.h * ksize.w, rng);
 }
 
 }  // namespace
 
 Convolution2D::Convolution2D(int64_t in_channels, int64_t out_channels, Size2 ksize, Size2 stride,
-                             Size2 pad, bool nobias, Rng& rng)
-    : Convolution2D(initial_weight(in_channels, out_channels, ksize, stride, pad, rng),
-                    nobias ? Tensor() : Tensor::zeros({out_channels}), stride, pad) {}
+                             Size2 pad, bool nobias, int64_t groups, Rng& rng)
+    : Convolution2D(initial_weight(in_channels, out_channels, ksize, stride, pad, groups, rng),
+                    nobias ? Tensor() : Tensor::zeros({out_channels}), stride, pad) {
+  groups_ = groups;
+}
 
 Convolution2D::Convolution2D(Tensor W, Tensor b, Size2 stride, Size2 pad)
     : stride_(stride), pad_(pad) {
@@ -35,7 +40,7 @@ Convolution2D::Convolution2D(Tensor W, Tensor b, Size2 stride, Size2 pad)
 }
 
 Variable Convolution2D::forward(const Variable& x) {
-  return conv2d(x, W_, b_, stride_, pad_);
+  return conv2d(x, W_, b_, stride_, pad_, groups_);
 }
 
 }  // namespace prism::nn

@@ -8,11 +8,13 @@ namespace prism::nn {
 
 class Convolution2D : public Module {
  public:
-  // W [out_channels, in_channels, ksize.h, ksize.w] from LeCun normal (fan_in in_channels *
-  // ksize.h * ksize.w), drawn from `rng` (global_rng() by default); b [out_channels] zeros, or
-  // none when `nobias`. ksize, stride and pad are one number or a pair {h, w}, as in Chainer.
+  // W [out_channels, in_channels / groups, ksize.h, ksize.w] from LeCun normal (fan_in
+  // in_channels / groups * ksize.h * ksize.w), drawn from `rng` (global_rng() by default);
+  // b [out_channels] zeros, or none when `nobias`. ksize, stride and pad are one number or a
+  // pair {h, w}, as in Chainer; groups as conv2d's (ops/conv2d.hpp).
   Convolution2D(int64_t in_channels, int64_t out_channels, Size2 ksize, Size2 stride = 1,
-                Size2 pad = 0, bool nobias = false, Rng& rng = global_rng());
+                Size2 pad = 0, bool nobias = false, int64_t groups = 1,
+                Rng& rng = global_rng());
 
   // x [N, in_channels, H, W] -> [N, out_channels, Ho, Wo] (see ops/conv2d.hpp).
   Variable forward(const Variable& x) override;
@@ -21,6 +23,7 @@ class Convolution2D : public Module {
   const Variable& b() const { return b_; }  // undefined when nobias
   Size2 stride() const { return stride_; }
   Size2 pad() const { return pad_; }
+  int64_t groups() const { return groups_; }
 
  protected:
   // A layer holding W [K, C, kh, kw] and b (or none, when undefined) as its initial values:
@@ -30,6 +33,7 @@ class Convolution2D : public Module {
 
  private:
   Size2 stride_, pad_;
+  int64_t groups_ = 1;
   Variable W_, b_;
 };
 

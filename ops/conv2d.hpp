@@ -6,10 +6,12 @@
 
 namespace prism {
 
-// x [N, C, H, W], w [K, C, kh, kw], b [K] or undefined -> y [N, K, Ho, Wo] with
+// x [N, C, H, W], w [K, C / groups, kh, kw], b [K] or undefined -> y [N, K, Ho, Wo] with
 // Ho = (H + 2 * pad.h - kh) / stride.h + 1 and Wo = (W + 2 * pad.w - kw) / stride.w + 1.
 // stride and pad are one number for both dimensions or a pair {h, w}.
+// groups (PyTorch's): the channels split into `groups` consecutive blocks, and output block g
+// (filters [g K / groups, (g + 1) K / groups)) reads input block g only; groups divides C and K.
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b = Variable(),
-                Size2 stride = 1, Size2 pad = 0);
+                Size2 stride = 1, Size2 pad = 0, int64_t groups = 1);
 
 }  // namespace prism

@@ -131,3 +131,47 @@ TEST_CASE("conv2d: bad shapes and arguments are errors naming them") {
   CHECK_THROWS_WITH_AS(conv2d(x, w, Variable(), 1, -1), doctest::Contains("pad must be"), Error);
   CHECK_THROWS_AS(conv2d(Variable(), w), Error);
 }
+
+TEST_CASE("conv2d with groups: each output block convolves its own input block") {
+  using prism::testing::slice_axis;
+  struct Grouped {
+    int64_t n, c, h, w, k, kh, kw, groups;
+    Size2 stride, pad;
+  };
+  Rng rng(41);
+  // Two and three groups, depthwise (groups = C = K), channel multipliers, odd sizes, 1x1 and
+  // 5x5 kernels, strides and pads of their own per dimension.
+  for (const Grouped& g :
+       {Grouped{2, 6, 7, 5, 9, 3, 3, 3, 1, 1}, Grouped{1, 4, 6, 6, 2, 3, 3, 2, 2, 1},
+        Grouped{2, 5, 6, 7, 5, 3, 3, 5, 1, 1}, Grouped{1, 3, 5, 5, 6, 5, 5, 3, 1, 2},
+        Grouped{3, 8, 4, 9, 4, 1, 1, 4, {1, 2}, 0},
+        Grouped{1, 6, 9, 8, 12, 3, 2, 2, {2, 1}, {1, 0}}}) {
+    INFO("N=" << g.n << " C=" << g.c << " K=" << g.k << " groups " << g.groups << " kernel " << g.kh
+              << "x" << g.kw);
+    const int64_t cg = g.c / g.groups, kg = g.k / g.groups;
+    const Tensor x = random_tensor({g.n, g.c, g.h, g.w}, rng);
+    const Tensor w = random_tensor({g.k, cg, g.kh, g.kw}, rng);
+    const Tensor b = random_tensor({g.k}, rng);
+    const Tensor y =
+        conv2d(Variable(x), Variable(w), Variable(b), g.stride, g.pad, g.groups).data();
+    for (int64_t i = 0; i < g.groups; ++i)
+      CHECK(max_rel_diff(slice_axis(y, 1, i * kg, kg),
+                         naive_conv2d(slice_axis(x, 1, i * cg, cg), slice_axis(w, 0, i * kg, kg),
+                                      slice_axis(b, 0, i * kg, kg), g.stride, g.pad)) < 1e-4);
+    check_gradients([&](auto& v) { return conv2d(v[0], v[1], v[2], g.stride, g.pad, g.groups); },
+                    {x, w, b});
+  }
+}
+
+TEST_CASE("conv2d with groups: groups that do not divide the channels are errors") {
+  Variable x(Tensor({2, 6, 5, 5}));
+  CHECK_THROWS_WITH_AS(conv2d(x, Variable(Tensor({4, 3, 3, 3})), Variable(), 1, 0, 0),
+                       doctest::Contains("groups must be >= 1"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Variable(Tensor({4, 1, 3, 3})), Variable(), 1, 0, 4),
+                       doctest::Contains("got 4 groups for x [2, 6, 5, 5]"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Variable(Tensor({3, 3, 3, 3})), Variable(), 1, 0, 2),
+                       doctest::Contains("divide the input channels and the filters"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(x, Variable(Tensor({4, 2, 3, 3})), Variable(), 1, 0, 2),
+      doctest::Contains("has 6 channels but w [4, 2, 3, 3] with 2 group(s) expects 4"), Error);
+}

@@ -181,3 +181,17 @@ TEST_CASE("VGG16: any input size that is a multiple of 32; others are refused by
   CHECK_THROWS_WITH_AS(nn::VGG16(alone, 3, 10, nn::Layout::sharded, 48),
                        doctest::Contains("multiple of 32"), Error);
 }
+
+TEST_CASE("Convolution2D with groups: W holds in / groups channels per filter") {
+  manual_seed(4);
+  nn::Convolution2D conv(6, 4, 3, 1, 1, /*nobias=*/false, /*groups=*/2);
+  CHECK(conv.W().shape() == Shape{4, 3, 3, 3});
+  CHECK(conv.groups() == 2);
+  Rng rng(5);
+  const Tensor x = prism::testing::random_tensor({2, 6, 5, 5}, rng);
+  const Tensor want = conv2d(Variable(x), conv.W(), conv.b(), 1, 1, 2).data();
+  CHECK(prism::testing::max_rel_diff(conv(Variable(x)).data(), want) == 0);
+  CHECK_THROWS_WITH_AS(
+      nn::Convolution2D(6, 4, 3, 1, 1, false, 4),
+      doctest::Contains("groups must be >= 1 and divide in and out channels, got 4"), Error);
+}

@@ -124,3 +124,43 @@ TEST_CASE("ParallelConvolution2D: more ranks than channels is an error that says
   CHECK_THROWS_WITH_AS(pc(Variable(Tensor({1, 7, 2, 2}))),
                        doctest::Contains("expected x [N, 8, H, W], got [1, 7, 2, 2]"), Error);
 }
+
+TEST_CASE("ParallelConvolution2D (seed): a grouped convolution with groups = P after a shuffle") {
+  // Rank r reads input channels r, r + P, ...: shuffled into consecutive blocks, rank r's is
+  // block r, and its filters are output block r, so the layer is conv2d(shuffle(x), W', b,
+  // groups = P) with W' the ranks' weights stacked in rank order. 12 channels split evenly
+  // on 1 to 4 ranks.
+  const dist::Communicator comm = dist::Communicator::world();
+  const int p = comm.size();
+  const int64_t c = 12, k = 12, n = 2, hw = 5;
+  std::vector<int64_t> shuffle;
+  for (int r = 0; r < p; ++r)
+    for (int64_t ch : ParallelConvolution2D::input_channels(c, p, r))
+      shuffle.push_back(ch);
+  for (int64_t stride : {1, 2}) {
+    INFO("stride " << stride << " on " << p << " ranks");
+    manual_seed(9);
+    ParallelConvolution2D pc(comm, c, k, 3, stride, 1, false);
+    Rng brng(80 + comm.rank());
+    brng.fill_uniform(pc.b().data(), -1, 1);
+    Rng xrng(81);
+    const Tensor xt = random_tensor({n, c, hw, hw}, xrng);
+    Variable x(xt.clone(), true);
+    Variable y = pc(x);
+
+    const Tensor stacked = gather_flat(comm, pc.W().data(), k * (c / p) * 9);
+    Variable xr(xt.clone(), true), wr(stacked.reshape({k, c / p, 3, 3}), true),
+        br(gather_flat(comm, pc.b().data(), k), true);
+    Variable yr = conv2d(select_channels(xr, shuffle), wr, br, stride, 1, p);
+    CHECK(max_rel_diff(y.data(), yr.data()) < 1e-5);
+
+    Rng rrng(82);  // one projection everywhere: every rank's loss is the same
+    const Tensor r = random_tensor(y.shape(), rrng);
+    y.backward(r);
+    yr.backward(r);
+    const int64_t first = ParallelConvolution2D::output_offset(k, p, comm.rank());
+    CHECK(max_rel_diff(pc.W().grad(), wr.grad().view(first * (c / p) * 9, pc.W().shape())) < 1e-5);
+    CHECK(max_rel_diff(pc.b().grad(), br.grad().view(first, pc.b().shape())) < 1e-5);
+    CHECK(max_rel_diff(x.grad(), xr.grad()) < 1e-5);
+  }
+}
