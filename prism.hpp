@@ -28,6 +28,7 @@
 #include "nn/linear.hpp"
 #include "nn/module.hpp"
 #include "nn/partition.hpp"
+#include "nn/resnet.hpp"
 #include "nn/sequential.hpp"
 #include "nn/vgg16.hpp"
 #include "ops/activation.hpp"

@@ -195,3 +195,37 @@ TEST_CASE("Convolution2D with groups: W holds in / groups channels per filter") 
       nn::Convolution2D(6, 4, 3, 1, 1, false, 4),
       doctest::Contains("groups must be >= 1 and divide in and out channels, got 4"), Error);
 }
+
+TEST_CASE("ResNet: the paper's CIFAR layout, its size, and its gradients") {
+  manual_seed(6);
+  nn::ResNet resnet20(20);
+  int64_t count = 0;
+  for (const auto& [name, p] : resnet20.named_parameters())
+    count += p.data().numel();
+  // He et al.'s "0.27M" for ResNet-20, with option-B shortcuts: 432 + 32 (stem), 14016,
+  // 51648 and 205696 (the stages, the shortcuts' 1x1 convolutions and BNs included), 650 (fc).
+  CHECK(count == 272474);
+  Rng rng(7);
+  CHECK(resnet20(Variable(prism::testing::random_tensor({2, 3, 32, 32}, rng))).shape() ==
+        Shape{2, 10});
+  // Any image size: 9x9 halves to 5 then 3 before the global pooling; backward reaches every
+  // parameter.
+  nn::ResNet resnet8(8, 1, 3);
+  Variable logits = resnet8(Variable(prism::testing::random_tensor({2, 1, 9, 9}, rng)));
+  CHECK(logits.shape() == Shape{2, 3});
+  sum(logits).backward();
+  for (const auto& [name, p] : resnet8.named_parameters()) {
+    INFO(name);
+    CHECK(p.has_grad());
+  }
+  // Both kinds of block against finite differences (the whole net is too deep for float32's
+  // differences): the identity shortcut, and the 1x1 convolution with stride 2.
+  for (int64_t stride : {1, 2}) {
+    nn::BasicBlock block(2, 2 * stride, stride);
+    prism::testing::check_gradients([&](auto& v) { return block(v[0]); },
+                                    {prism::testing::random_tensor({2, 2, 6, 6}, rng)},
+                                    {.eps = 1e-3});
+  }
+  CHECK_THROWS_WITH_AS(nn::ResNet(21), doctest::Contains("depth must be 6 n + 2"), Error);
+  CHECK_THROWS_WITH_AS(nn::ResNet(2), doctest::Contains("got 2"), Error);
+}

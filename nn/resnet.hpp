@@ -1,0 +1,44 @@
+// ResNet for 32x32 images (He et al. 2016, section 4.2: ResNet-20, 32, 44, 56, 110): a 3x3
+// convolution to 16 channels, then three stages of n basic blocks on 16, 32 and 64 channels
+// (depth = 6 n + 2), the first block of the second and third stage halving the image with
+// stride 2, then global average pooling and a linear layer to the classes.
+//
+// A basic block: 3x3 conv, BN, ReLU, 3x3 conv, BN, plus the shortcut, then ReLU. The shortcut is
+// the identity, or where the block changes the shape, a 1x1 convolution with the block's stride
+// and a BN (the paper's option B). Convolutions have no bias (a BN follows each).
+//
+//   nn::Classifier model(std::make_shared<nn::ResNet>(20));      // RGB, 10 classes
+//   nn::Classifier mnist(std::make_shared<nn::ResNet>(20, 1));   // one channel in
+#pragma once
+
+#include "nn/batch_normalization.hpp"
+#include "nn/convolution_2d.hpp"
+#include "nn/linear.hpp"
+#include "nn/sequential.hpp"
+
+namespace prism::nn {
+
+class BasicBlock : public Module {
+ public:
+  BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride);
+  // x [N, in, H, W] -> [N, out, H / stride, W / stride] (rounded up)
+  Variable forward(const Variable& x) override;
+
+ private:
+  std::shared_ptr<Convolution2D> conv1_, conv2_, shortcut_conv_;  // the last: none for identity
+  std::shared_ptr<BatchNormalization> bn1_, bn2_, shortcut_bn_;
+};
+
+class ResNet : public Module {
+ public:
+  // depth = 6 n + 2 with n >= 1 (20, 32, 44, 56, 110, ...).
+  explicit ResNet(int64_t depth, int64_t in_channels = 3, int64_t classes = 10);
+
+  // x [N, in_channels, H, W] (32x32 as in the paper; any size works) -> logits [N, classes]
+  Variable forward(const Variable& x) override;
+
+ private:
+  std::shared_ptr<Sequential> net_;
+};
+
+}  // namespace prism::nn
