@@ -21,6 +21,10 @@ over the ranks, the allgather's backward keeps the rank's own block.
 runs on GPUs only, so its BN layers normalize each process's own batch (DDP broadcasts rank 0's
 running statistics), where prism's synchronized BN makes two small allreduces per layer.
 
+--model resnet20 (or resnet32, resnet56; one process only) is resnet_step's model instead:
+prism's nn::ResNet, He et al.'s CIFAR ResNet with option-B shortcuts (a 1x1 convolution and BN
+where a block changes the shape), no convolution biases, global average pooling, linear 64->10.
+
 Prints one line: "torch_reference <label> median_ms <m> steps <n> torch <version>".
 """
 import argparse
@@ -100,9 +104,36 @@ def vgg16(procs):
     return nn.Sequential(*layers)
 
 
-def median_step_ms(procs, steps, batch, ddp=False):
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + self.shortcut(x))
+
+
+def resnet(depth):
+    blocks = (depth - 2) // 6
+    layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage in range(3):
+        for b in range(blocks):
+            layers.append(BasicBlock(cin, 16 << stage, 2 if stage > 0 and b == 0 else 1))
+            cin = 16 << stage
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
+
+
+def median_step_ms(procs, steps, batch, ddp=False, model_name='vgg16'):
     torch.manual_seed(7)
-    model = vgg16(1 if ddp else procs)
+    model = resnet(int(model_name[6:])) if model_name.startswith('resnet') else vgg16(1 if ddp else procs)
     if ddp:
         model = nn.parallel.DistributedDataParallel(model)  # 25 MB buckets, as prism's default
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -138,13 +169,17 @@ def main():
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--port', type=int, default=29533)
     ap.add_argument('--ddp', action='store_true', help='data parallel (with --procs)')
+    ap.add_argument('--model', default='vgg16', choices=['vgg16', 'resnet20', 'resnet32', 'resnet56'])
     a = ap.parse_args()
+    if a.model != 'vgg16' and a.procs > 1:
+        ap.error('--model resnet* runs in one process')
     if a.procs > 1:
         mp.spawn(worker, args=(a.procs, a.port, a.steps, a.batch, a.ddp), nprocs=a.procs)
     else:
         torch.set_num_threads(a.threads)
-        ms = median_step_ms(1, a.steps, a.batch)
-        print(f'torch_reference threads_{a.threads} median_ms {ms:.1f} steps {a.steps} torch {torch.__version__}',
+        ms = median_step_ms(1, a.steps, a.batch, model_name=a.model)
+        label = f'threads_{a.threads}' if a.model == 'vgg16' else f'{a.model}_threads_{a.threads}'
+        print(f'torch_reference {label} median_ms {ms:.1f} steps {a.steps} torch {torch.__version__}',
               flush=True)
 
 

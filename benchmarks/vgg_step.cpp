@@ -33,8 +33,6 @@
 // comm_ms then includes what the gradient allreduce left exposed, and allreduce_ms is the time
 // of one blocking allreduce of all the gradients over a data group, measured before the steps:
 // what the step would spend without overlap.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -59,6 +57,7 @@
 #include "nn/vgg16.hpp"
 #include "optim/data_parallel.hpp"
 #include "optim/momentum_sgd.hpp"
+#include "step_bench.hpp"
 
 namespace {
 
@@ -108,25 +107,8 @@ struct Step {
   }
 };
 
-struct Usage {
-  int64_t minor_faults, peak_rss_kb;
-};
-Usage usage() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return {u.ru_minflt, u.ru_maxrss};
-}
-
-// One step under the profiler: its nominal convolution flops.
-double conv_flops_of_a_step(Step& step) {
-  profile::enable(true);
-  step.run();
-  double flops = 0;
-  for (const profile::Row& row : profile::rows())
-    if (row.op == "conv2d") flops = row.flops;
-  profile::enable(false);
-  return flops;
-}
+using bench::usage;
+using bench::Usage;
 
 double g_peak_gflops = 0;  // one core's FMA peak, measured at start
 
@@ -151,7 +133,7 @@ double blocking_allreduce_ms(const Step& step) {
 
 void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
   Step step(comm);
-  const double flops = conv_flops_of_a_step(step);  // also the untimed first step
+  const double flops = bench::conv_flops_of([&] { step.run(); });  // also the untimed first step
   if (step.grid.data.size() > 1) state.counters["allreduce_ms"] = blocking_allreduce_ms(step);
   const Usage before = usage();
   const dist::Traffic moved_before = dist::traffic();

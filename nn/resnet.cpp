@@ -1,7 +1,6 @@
 #include "nn/resnet.hpp"
 
 #include "ops/activation.hpp"
-#include "ops/arithmetic.hpp"
 #include "ops/pooling.hpp"
 
 namespace prism::nn {
@@ -26,7 +25,7 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride
 Variable BasicBlock::forward(const Variable& x) {
   const Variable y = (*bn2_)((*conv2_)((*bn1_)((*conv1_)(x))));
   const Variable shortcut = shortcut_conv_ ? (*shortcut_bn_)((*shortcut_conv_)(x)) : x;
-  return relu(add(y, shortcut));
+  return add_relu(y, shortcut);
 }
 
 ResNet::ResNet(int64_t depth, int64_t in_channels, int64_t classes) {

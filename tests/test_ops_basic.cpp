@@ -59,6 +59,35 @@ TEST_CASE("ops: relu forward and gradient") {
   check_gradients([](auto& v) { return relu(v[0]); }, {t});
 }
 
+TEST_CASE("ops: add_relu is relu(add(a, b)), forward and gradients") {
+  Rng rng(5);
+  // Sums away from the kink at 0; a big one goes through the threaded loops.
+  for (const Shape& shape : {Shape{2, 3, 4}, Shape{4, 16, 32, 32}}) {
+    Tensor a = random_tensor(shape, rng), b = random_tensor(shape, rng);
+    for (int64_t i = 0; i < a.numel(); ++i)
+      if (std::abs(a[i] + b[i]) < 0.05f) a[i] += 0.3f;
+    Variable va(a, true), vb(b, true), wa(a.clone(), true), wb(b.clone(), true);
+    Variable y = add_relu(va, vb), want = relu(add(wa, wb));
+    CHECK(y.data().to_vector() == want.data().to_vector());
+    const Tensor gy = random_tensor(shape, rng);
+    y.backward(gy);
+    want.backward(gy);
+    CHECK(va.grad().to_vector() == wa.grad().to_vector());
+    CHECK(vb.grad().to_vector() == wb.grad().to_vector());
+    if (shape.size() == 3) check_gradients([](auto& v) { return add_relu(v[0], v[1]); }, {a, b});
+  }
+  // One input that needs no gradient, and the same variable on both sides.
+  Variable x(Tensor::from({3}, {1, -2, 0.5f}), true);
+  sum(add_relu(x, Variable(Tensor::from({3}, {1, 1, 1})))).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{1, 0, 1});
+  Variable z(Tensor::from({2}, {1, -1}), true);
+  sum(add_relu(z, z)).backward();
+  CHECK(z.grad().to_vector() == std::vector<float>{2, 0});
+  CHECK_THROWS_WITH_AS(
+      add_relu(Variable(Tensor({2, 3})), Variable(Tensor({3}))),
+      doctest::Contains("add_relu: needs a and b of one shape, got [2, 3] and [3]"), Error);
+}
+
 TEST_CASE("ops: reshape and flatten") {
   Rng rng(3);
   Tensor t = random_tensor({2, 3, 2, 2}, rng);
