@@ -1,4 +1,5 @@
-// The datasets the VGG examples read (train_vgg, evaluate), by the names their --dataset takes.
+// The datasets the 32x32 examples read (train_vgg, train_resnet, evaluate), by the names their
+// --dataset takes.
 #pragma once
 
 #include <string>
