@@ -23,6 +23,8 @@ CONFIGS = [('1t', '1 thread'), ('2t', '2 threads'), ('p2', '2 ranks x 1 thread, 
            ('p4f', '4 ranks x 1 thread, filter partition'),
            ('p2d', '2 ranks x 1 thread, data parallel (64 images each)'),
            ('p4x', '4 ranks x 1 thread, 2 x 2 grid, filter partition (64 images a group)')]
+# resnet_step, ResNet-20 at batch 64, beside torch_reference.py --model resnet20
+RESNET_CONFIGS = [('r1t', '1 thread'), ('r2t', '2 threads')]
 # PyTorch has one 2-process run: one reference for all
 TORCH_OF = {'p2g': 'p2', 'p2s': 'p2', 'p2f': 'p2'}
 PASSES = ['fwd', 'bwd_data', 'bwd_weights']
@@ -73,7 +75,7 @@ lines = []
 step = {}
 peak = None
 torch_version = None
-for config, label in CONFIGS:
+for config, label in CONFIGS + RESNET_CONFIGS:
     runs = prism_runs(config)
     if runs and peak is None:
         peak = float(runs[0][0].get('fma_peak_gflops', 0)) or None
@@ -145,15 +147,20 @@ if baseline_rev:
 else:
     lines.append('| | prism `vgg_step` | PyTorch `torch_reference.py` | prism / PyTorch | per round |')
     lines.append('|---|---|---|---|---|')
-for config, label in CONFIGS:
+
+
+def ratio_row(config, label, with_before):
     s = step[config]
     now = f'{fmt(s["prism"])} | {fmt(s["torch"])}'
     per_round = fmt(round_ratio(s['prism_rounds'], s['torch_rounds']), 2)
-    if baseline_rev:
-        lines.append(f'| {label} | {fmt(s["before"])} | {now} | {fmt(ratio(s["before"], s["torch"]), 2)} | '
-                     f'**{fmt(ratio(s["prism"], s["torch"]), 2)}** | {per_round} |')
-    else:
-        lines.append(f'| {label} | {now} | **{fmt(ratio(s["prism"], s["torch"]), 2)}** | {per_round} |')
+    before = f'{fmt(s["before"])} | ' if with_before else ''
+    before_ratio = f'{fmt(ratio(s["before"], s["torch"]), 2)} | ' if with_before else ''
+    return (f'| {label} | {before}{now} | {before_ratio}**{fmt(ratio(s["prism"], s["torch"]), 2)}** '
+            f'| {per_round} |')
+
+
+for config, label in CONFIGS:
+    lines.append(ratio_row(config, label, bool(baseline_rev)))
 lines.append('')
 lines.append('prism / PyTorch is the ratio of the medians; "per round" is the median of each round\'s '
              'own ratio (its two runs ran side by side, so a drift of the machine between rounds '
@@ -201,6 +208,25 @@ for config, label in CONFIGS:
                  f'{fmt(s["rss"])} | {fmt(s["mb_received"], 1)} | {fmt(s["comm_ms"])} | '
                  f'{fmt(s["comm_pct"], 1)} | {fmt(s["imbalance_pct"], 1)} |')
 lines.append('')
+
+if any(step[config]['prism'] for config, _ in RESNET_CONFIGS):
+    lines.append('## ResNet-20 training step (ms)')
+    lines.append('')
+    lines.append('`resnet_step` (nn::ResNet(20), batch 64, MomentumSGD) against '
+                 '`torch_reference.py --model resnet20`, the same model, interleaved in the rounds above.')
+    lines.append('')
+    lines.append('| | prism `resnet_step` | PyTorch `torch_reference.py` | prism / PyTorch | per round |')
+    lines.append('|---|---|---|---|---|')
+    for config, label in RESNET_CONFIGS:
+        lines.append(ratio_row(config, label, False))
+    lines.append('')
+    lines.append('| | conv GFLOP | % of peak | page faults | peak RSS MB |')
+    lines.append('|---|---|---|---|---|')
+    for config, label in RESNET_CONFIGS:
+        s = step[config]
+        lines.append(f'| {label} | {fmt(s["gflop"], 1)} | {fmt(s["pct_peak"], 1)} | {fmt(s["faults"])} | '
+                     f'{fmt(s["rss"])} |')
+    lines.append('')
 
 big = {name: load_json(f'{out_dir}/hw128_{name}.json') for name in ('p1', 'p1_limited', 'p2_limited')}
 limit_path = f'{out_dir}/memory_limit.txt'
