@@ -72,7 +72,7 @@ struct Groups {
 }  // namespace
 
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 stride, Size2 pad,
-                int64_t groups) {
+                int64_t groups, Size2 dilation) {
   profile::Scope scope("conv2d");
   check_unsharded(x, "conv2d");
   PRISM_CHECK(x.defined() && w.defined() && x.data().dim() == 4 && w.data().dim() == 4,
@@ -87,9 +87,10 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, Size2 s
                                                     << " channels but w " << to_string(ws)
                                                     << " with " << groups << " group(s) expects "
                                                     << ws[1] * groups);
-  const Groups conv{kernels::make_conv_shape(xs[0], xs[1] / groups, xs[2], xs[3], ws[0] / groups,
-                                             ws[2], ws[3], stride.h, stride.w, pad.h, pad.w),
-                    groups};
+  const Groups conv{
+      kernels::make_conv_shape(xs[0], xs[1] / groups, xs[2], xs[3], ws[0] / groups, ws[2], ws[3],
+                               stride.h, stride.w, pad.h, pad.w, dilation.h, dilation.w),
+      groups};
   const ConvShape& s = conv.s;
   const int64_t k = ws[0];
   if (b.defined())

@@ -10,10 +10,12 @@ using prism::testing::random_tensor;
 namespace {
 
 // The definition, written independently of the kernel: 7 loops with a bounds test per tap.
-Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 stride, Size2 pad) {
+Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 stride, Size2 pad,
+                    Size2 dil = 1) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   const int64_t k = w.size(0), kh = w.size(2), kw = w.size(3);
-  const int64_t ho = (h + 2 * pad.h - kh) / stride.h + 1, wo = (wd + 2 * pad.w - kw) / stride.w + 1;
+  const int64_t ho = (h + 2 * pad.h - dil.h * (kh - 1) - 1) / stride.h + 1;
+  const int64_t wo = (wd + 2 * pad.w - dil.w * (kw - 1) - 1) / stride.w + 1;
   Tensor y({n, k, ho, wo});
   for (int64_t in = 0; in < n; ++in)
     for (int64_t ik = 0; ik < k; ++ik)
@@ -23,7 +25,8 @@ Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 str
           for (int64_t ic = 0; ic < c; ++ic)
             for (int64_t i = 0; i < kh; ++i)
               for (int64_t j = 0; j < kw; ++j) {
-                const int64_t ih = oh * stride.h + i - pad.h, iw = ow * stride.w + j - pad.w;
+                const int64_t ih = oh * stride.h + i * dil.h - pad.h;
+                const int64_t iw = ow * stride.w + j * dil.w - pad.w;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
                 acc += double(x[((in * c + ic) * h + ih) * wd + iw]) *
                        w[((ik * c + ic) * kh + i) * kw + j];
@@ -35,25 +38,35 @@ Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Size2 str
 
 struct Case {
   int64_t n, c, h, w, k, kh, kw;
-  Size2 stride, pad;
+  Size2 stride, pad, dilation = 1;
 };
 
 // Odd sizes, stride 1 and 2, pads 0/1/2, 1x1, 3x3, 5x5 and non-square kernels, batch 1 and 3;
-// strides and pads that differ between rows and columns.
+// strides and pads that differ between rows and columns; dilations 2 and 3, alone, with a
+// stride, and different between rows and columns.
 const Case kCases[] = {
-    {1, 1, 1, 1, 1, 1, 1, 1, 0},           {1, 3, 5, 7, 5, 3, 3, 1, 1},
-    {3, 2, 6, 5, 4, 3, 3, 2, 1},           {2, 3, 7, 7, 2, 5, 5, 1, 2},
-    {1, 5, 4, 6, 3, 1, 1, 2, 0},           {2, 2, 5, 4, 3, 2, 3, 1, 0},
-    {1, 3, 6, 6, 5, 3, 3, 2, 2},           {3, 1, 3, 3, 2, 3, 3, 1, 1},
-    {1, 4, 9, 8, 3, 5, 5, 2, 2},           {2, 3, 7, 9, 4, 3, 5, {1, 2}, {2, 0}},
+    {1, 1, 1, 1, 1, 1, 1, 1, 0},
+    {1, 3, 5, 7, 5, 3, 3, 1, 1},
+    {3, 2, 6, 5, 4, 3, 3, 2, 1},
+    {2, 3, 7, 7, 2, 5, 5, 1, 2},
+    {1, 5, 4, 6, 3, 1, 1, 2, 0},
+    {2, 2, 5, 4, 3, 2, 3, 1, 0},
+    {1, 3, 6, 6, 5, 3, 3, 2, 2},
+    {3, 1, 3, 3, 2, 3, 3, 1, 1},
+    {1, 4, 9, 8, 3, 5, 5, 2, 2},
+    {2, 3, 7, 9, 4, 3, 5, {1, 2}, {2, 0}},
     {1, 2, 8, 5, 3, 1, 3, {3, 1}, {0, 1}},
+    {2, 2, 7, 6, 3, 3, 3, 1, 2, 2},
+    {1, 3, 9, 8, 2, 3, 2, 2, {1, 0}, {3, 2}},
+    {1, 2, 10, 9, 3, 3, 3, {2, 1}, {3, 1}, {2, 3}},
+    {2, 1, 6, 7, 2, 2, 2, 1, 0, {1, 4}},
 };
 
 std::string describe(const Case& s) {
   return "N=" + std::to_string(s.n) + " C=" + std::to_string(s.c) + " H=" + std::to_string(s.h) +
          " W=" + std::to_string(s.w) + " K=" + std::to_string(s.k) + " kernel " +
          std::to_string(s.kh) + "x" + std::to_string(s.kw) + " stride " + to_string(s.stride) +
-         " pad " + to_string(s.pad);
+         " pad " + to_string(s.pad) + " dilation " + to_string(s.dilation);
 }
 
 }  // namespace
@@ -75,10 +88,10 @@ TEST_CASE("conv2d: forward equals the direct formula on awkward shapes") {
     Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng);
     Tensor w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
     Tensor b = random_tensor({s.k}, rng);
-    Tensor y = conv2d(Variable(x), Variable(w), Variable(b), s.stride, s.pad).data();
-    CHECK(max_rel_diff(y, naive_conv2d(x, w, b, s.stride, s.pad)) < 1e-5);
-    Tensor y0 = conv2d(Variable(x), Variable(w), Variable(), s.stride, s.pad).data();
-    CHECK(max_rel_diff(y0, naive_conv2d(x, w, Tensor(), s.stride, s.pad)) < 1e-5);
+    Tensor y = conv2d(Variable(x), Variable(w), Variable(b), s.stride, s.pad, 1, s.dilation).data();
+    CHECK(max_rel_diff(y, naive_conv2d(x, w, b, s.stride, s.pad, s.dilation)) < 1e-5);
+    Tensor y0 = conv2d(Variable(x), Variable(w), Variable(), s.stride, s.pad, 1, s.dilation).data();
+    CHECK(max_rel_diff(y0, naive_conv2d(x, w, Tensor(), s.stride, s.pad, s.dilation)) < 1e-5);
   }
 }
 
@@ -90,9 +103,12 @@ TEST_CASE("conv2d: gradients of x, w and b against finite differences") {
     Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng);
     Tensor w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
     Tensor b = random_tensor({s.k}, rng);
-    check_gradients([&](auto& v) { return conv2d(v[0], v[1], v[2], s.stride, s.pad); }, {x, w, b});
-    check_gradients([&](auto& v) { return conv2d(v[0], v[1], Variable(), s.stride, s.pad); },
-                    {x, w});
+    check_gradients(
+        [&](auto& v) { return conv2d(v[0], v[1], v[2], s.stride, s.pad, 1, s.dilation); },
+        {x, w, b});
+    check_gradients(
+        [&](auto& v) { return conv2d(v[0], v[1], Variable(), s.stride, s.pad, 1, s.dilation); },
+        {x, w});
   }
 }
 
@@ -129,6 +145,13 @@ TEST_CASE("conv2d: bad shapes and arguments are errors naming them") {
   CHECK_THROWS_WITH_AS(conv2d(x, w, Variable(), 0), doctest::Contains("stride must be at least 1"),
                        Error);
   CHECK_THROWS_WITH_AS(conv2d(x, w, Variable(), 1, -1), doctest::Contains("pad must be"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, w, Variable(), 1, 1, 1, {1, 0}),
+                       doctest::Contains("dilation must be at least 1, got (1, 0)"), Error);
+  // 3x3 dilated by 4 spans 9x9, more than the 5x5 input padded by 1 (dilated by 3, it fits).
+  CHECK(conv2d(x, w, Variable(), 1, 1, 1, 3).shape() == Shape{2, 4, 1, 1});
+  CHECK_THROWS_WITH_AS(
+      conv2d(x, w, Variable(), 1, 1, 1, 4),
+      doctest::Contains("kernel 3x3 dilated to 9x9 is larger than the padded input 7x7"), Error);
   CHECK_THROWS_AS(conv2d(Variable(), w), Error);
 }
 

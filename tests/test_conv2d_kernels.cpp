@@ -42,7 +42,7 @@ Passes run_passes(const ConvShape& s, const Tensor& x, const Tensor& w, const Te
 void check_against_reference(const ConvShape& s, Rng& rng) {
   INFO("N=" << s.n << " C=" << s.c << " K=" << s.k << " H=" << s.h << " W=" << s.w << " kernel "
             << s.kh << "x" << s.kw << " stride (" << s.sh << ", " << s.sw << ") pad (" << s.ph
-            << ", " << s.pw << ")");
+            << ", " << s.pw << ") dilation (" << s.dil_h << ", " << s.dil_w << ")");
   Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng),
          w = random_tensor({s.k, s.c, s.kh, s.kw}, rng);
   Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);
@@ -65,18 +65,20 @@ void check_against_reference(const ConvShape& s, Rng& rng) {
 
 TEST_CASE("conv2d kernels: every ISA matches the reference on random awkward shapes") {
   // C and K off the vector widths, H and W 1..33, strides 1 and 2 and pads 0..2 chosen apart
-  // for rows and columns, kernels 1, 2, 3, 5 high and wide, batch 1 and 7.
+  // for rows and columns, kernels 1, 2, 3, 5 high and wide, batch 1 and 7; every third shape
+  // dilated by 1..3, rows and columns apart.
   Rng rng(2026);
   int tested = 0;
-  for (int i = 0; tested < 48; ++i) {
+  for (int i = 0; tested < 60; ++i) {
     const int64_t n = i % 2 ? 7 : 1, c = 1 + rng.below(21), k = 1 + rng.below(37);
     const int64_t h = 1 + rng.below(33), w = 1 + rng.below(33);
     const int64_t kh = std::array<int64_t, 4>{1, 2, 3, 5}[rng.below(4)];
     const int64_t kw = i % 3 ? kh : std::array<int64_t, 4>{1, 2, 3, 5}[rng.below(4)];
     const int64_t sh = 1 + i % 4 / 2, sw = i % 5 ? sh : 3 - sh;
     const int64_t ph = rng.below(3), pw = i % 3 ? ph : rng.below(3);
-    if (kh > h + 2 * ph || kw > w + 2 * pw) continue;
-    check_against_reference(make_conv_shape(n, c, h, w, k, kh, kw, sh, sw, ph, pw), rng);
+    const int64_t dh = i % 3 == 2 ? 1 + rng.below(3) : 1, dw = i % 3 == 2 ? 1 + rng.below(3) : 1;
+    if ((kh - 1) * dh + 1 > h + 2 * ph || (kw - 1) * dw + 1 > w + 2 * pw) continue;
+    check_against_reference(make_conv_shape(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw), rng);
     ++tested;
   }
 }
@@ -99,7 +101,14 @@ TEST_CASE("conv2d kernels: edge shapes") {
                              make_conv_shape(3, 5, 11, 13, 18, 3, 5, 1, 2, 0, 2),
                              make_conv_shape(2, 3, 8, 17, 20, 1, 3, 3, 1, 0, 1),
                              make_conv_shape(2, 3, 17, 8, 20, 3, 1, 1, 3, 1, 0),
-                             make_conv_shape(4, 6, 5, 9, 9, 1, 1, 2, 1, 2, 0)})
+                             make_conv_shape(4, 6, 5, 9, 9, 1, 1, 2, 1, 2, 0),
+                             // Dilated: a kernel spanning the whole padded input; a dilation
+                             // wider than the input, so most taps only meet padding; dilation
+                             // with stride 3 (runs of one pixel); a crop in backward-data.
+                             make_conv_shape(3, 5, 7, 7, 17, 3, 3, 1, 1, 1, 1, 4, 4),
+                             make_conv_shape(5, 9, 4, 5, 20, 3, 3, 1, 1, 5, 5, 6, 5),
+                             make_conv_shape(7, 4, 15, 14, 33, 3, 3, 3, 3, 2, 2, 2, 3),
+                             make_conv_shape(2, 6, 12, 12, 40, 3, 3, 2, 2, 0, 0, 2, 2)})
     check_against_reference(s, rng);
 }
 

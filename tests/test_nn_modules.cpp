@@ -196,6 +196,20 @@ TEST_CASE("Convolution2D with groups: W holds in / groups channels per filter") 
       doctest::Contains("groups must be >= 1 and divide in and out channels, got 4"), Error);
 }
 
+TEST_CASE("Convolution2D with dilation: the op's dilated convolution, and bad dilations named") {
+  manual_seed(4);
+  nn::Convolution2D conv(2, 3, 3, 1, 2, /*nobias=*/false, /*groups=*/1, /*dilation=*/{2, 1});
+  CHECK(conv.dilation() == Size2{2, 1});
+  Rng rng(5);
+  const Tensor x = prism::testing::random_tensor({2, 2, 6, 7}, rng);
+  const Variable y = conv(Variable(x));
+  CHECK(y.shape() == Shape{2, 3, 6, 9});  // rows: 6 + 4 - 5 + 1, columns: 7 + 4 - 3 + 1
+  CHECK(prism::testing::max_rel_diff(
+            y.data(), conv2d(Variable(x), conv.W(), conv.b(), 1, 2, 1, {2, 1}).data()) == 0);
+  CHECK_THROWS_WITH_AS(nn::Convolution2D(2, 3, 3, 1, 1, false, 1, 0),
+                       doctest::Contains("dilation 0"), Error);
+}
+
 TEST_CASE("ResNet: the paper's CIFAR layout, its size, and its gradients") {
   manual_seed(6);
   nn::ResNet resnet20(20);

@@ -33,7 +33,8 @@ void set_layout(DirectPlan& p, bool images_innermost) {
   for (int64_t a = 0; a < p.kh; ++a)
     for (int64_t b = 0; b < p.kw; ++b)
       for (int64_t i = 0; i < p.in_c; ++i)
-        p.tap_offset.push_back(i * p.channel_stride + (a * p.ws + b) * p.pixel_stride);
+        p.tap_offset.push_back(i * p.channel_stride +
+                               (a * p.dil_h * p.ws + b * p.dil_w) * p.pixel_stride);
 }
 
 // Fills in everything that follows from the geometry set by the two plan makers.
@@ -43,9 +44,9 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.lanes = lanes;
   p.tile = tile;
   p.row_lo = std::max<int64_t>(0, p.pad_top);
-  p.row_hi = std::min(p.hs - 1, p.pad_top + (p.in_h - 1) * p.dil_h);
+  p.row_hi = std::min(p.hs - 1, p.pad_top + (p.in_h - 1) * p.spread_h);
   p.col_lo = std::max<int64_t>(0, p.pad_left);
-  p.col_hi = std::min(p.ws - 1, p.pad_left + (p.in_w - 1) * p.dil_w);
+  p.col_hi = std::min(p.ws - 1, p.pad_left + (p.in_w - 1) * p.spread_w);
   p.group_width = int64_t{tile.noc} * lanes;
   p.groups = ceil_div(p.out_c, p.group_width);
   p.group_floats = p.kh * p.in_c * p.kw * p.group_width;
@@ -63,14 +64,14 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.chunks = ceil_div(p.n, p.images_per_chunk);
   p.images_per_chunk = ceil_div(p.n, p.chunks);  // as even as the chunk count allows
   // A run shorter than seg_len still reads seg_len pixels, past the end of the last image.
-  const int64_t slack = int64_t{tile.seg_len} * p.stride_w + p.kw + 16;
+  const int64_t slack = int64_t{tile.seg_len} * p.stride_w + (p.kw - 1) * p.dil_w + 17;
   p.chunk_floats = round_up(p.images_per_chunk * p.in_c * p.plane() + slack, 16);
   p.stage_floats = round_up(p.images_per_chunk * stage_image, 16);
   set_layout(p, p.runs_across_images);
 }
 
-// The output rows (or columns) [lo, hi) whose window puts kernel row (column) a on data: packed
-// row y * stride + a within [data_lo, data_hi].
+// The output rows (or columns) [lo, hi) whose window puts a kernel row (column) at offset a
+// (its index times the dilation) on data: packed row y * stride + a within [data_lo, data_hi].
 struct Span {
   int64_t lo, hi;
 };
@@ -92,8 +93,8 @@ void set_live_pixels(WeightGradPlan& p) {
     std::array<int64_t, 4> box{s.ho, 0, s.wo, 0};
     for (int64_t t = tg * p.tile.taps; t < std::min(p.taps, (tg + 1) * p.tile.taps); ++t) {
       const int64_t a = t / s.c / s.kw, b = t / s.c % s.kw;
-      const Span rows = live_span(a, s.sh, s.ho, x.row_lo, x.row_hi);
-      const Span cols = live_span(b, s.sw, s.wo, x.col_lo, x.col_hi);
+      const Span rows = live_span(a * s.dil_h, s.sh, s.ho, x.row_lo, x.row_hi);
+      const Span cols = live_span(b * s.dil_w, s.sw, s.wo, x.col_lo, x.col_hi);
       if (rows.lo == rows.hi || cols.lo == cols.hi) continue;  // this tap never meets data
       box = {std::min(box[0], rows.lo), std::max(box[1], rows.hi), std::min(box[2], cols.lo),
              std::max(box[3], cols.hi)};
@@ -120,12 +121,12 @@ void set_live_pixels(WeightGradPlan& p) {
 DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
   DirectPlan p;
   p.n = s.n, p.in_c = s.c, p.out_c = s.k, p.kh = s.kh, p.kw = s.kw;
-  p.stride_h = s.sh, p.stride_w = s.sw;
-  p.in_h = s.h, p.in_w = s.w, p.dil_h = 1, p.dil_w = 1, p.pad_top = s.ph, p.pad_left = s.pw;
+  p.stride_h = s.sh, p.stride_w = s.sw, p.dil_h = s.dil_h, p.dil_w = s.dil_w;
+  p.in_h = s.h, p.in_w = s.w, p.spread_h = 1, p.spread_w = 1, p.pad_top = s.ph, p.pad_left = s.pw;
   p.out_h = s.ho, p.out_w = s.wo;
   // Only the rows and columns some output reads; the rest of the padding is never touched.
-  p.hs = (s.ho - 1) * s.sh + s.kh;
-  p.ws = (s.wo - 1) * s.sw + s.kw;
+  p.hs = (s.ho - 1) * s.sh + s.extent_h();
+  p.ws = (s.wo - 1) * s.sw + s.extent_w();
   p.w_base = 0, p.w_o = s.c * s.kh * s.kw, p.w_i = s.kh * s.kw, p.w_a = s.kw, p.w_b = 1;
   finish_direct_plan(p, isa);
   return p;
@@ -134,11 +135,12 @@ DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
 DirectPlan make_backward_data_plan(const ConvShape& s, const Conv2dIsa& isa) {
   DirectPlan p;
   p.n = s.n, p.in_c = s.k, p.out_c = s.c, p.kh = s.kh, p.kw = s.kw, p.stride_h = p.stride_w = 1;
-  p.in_h = s.ho, p.in_w = s.wo, p.dil_h = s.sh, p.dil_w = s.sw;
-  p.pad_top = s.kh - 1 - s.ph, p.pad_left = s.kw - 1 - s.pw;  // may be negative: a crop
+  p.dil_h = s.dil_h, p.dil_w = s.dil_w;
+  p.in_h = s.ho, p.in_w = s.wo, p.spread_h = s.sh, p.spread_w = s.sw;
+  p.pad_top = s.extent_h() - 1 - s.ph, p.pad_left = s.extent_w() - 1 - s.pw;  // < 0: a crop
   p.out_h = s.h, p.out_w = s.w;
-  p.hs = s.h + s.kh - 1;
-  p.ws = s.w + s.kw - 1;
+  p.hs = s.h + s.extent_h() - 1;
+  p.ws = s.w + s.extent_w() - 1;
   // w'(c, k, a, b) = w(k, c, kh - 1 - a, kw - 1 - b)
   p.w_o = s.kh * s.kw, p.w_i = s.c * s.kh * s.kw, p.w_a = -s.kw, p.w_b = -1;
   p.w_base = (s.kh - 1) * s.kw + (s.kw - 1);
@@ -179,7 +181,7 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
     for (int64_t b = 0; b < s.kw; ++b)
       for (int64_t i = 0; i < s.c; ++i)
         p.tap_offset[(a * s.kw + b) * s.c + i] =
-            i * p.src.channel_stride + (a * p.src.ws + b) * p.src.pixel_stride;
+            i * p.src.channel_stride + (a * s.dil_h * p.src.ws + b * s.dil_w) * p.src.pixel_stride;
   for (int64_t b = 0; b < p.images_per_chunk; ++b)
     for (int64_t y = 0; y < s.ho; ++y)
       for (int64_t x = 0; x < s.wo; ++x)

@@ -25,14 +25,15 @@ struct DirectTile {
 // A direct convolution over a zero-padded copy of the source, packed one chunk of images at a
 // time:
 //   out[n, o, y, x] = sum over i, a, b of
-//                     src[n, i, y * stride_h + a, x * stride_w + b] * w(o, i, a, b)
+//                     src[n, i, y * stride_h + a * dil_h, x * stride_w + b * dil_w] * w(o, i, a, b)
 // where src is the input scattered into a zero plane hs x ws, input pixel (r, c) landing at
-// (pad_top + r * dil_h, pad_left + c * dil_w). Forward is dil = 1 with the conv's padding;
-// backward-data is a stride-1 convolution of the output gradient dilated by the conv's stride,
-// padded by kernel - 1 - pad, with the kernel flipped and transposed.
+// (pad_top + r * spread_h, pad_left + c * spread_w). Forward is spread = 1 with the conv's
+// padding; backward-data is a stride-1 convolution of the output gradient spread by the conv's
+// stride, padded by (kernel - 1) * dilation - pad, with the kernel flipped and transposed. Both
+// keep the conv's dilation.
 struct DirectPlan {
-  int64_t n, in_c, out_c, kh, kw, stride_h, stride_w;
-  int64_t in_h, in_w, dil_h, dil_w, pad_top, pad_left;
+  int64_t n, in_c, out_c, kh, kw, stride_h, stride_w, dil_h, dil_w;
+  int64_t in_h, in_w, spread_h, spread_w, pad_top, pad_left;
   int64_t hs, ws;  // packed plane
   int64_t out_h, out_w;
   int64_t row_lo, row_hi;  // packed rows that can hold data; taps outside them are skipped

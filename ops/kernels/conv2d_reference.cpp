@@ -20,15 +20,24 @@ Range valid_outputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
   return {lo, std::max(lo, hi)};
 }
 
-// Calls f(i, j, rows, cols) for every kernel tap (i, j) with the output rows and columns it
-// touches; shared by the three passes, which differ only in what they do per tap. `sw` is the
-// column stride (the inner loops' step), s.sh the row stride.
+// One kernel tap (i, j): output (oh, ow) reads input (oh * sh + di, ow * sw + dj), for the
+// output rows and columns in rows and cols.
+struct Tap {
+  int64_t i, j, di, dj;
+  Range rows, cols;
+};
+
+// Calls f(tap) for every kernel tap; shared by the three passes, which differ only in what
+// they do per tap. `sw` is the column stride (the inner loops' step), s.sh the row stride.
 template <class Stride, class F>
 void for_each_tap(const ConvShape& s, Stride sw, F&& f) {
   for (int64_t i = 0; i < s.kh; ++i) {
-    const Range rows = valid_outputs(i - s.ph, s.sh, s.h, s.ho);
-    for (int64_t j = 0; j < s.kw; ++j)
-      f(i, j, rows, valid_outputs(j - s.pw, sw, s.w, s.wo));
+    const int64_t di = i * s.dil_h - s.ph;
+    const Range rows = valid_outputs(di, s.sh, s.h, s.ho);
+    for (int64_t j = 0; j < s.kw; ++j) {
+      const int64_t dj = j * s.dil_w - s.pw;
+      f(Tap{i, j, di, dj, rows, valid_outputs(dj, sw, s.w, s.wo)});
+    }
   }
 }
 
@@ -37,7 +46,7 @@ void for_each_tap(const ConvShape& s, Stride sw, F&& f) {
 template <class Stride>
 void conv2d_forward(const ConvShape& s, Stride sw, const float* x, const float* w,
                     const float* bias, float* y) {
-  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+  const int64_t in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t nk = 0; nk < s.n * s.k; ++nk) {
     const int64_t n = nk / s.k, k = nk % s.k;
@@ -46,13 +55,13 @@ void conv2d_forward(const ConvShape& s, Stride sw, const float* x, const float* 
     for (int64_t c = 0; c < s.c; ++c) {
       const float* xp = x + (n * s.c + c) * in_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
-        const float wv = wp[i * s.kw + j];
-        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          const float* xrow = xp + (oh * s.sh + i - ph) * s.w;
+      for_each_tap(s, sw, [&](const Tap& t) {
+        const float wv = wp[t.i * s.kw + t.j];
+        for (int64_t oh = t.rows.lo; oh < t.rows.hi; ++oh) {
+          const float* xrow = xp + (oh * s.sh + t.di) * s.w;
           float* yrow = yp + oh * s.wo;
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            yrow[ow] += wv * xrow[ow * sw + j - pw];
+          for (int64_t ow = t.cols.lo; ow < t.cols.hi; ++ow)
+            yrow[ow] += wv * xrow[ow * sw + t.dj];
         }
       });
     }
@@ -64,7 +73,7 @@ void conv2d_forward(const ConvShape& s, Stride sw, const float* x, const float* 
 template <class Stride>
 void conv2d_backward_data(const ConvShape& s, Stride sw, const float* dy, const float* w,
                           float* dx) {
-  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+  const int64_t in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
     const int64_t n = nc / s.c, c = nc % s.c;
@@ -73,13 +82,13 @@ void conv2d_backward_data(const ConvShape& s, Stride sw, const float* dy, const 
     for (int64_t k = 0; k < s.k; ++k) {
       const float* dyp = dy + (n * s.k + k) * out_plane;
       const float* wp = w + (k * s.c + c) * s.kh * s.kw;
-      for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
-        const float wv = wp[i * s.kw + j];
-        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          float* dxrow = dxp + (oh * s.sh + i - ph) * s.w;
+      for_each_tap(s, sw, [&](const Tap& t) {
+        const float wv = wp[t.i * s.kw + t.j];
+        for (int64_t oh = t.rows.lo; oh < t.rows.hi; ++oh) {
+          float* dxrow = dxp + (oh * s.sh + t.di) * s.w;
           const float* dyrow = dyp + oh * s.wo;
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            dxrow[ow * sw + j - pw] += wv * dyrow[ow];
+          for (int64_t ow = t.cols.lo; ow < t.cols.hi; ++ow)
+            dxrow[ow * sw + t.dj] += wv * dyrow[ow];
         }
       });
     }
@@ -92,28 +101,28 @@ void conv2d_backward_data(const ConvShape& s, Stride sw, const float* dy, const 
 template <class Stride>
 void conv2d_backward_weights(const ConvShape& s, Stride sw, const float* x, const float* dy,
                              float* dw) {
-  const int64_t ph = s.ph, pw = s.pw, in_plane = s.h * s.w, out_plane = s.ho * s.wo;
+  const int64_t in_plane = s.h * s.w, out_plane = s.ho * s.wo;
 #pragma omp parallel for schedule(static)
   for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
     const int64_t k = kc / s.c, c = kc % s.c;
     std::vector<float> part(s.wo);
-    for_each_tap(s, sw, [&](int64_t i, int64_t j, Range rows, Range cols) {
+    for_each_tap(s, sw, [&](const Tap& t) {
       std::fill(part.begin(), part.end(), 0.0f);
       float* pp = part.data();
       for (int64_t n = 0; n < s.n; ++n) {
         const float* xp = x + (n * s.c + c) * in_plane;
         const float* dyp = dy + (n * s.k + k) * out_plane;
-        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-          const float* xrow = xp + (oh * s.sh + i - ph) * s.w;
+        for (int64_t oh = t.rows.lo; oh < t.rows.hi; ++oh) {
+          const float* xrow = xp + (oh * s.sh + t.di) * s.w;
           const float* dyrow = dyp + oh * s.wo;
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
-            pp[ow] += dyrow[ow] * xrow[ow * sw + j - pw];
+          for (int64_t ow = t.cols.lo; ow < t.cols.hi; ++ow)
+            pp[ow] += dyrow[ow] * xrow[ow * sw + t.dj];
         }
       }
       float sum = 0.0f;
-      for (int64_t ow = cols.lo; ow < cols.hi; ++ow)
+      for (int64_t ow = t.cols.lo; ow < t.cols.hi; ++ow)
         sum += pp[ow];
-      dw[(kc * s.kh + i) * s.kw + j] = sum;
+      dw[(kc * s.kh + t.i) * s.kw + t.j] = sum;
     });
   }
 }

@@ -25,6 +25,15 @@ inline int64_t max64(int64_t a, int64_t b) {
   return a > b ? a : b;
 }
 
+// Kernel rows (or columns) a, at offset a * dil from a run's first pixel, meet data from the
+// first one at offset >= lo, and until the last one at offset <= hi.
+inline int64_t first_live_tap(int64_t lo, int64_t dil) {
+  return lo <= 0 ? 0 : (lo + dil - 1) / dil;
+}
+inline int64_t live_taps_below(int64_t hi, int64_t dil, int64_t taps) {
+  return hi < 0 ? 0 : min64(taps, hi / dil + 1);
+}
+
 // The taps a tile runs, the kernel rows and columns that meet data for some pixel of it:
 // `count` blocks of `length` contiguous taps, block k starting at tap first + k * stride.
 struct TapBlocks {
@@ -111,10 +120,10 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       run[r] =
           chunk + b * p.image_stride + (y * p.stride_h * p.ws + x0 * p.stride_w) * p.pixel_stride;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
-      a_lo = min64(a_lo, max64(0, p.row_lo - y * p.stride_h));
-      a_hi = max64(a_hi, min64(p.kh, p.row_hi - y * p.stride_h + 1));
-      b_lo = min64(b_lo, max64(0, p.col_lo - x1 * p.stride_w));
-      b_hi = max64(b_hi, min64(p.kw, p.col_hi - x0 * p.stride_w + 1));
+      a_lo = min64(a_lo, first_live_tap(p.row_lo - y * p.stride_h, p.dil_h));
+      a_hi = max64(a_hi, live_taps_below(p.row_hi - y * p.stride_h, p.dil_h, p.kh));
+      b_lo = min64(b_lo, first_live_tap(p.col_lo - x1 * p.stride_w, p.dil_w));
+      b_hi = max64(b_hi, live_taps_below(p.col_hi - x0 * p.stride_w, p.dil_w, p.kw));
     }
     TapBlocks blocks{p.tap_of(a_lo, b_lo), a_hi - a_lo, per_row, (b_hi - b_lo) * p.in_c};
     if (a_hi <= a_lo || b_hi <= b_lo)
