@@ -102,17 +102,37 @@ for config, label in CONFIGS + RESNET_CONFIGS:
 
 conv = load_json(f'{out_dir}/conv_bench.json') or {'benchmarks': [], 'context': {}}
 conv_peak = conv['context'].get(f'fma_peak_{isa}_gflops')
-times = {}  # (pass, impl, shape, threads) -> ms
-for b in conv['benchmarks']:
-    m = re.match(r'conv/(\w+)/(\w+)/(C\d+_K\d+_HW\d+)_N\d+/threads_(\d+)', b['name'])
-    if m and b.get('run_type', 'iteration') == 'iteration':
-        times[(m.group(1), m.group(2), m.group(3), int(m.group(4)))] = b['real_time']
-shapes = []
-for (_, _, shape, _) in times:
-    if shape not in shapes:
-        shapes.append(shape)
-impls = [i for i in (isa, 'onednn', 'onednn_nchw') if any(k[1] == i for k in times)]
-threads = sorted({k[3] for k in times})
+
+
+def conv_times(pattern):
+    """(pass, impl, shape, threads) -> ms of the conv_bench runs whose name matches pattern."""
+    found = {}
+    for b in conv['benchmarks']:
+        m = re.match(pattern, b['name'])
+        if m and b.get('run_type', 'iteration') == 'iteration':
+            found[(m.group(1), m.group(2), m.group(3), int(m.group(4)))] = b['real_time']
+    return found
+
+
+def conv_shapes(found):
+    return list(dict.fromkeys(k[2] for k in found))  # in conv_bench's order
+
+
+def conv_impls(found):
+    return [i for i in (isa, 'onednn', 'onednn_nchw') if any(k[1] == i for k in found)]
+
+
+def conv_threads(found):
+    return sorted({k[3] for k in found})
+
+
+# The VGG16 set's names have no kernel part (C64_K64_HW32_N64); the other set's always have one
+# (C40_K72_HW17_k3s1p1_N64), so neither pattern takes the other's runs.
+times = conv_times(r'conv/(\w+)/(\w+)/(C\d+_K\d+_HW\d+)_N\d+/threads_(\d+)')
+other_times = conv_times(r'conv/(\w+)/(\w+)/(C\d+_K\d+_\w+?_k[\dx]+s\d+p\d+_N\d+)/threads_(\d+)')
+shapes = conv_shapes(times)
+impls = conv_impls(times)
+threads = conv_threads(times)
 
 lines.append(f'# prism benchmark, {day}')
 lines.append('')
@@ -255,41 +275,79 @@ if os.path.exists(limit_path):
             f'{out_dir}/hw128_p2_limited.json.err')
     lines.append('')
 
+
+
+def conv_totals_table(found):
+    """The table of each impl's ms summed over the shapes, a row per thread count and impl;
+    returns the totals, (impl, threads) -> ms."""
+    shown, impls_here = conv_shapes(found), conv_impls(found)
+    lines.append('| threads | impl | fwd | bwd_data | bwd_weights | total | / onednn |')
+    lines.append('|---|---|---|---|---|---|---|')
+    sums = {}
+    for n in conv_threads(found):
+        per = {impl: [sum(found.get((p, impl, s, n), 0) for s in shown) for p in PASSES]
+               for impl in impls_here}
+        for impl in impls_here:
+            sums[(impl, n)] = sum(per[impl])
+        for impl in impls_here:
+            ref = sums.get(('onednn', n))
+            rel = sums[(impl, n)] / ref if ref else None
+            lines.append(f'| {n} | {impl} | ' + ' | '.join(fmt(v, 1) for v in per[impl]) +
+                         f' | {fmt(sums[(impl, n)], 1)} | {fmt(rel, 2)} |')
+    lines.append('')
+    return sums
+
+
+def conv_ratio_table(found, bold_above, total_row=None):
+    """prism / oneDNN per shape and pass, a column per pass and thread count; total_row: the
+    label of a last row with the ratio of the sums over the shapes."""
+    shown, counts = conv_shapes(found), conv_threads(found)
+    lines.append(f'prism / oneDNN per shape and pass (above {bold_above} in bold):')
+    lines.append('')
+    head = ' | '.join(f'{p} {n}t' for n in counts for p in PASSES)
+    lines.append(f'| shape | {head} |')
+    lines.append('|---|' + '---|' * (len(counts) * len(PASSES)))
+
+    def cell(a, b):
+        r = a / b if a and b else None
+        return f'**{r:.2f}**' if r and r > bold_above else fmt(r, 2)
+
+    for s in shown:
+        lines.append(f'| {s} | ' + ' | '.join(
+            cell(found.get((p, isa, s, n)), found.get((p, 'onednn', s, n)))
+            for n in counts for p in PASSES) + ' |')
+    if total_row:
+        def total(p, impl, n):  # None unless every shape has a time
+            ts = [found.get((p, impl, s, n)) for s in shown]
+            return sum(ts) if all(ts) else None
+        lines.append(f'| {total_row} | ' + ' | '.join(
+            cell(total(p, isa, n), total(p, 'onednn', n)) for n in counts for p in PASSES) + ' |')
+    lines.append('')
+
+
 if times:
     lines.append('## Convolutions on the 9 VGG16 shapes (ms)')
     lines.append('')
     lines.append(f'`conv_bench`: prism ({isa}) and oneDNN, which runs its preferred layouts with '
                  'its reorders of the NCHW inputs counted (onednn) and plain NCHW (onednn_nchw).')
     lines.append('')
-    lines.append('| threads | impl | fwd | bwd_data | bwd_weights | total | / onednn |')
-    lines.append('|---|---|---|---|---|---|---|')
-    totals = {}
-    for n in threads:
-        for impl in impls:
-            per = [sum(times.get((p, impl, s, n), 0) for s in shapes) for p in PASSES]
-            totals[(impl, n)] = sum(per)
-        for impl in impls:
-            ref = totals.get(('onednn', n))
-            ratio = totals[(impl, n)] / ref if ref else None
-            per = [sum(times.get((p, impl, s, n), 0) for s in shapes) for p in PASSES]
-            lines.append(f'| {n} | {impl} | ' + ' | '.join(fmt(v, 1) for v in per) +
-                         f' | {fmt(totals[(impl, n)], 1)} | {fmt(ratio, 2)} |')
-    lines.append('')
+    totals = conv_totals_table(times)
     if 'onednn' in impls:
-        lines.append(f'prism / oneDNN per shape and pass (above 1.1 in bold):')
-        lines.append('')
-        head = ' | '.join(f'{p} {n}t' for n in threads for p in PASSES)
-        lines.append(f'| shape | {head} |')
-        lines.append('|---|' + '---|' * (len(threads) * len(PASSES)))
-        for s in shapes:
-            cells = []
-            for n in threads:
-                for p in PASSES:
-                    a, b = times.get((p, isa, s, n)), times.get((p, 'onednn', s, n))
-                    r = a / b if a and b else None
-                    cells.append(f'**{r:.2f}**' if r and r > 1.1 else fmt(r, 2))
-            lines.append(f'| {s} | ' + ' | '.join(cells) + ' |')
-        lines.append('')
+        conv_ratio_table(times, 1.1)
+
+if other_times:
+    other_shapes = conv_shapes(other_times)
+    lines.append(f'## Convolutions on {len(other_shapes)} other shapes (ms)')
+    lines.append('')
+    lines.append('`conv_bench`\'s second set, shapes VGG16 lacks: channel counts that are not multiples '
+                 'of 16, odd sizes, 1x1 and 5x5 kernels, stride 2 (3x3, and the 1x1 shortcut), and '
+                 'ResNet-20\'s convolutions for 32x32 inputs, named '
+                 '`C<in>_K<out>_HW<size>_k<kernel>s<stride>p<pad>_N<batch>`; prism and the two oneDNN '
+                 'variants as above.')
+    lines.append('')
+    conv_totals_table(other_times)
+    if 'onednn' in conv_impls(other_times):
+        conv_ratio_table(other_times, 1.15, f'all {len(other_shapes)}')
 
 for t in (1, 2):
     path = f'{out_dir}/profile_{t}t.txt'
