@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <vector>
+
 #include "core/error.hpp"
 #include "core/isa.hpp"
 #include "ops/kernels/conv2d_isa.hpp"
@@ -38,6 +40,18 @@ void run_direct(const Conv2dIsa& isa, const DirectPlan& p, const float* src, con
                              << p.stride_w);
 }
 
+// A backward-data phase's pixels, from [N, C, rows, cols] (zeros when from is null), onto dx.
+void put_phase(const ConvShape& s, const BackwardDataPhase& phase, const float* from, float* dx) {
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < s.n * s.c; ++plane)
+    for (int64_t r = 0; r < phase.rows; ++r) {
+      float* to = dx + (plane * s.h + phase.py + r * s.sh) * s.w + phase.px;
+      const float* row = from ? from + (plane * phase.rows + r) * phase.cols : nullptr;
+      for (int64_t q = 0; q < phase.cols; ++q)
+        to[q * s.sw] = row ? row[q] : 0.0f;
+    }
+}
+
 }  // namespace
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias,
@@ -50,7 +64,18 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
   const Conv2dIsa* isa = simd_kernels();
   if (!isa) return conv2d_backward_data_reference(s, dy, w, dx);
-  run_direct(*isa, make_backward_data_plan(s, *isa), dy, w, nullptr, dx);
+  const std::vector<BackwardDataPhase> phases = make_backward_data_plans(s, *isa);
+  if (s.sh == 1 && s.sw == 1) return run_direct(*isa, phases[0].direct, dy, w, nullptr, dx);
+  // At a stride: each phase into a buffer of its pixels, then onto its rows and columns of dx.
+  for (const BackwardDataPhase& phase : phases) {
+    if (!phase.has_taps) {
+      put_phase(s, phase, nullptr, dx);
+      continue;
+    }
+    Scratch part(s.n * s.c * phase.rows * phase.cols);
+    run_direct(*isa, phase.direct, dy, w, nullptr, part.get());
+    put_phase(s, phase, part.get(), dx);
+  }
 }
 
 void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw) {

@@ -6,14 +6,6 @@
 
 namespace prism::kernels {
 
-namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-}  // namespace
-
 void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
   const float* base = w + p.w_base;
 #pragma omp parallel for schedule(static)
@@ -34,9 +26,8 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
                         int64_t last, float* dst) {
   // The columns of the packed plane that receive input columns [c0, c1).
-  const int64_t c0 = std::max<int64_t>(0, ceil_div(-p.pad_left, p.spread_w));
-  const int64_t last_col = p.ws - 1 - p.pad_left;
-  const int64_t c1 = last_col < 0 ? 0 : std::min(p.in_w, last_col / p.spread_w + 1);
+  const int64_t c0 = std::max<int64_t>(0, -p.pad_left);
+  const int64_t c1 = std::min(p.in_w, p.ws - p.pad_left);
   const int64_t images = p.images_per_chunk;
   const bool innermost = p.image_stride == 1;  // images interleaved: zero whole channels at once
   if (innermost)
@@ -51,15 +42,15 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
     if (n >= p.n) continue;  // the last chunk may be short
     const float* s = src + (n * p.in_c + i) * p.in_h * p.in_w;
     for (int64_t r = 0; r < p.in_h; ++r) {
-      const int64_t row = p.pad_top + r * p.spread_h;
+      const int64_t row = p.pad_top + r;
       if (row < 0 || row >= p.hs || c1 <= c0) continue;
-      float* drow = d + (row * p.ws + p.pad_left + c0 * p.spread_w) * p.pixel_stride;
+      float* drow = d + (row * p.ws + p.pad_left + c0) * p.pixel_stride;
       const float* srow = s + r * p.in_w + c0;
-      if (p.spread_w == 1 && p.pixel_stride == 1)
+      if (p.pixel_stride == 1)
         std::memcpy(drow, srow, (c1 - c0) * sizeof(float));
       else
         for (int64_t c = 0; c < c1 - c0; ++c)
-          drow[c * p.spread_w * p.pixel_stride] = srow[c];
+          drow[c * p.pixel_stride] = srow[c];
     }
   }
 }

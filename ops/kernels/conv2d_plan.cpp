@@ -44,9 +44,9 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.lanes = lanes;
   p.tile = tile;
   p.row_lo = std::max<int64_t>(0, p.pad_top);
-  p.row_hi = std::min(p.hs - 1, p.pad_top + (p.in_h - 1) * p.spread_h);
+  p.row_hi = std::min(p.hs - 1, p.pad_top + p.in_h - 1);
   p.col_lo = std::max<int64_t>(0, p.pad_left);
-  p.col_hi = std::min(p.ws - 1, p.pad_left + (p.in_w - 1) * p.spread_w);
+  p.col_hi = std::min(p.ws - 1, p.pad_left + p.in_w - 1);
   p.group_width = int64_t{tile.noc} * lanes;
   p.groups = ceil_div(p.out_c, p.group_width);
   p.group_floats = p.kh * p.in_c * p.kw * p.group_width;
@@ -122,7 +122,7 @@ DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
   DirectPlan p;
   p.n = s.n, p.in_c = s.c, p.out_c = s.k, p.kh = s.kh, p.kw = s.kw;
   p.stride_h = s.sh, p.stride_w = s.sw, p.dil_h = s.dil_h, p.dil_w = s.dil_w;
-  p.in_h = s.h, p.in_w = s.w, p.spread_h = 1, p.spread_w = 1, p.pad_top = s.ph, p.pad_left = s.pw;
+  p.in_h = s.h, p.in_w = s.w, p.pad_top = s.ph, p.pad_left = s.pw;
   p.out_h = s.ho, p.out_w = s.wo;
   // Only the rows and columns some output reads; the rest of the padding is never touched.
   p.hs = (s.ho - 1) * s.sh + s.extent_h();
@@ -132,20 +132,62 @@ DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
   return p;
 }
 
-DirectPlan make_backward_data_plan(const ConvShape& s, const Conv2dIsa& isa) {
-  DirectPlan p;
-  p.n = s.n, p.in_c = s.k, p.out_c = s.c, p.kh = s.kh, p.kw = s.kw, p.stride_h = p.stride_w = 1;
-  p.dil_h = s.dil_h, p.dil_w = s.dil_w;
-  p.in_h = s.ho, p.in_w = s.wo, p.spread_h = s.sh, p.spread_w = s.sw;
-  p.pad_top = s.extent_h() - 1 - s.ph, p.pad_left = s.extent_w() - 1 - s.pw;  // < 0: a crop
-  p.out_h = s.h, p.out_w = s.w;
-  p.hs = s.h + s.extent_h() - 1;
-  p.ws = s.w + s.extent_w() - 1;
-  // w'(c, k, a, b) = w(k, c, kh - 1 - a, kw - 1 - b)
-  p.w_o = s.kh * s.kw, p.w_i = s.c * s.kh * s.kw, p.w_a = -s.kw, p.w_b = -1;
-  p.w_base = (s.kh - 1) * s.kw + (s.kw - 1);
-  finish_direct_plan(p, isa);
-  return p;
+namespace {
+
+// One dimension of a backward-data phase: dx row phase + r * stride gets, from kernel rows
+// first, first + step, ... (count of them), the tap j's value from dy row r + offset - j * spacing.
+struct PhaseTaps {
+  int64_t first, step, count, spacing, offset;
+};
+PhaseTaps phase_taps(int64_t phase, int64_t stride, int64_t pad, int64_t dil, int64_t k) {
+  // Row a reaches the phase when a * dil = phase + pad (mod stride): every stride / g rows.
+  const int64_t g = std::gcd(dil, stride);
+  PhaseTaps t{0, stride / g, 0, dil / g, 0};
+  for (int64_t a = 0; a < std::min(k, t.step); ++a)
+    if ((phase + pad - a * dil) % stride == 0) {
+      t.first = a;
+      t.count = (k - 1 - a) / t.step + 1;
+      t.offset = (phase + pad - a * dil) / stride;  // exact
+      break;
+    }
+  return t;
+}
+
+}  // namespace
+
+std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, const Conv2dIsa& isa) {
+  std::vector<BackwardDataPhase> phases;
+  for (int64_t py = 0; py < std::min(s.sh, s.h); ++py)
+    for (int64_t px = 0; px < std::min(s.sw, s.w); ++px) {
+      const PhaseTaps rows = phase_taps(py, s.sh, s.ph, s.dil_h, s.kh);
+      const PhaseTaps cols = phase_taps(px, s.sw, s.pw, s.dil_w, s.kw);
+      BackwardDataPhase phase{py,
+                              px,
+                              ceil_div(s.h - py, s.sh),
+                              ceil_div(s.w - px, s.sw),
+                              rows.count > 0 && cols.count > 0,
+                              {}};
+      if (phase.has_taps) {
+        DirectPlan& p = phase.direct;
+        p.n = s.n, p.in_c = s.k, p.out_c = s.c, p.kh = rows.count, p.kw = cols.count;
+        p.stride_h = p.stride_w = 1, p.dil_h = rows.spacing, p.dil_w = cols.spacing;
+        p.in_h = s.ho, p.in_w = s.wo, p.out_h = phase.rows, p.out_w = phase.cols;
+        // Output r's tap a' = kh - 1 - j reads packed row r + a' * dil_h, which must hold dy
+        // row r + offset - j * spacing: dy lands (kh - 1) * dil_h - offset rows down (< 0: a crop).
+        p.pad_top = (p.kh - 1) * p.dil_h - rows.offset;
+        p.pad_left = (p.kw - 1) * p.dil_w - cols.offset;
+        p.hs = p.out_h + (p.kh - 1) * p.dil_h;
+        p.ws = p.out_w + (p.kw - 1) * p.dil_w;
+        // w'(c, k, a', b') = w(k, c, first + (kh - 1 - a') step, ...): flipped, transposed.
+        p.w_o = s.kh * s.kw, p.w_i = s.c * s.kh * s.kw;
+        p.w_a = -rows.step * s.kw, p.w_b = -cols.step;
+        p.w_base =
+            (rows.first + (p.kh - 1) * rows.step) * s.kw + cols.first + (p.kw - 1) * cols.step;
+        finish_direct_plan(p, isa);
+      }
+      phases.push_back(std::move(phase));
+    }
+  return phases;
 }
 
 WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, int threads) {
@@ -163,6 +205,7 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
   // Enough pixels per chunk that loading and storing the tile sums costs little.
   p.images_per_chunk = std::clamp<int64_t>(ceil_div(1024, s.ho * s.wo), 1, s.n);
   p.chunks = ceil_div(s.n, p.images_per_chunk);
+  p.images_per_chunk = ceil_div(s.n, p.chunks);  // as even as the chunk count allows
   p.chunk_pixels = p.images_per_chunk * s.ho * s.wo;
   p.dy_floats = round_up(p.k_groups * p.chunk_pixels * p.group_width, 16);
   p.acc_floats = p.k_groups * p.tap_groups * tile.taps * p.group_width;

@@ -26,14 +26,13 @@ struct DirectTile {
 // time:
 //   out[n, o, y, x] = sum over i, a, b of
 //                     src[n, i, y * stride_h + a * dil_h, x * stride_w + b * dil_w] * w(o, i, a, b)
-// where src is the input scattered into a zero plane hs x ws, input pixel (r, c) landing at
-// (pad_top + r * spread_h, pad_left + c * spread_w). Forward is spread = 1 with the conv's
-// padding; backward-data is a stride-1 convolution of the output gradient spread by the conv's
-// stride, padded by (kernel - 1) * dilation - pad, with the kernel flipped and transposed. Both
-// keep the conv's dilation.
+// where src is the input placed in a zero plane hs x ws, input pixel (r, c) landing at
+// (pad_top + r, pad_left + c); a negative pad crops. Forward is the conv itself; backward-data
+// is, for each output phase, a stride-1 convolution of the output gradient with the phase's
+// taps, flipped and transposed (BackwardDataPhase).
 struct DirectPlan {
   int64_t n, in_c, out_c, kh, kw, stride_h, stride_w, dil_h, dil_w;
-  int64_t in_h, in_w, spread_h, spread_w, pad_top, pad_left;
+  int64_t in_h, in_w, pad_top, pad_left;
   int64_t hs, ws;  // packed plane
   int64_t out_h, out_w;
   int64_t row_lo, row_hi;  // packed rows that can hold data; taps outside them are skipped
@@ -78,7 +77,21 @@ struct DirectPlan {
 };
 
 DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa);
-DirectPlan make_backward_data_plan(const ConvShape& s, const Conv2dIsa& isa);
+
+// Backward-data one output phase at a time (the decomposition of a strided transposed
+// convolution that oneDNN and cuDNN use): the dx pixels (py + r * sh, px + q * sw) get sums
+// only from the kernel rows a with (py + ph - a * dil_h) divisible by sh, and the columns
+// alike, each reading dy itself, not dy spread out with zeros between its pixels: a stride-1
+// convolution of dy with those taps. sh x sw phases, each pixel of dx in one; at stride 1 a
+// single phase, the whole dx. A phase that no tap reaches (a 1x1 kernel at stride 2 reaches
+// only even rows and columns) is zeros.
+struct BackwardDataPhase {
+  int64_t py, px;      // the phase's first dx row and column
+  int64_t rows, cols;  // its pixels: ceil((h - py) / sh) x ceil((w - px) / sw)
+  bool has_taps;
+  DirectPlan direct;  // with taps: dy -> the phase's pixels, [N, C, rows, cols]
+};
+std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, const Conv2dIsa& isa);
 
 // Backward-weights: dw[k, tap] = sum over pixels q of dy[q, k] * x_packed[pixel(q) + tap], with
 // taps in (kh, kw, c) order, so the taps of one tile mostly share their kernel position. A

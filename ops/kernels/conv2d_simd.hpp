@@ -355,6 +355,11 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
   }
 }
 
+// Channel vectors rounded up to whole tiles of `per_tile`.
+inline int64_t padded_vecs(int64_t vecs, int64_t per_tile) {
+  return (vecs + per_tile - 1) / per_tile * per_tile;
+}
+
 template <class I, int VECS, int T>
 bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                     float* scratch) {
