@@ -14,6 +14,7 @@
 #include "ops/loss.hpp"
 #include "ops/shape.hpp"
 #include "optim/momentum_sgd.hpp"
+#include "trains_like_serial.hpp"
 
 using namespace prism;
 using prism::nn::Layout;
@@ -171,57 +172,12 @@ TEST_CASE("VGG16, filter partition: trains as the single-process VGG16 built fro
   const Tensor x = random_tensor({8, 3, 32, 32}, rng);
   const Labels t{1, 7, 4, 0, 9, 2, 2, 5};
   const int steps = 2;
-  struct Step {
-    std::vector<float> logits;
-    float loss = 0;
-    NamedTensors grads, values;  // values after the update, buffers included
+  auto vgg = [](const dist::Communicator& on) {
+    return std::make_shared<nn::VGG16>(on, 3, 10, Layout::sharded, 32, Partition::filter);
   };
-  auto train = [&](const dist::Communicator& on) {
-    manual_seed(0);
-    auto vgg = std::make_shared<nn::VGG16>(on, 3, 10, Layout::sharded, 32, Partition::filter);
-    nn::Classifier model(vgg);
-    optim::MomentumSGD optimizer(model.named_parameters(), 0.01f);
-    optimizer.set_weight_decay(5e-4f);
-    std::vector<Step> out(steps);
-    for (Step& step : out) {
-      model.zero_grad();
-      const Variable logits = model.forward(Variable(x));
-      Variable loss = softmax_cross_entropy(logits, t);
-      step.logits = logits.data().to_vector();
-      step.loss = loss.data().item();
-      loss.backward();
-      for (const auto& [name, v] : model.named_parameters())
-        step.grads.emplace_back(name, v.grad().clone());
-      optimizer.update();
-      for (const auto& [name, t] : model.named_tensors())
-        step.values.emplace_back(name, t.clone());
-    }
-    return out;
-  };
-  const std::vector<Step> serial = train(dist::Communicator()), parallel = train(comm);
-  // Same names; a sliced entry is this rank's block along axis 0 (the Y-stationary filters,
-  // and BN's channels) of the serial one.
-  int64_t slices = 0;
-  auto compare = [&](const NamedTensors& got, const NamedTensors& want, double tol) {
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      CAPTURE(got[i].first);
-      REQUIRE(got[i].first == want[i].first);
-      const bool sliced = got[i].second.shape() != want[i].second.shape();
-      slices += sliced;
-      const Tensor w = sliced ? block_of(want[i].second, 0, comm) : want[i].second;
-      CHECK(rel_l2_diff(got[i].second, w) < tol);
-    }
-  };
-  for (int s = 0; s < steps; ++s) {
-    CAPTURE(s);
-    const Step &want = serial[static_cast<size_t>(s)], &got = parallel[static_cast<size_t>(s)];
-    const int64_t n = static_cast<int64_t>(want.logits.size());
-    CHECK(rel_l2_diff(Tensor::from({n}, got.logits), Tensor::from({n}, want.logits)) < 1e-5);
-    CHECK(std::abs(got.loss - want.loss) <= 1e-5 * std::abs(want.loss));
-    compare(got.grads, want.grads, 5e-5);  // measured up to 1e-5 on 2-4 ranks
-    compare(got.values, want.values, 1e-5);
-  }
+  const int64_t slices = testing::check_trains_like_serial(
+      testing::train_steps(vgg, comm, x, t, steps, 0, 0.01f, 5e-4f),
+      testing::train_steps(vgg, dist::Communicator(), x, t, steps, 0, 0.01f, 5e-4f), comm);
   // Per step: W and BN's gamma, beta of 13 blocks; then W, gamma, beta and both buffers.
   CHECK(slices == (comm.size() == 1 ? 0 : steps * (13 * 3 + 13 * 5)));
 }
