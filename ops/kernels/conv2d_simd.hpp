@@ -132,37 +132,32 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       blocks.count = 1, blocks.length = (a_hi - a_lo) * per_row;
     direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
   }
-  const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0);
-  if (slots == p.out_w) {  // each image's pixels are one run of the stage: transpose blocks
-    const int64_t pixels = p.out_h * p.out_w;
-    constexpr int L = I::lanes;
-    for (int64_t b = 0; b < images; ++b) {
-      const float* from = stage + b * pixels * gw;
-      float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * pixels;
-      for (int64_t j = 0; j < width; j += L)
-        for (int64_t q = 0; q < pixels; q += L) {
-          const float* add = bias ? bias + o0 + j : nullptr;
-          if (j + L <= width && q + L <= pixels) {
-            I::transpose_store(from + q * gw + j, gw, to + j * pixels + q, pixels, add);
-            continue;
-          }
-          for (int64_t jj = j; jj < min64(j + L, width); ++jj)  // a ragged edge
-            for (int64_t qq = q; qq < min64(q + L, pixels); ++qq)
-              to[jj * pixels + qq] = from[qq * gw + jj] + (bias ? bias[o0 + jj] : 0.0f);
+  // The stage (plus bias) into NCHW: lanes x lanes blocks of (pixel, channel), transposed. A
+  // block's pixels may span rows, whose slots past out_w are skipped: odd widths keep the
+  // vector transposes (slot by slot they cost as much as the tiles on a 1x1 kernel).
+  constexpr int L = I::lanes;
+  const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0), pixels = p.out_h * p.out_w;
+  for (int64_t b = 0; b < images; ++b) {
+    float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * pixels;
+    for (int64_t q = 0; q < pixels; q += L) {
+      const int64_t count = min64(L, pixels - q);
+      const float* pixel[L];
+      for (int64_t i = 0; i < count; ++i)
+        pixel[i] = stage + ((b * p.out_h + (q + i) / p.out_w) * slots + (q + i) % p.out_w) * gw;
+      for (int64_t j = 0; j < width; j += L) {
+        if (j + L <= width && count == L) {
+          const float* rows[L];
+          for (int i = 0; i < L; ++i)
+            rows[i] = pixel[i] + j;
+          I::transpose_rows(rows, to + j * pixels + q, pixels, bias ? bias + o0 + j : nullptr);
+          continue;
         }
-    }
-    return;
-  }
-  for (int64_t b = 0; b < images; ++b)
-    for (int64_t j = 0; j < width; ++j) {
-      const float add = bias ? bias[o0 + j] : 0.0f;
-      float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0 + j) * p.out_h * p.out_w;
-      for (int64_t y = 0; y < p.out_h; ++y, to += p.out_w) {
-        const float* from = stage + (b * p.out_h + y) * slots * gw + j;
-        for (int64_t x = 0; x < p.out_w; ++x)
-          to[x] = from[x * gw] + add;
+        for (int64_t jj = j; jj < min64(j + L, width); ++jj)  // a ragged edge
+          for (int64_t i = 0; i < count; ++i)
+            to[jj * pixels + q + i] = pixel[i][jj] + (bias ? bias[o0 + jj] : 0.0f);
       }
     }
+  }
 }
 
 // The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares

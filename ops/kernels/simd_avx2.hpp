@@ -20,12 +20,20 @@ struct Avx2 {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
 
   // Row r of an 8x8 block at in + r * in_stride, plus add[c] (if not null), becomes row c at
-  // out + c * out_stride: the textbook unpack / shuffle / permute transpose.
+  // out + c * out_stride.
   static void transpose_store(const float* in, int64_t in_stride, float* out, int64_t out_stride,
                               const float* add) {
+    const float* rows[8];
+    for (int i = 0; i < 8; ++i)
+      rows[i] = in + i * in_stride;
+    transpose_rows(rows, out, out_stride, add);
+  }
+  // The same with row r at in[r]: the textbook unpack / shuffle / permute transpose.
+  static void transpose_rows(const float* const* in, float* out, int64_t out_stride,
+                             const float* add) {
     V r[8], t[8], u[8];
     for (int i = 0; i < 8; ++i)
-      r[i] = load(in + i * in_stride);
+      r[i] = load(in[i]);
     for (int i = 0; i < 8; i += 2) {
       t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
       t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);

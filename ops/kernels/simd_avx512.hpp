@@ -25,13 +25,21 @@ struct Avx512 {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   // Row r of a 16x16 block at in + r * in_stride, plus add[c] (if not null), becomes row c at
-  // out + c * out_stride: unpack pairs of rows, shuffle pairs of pairs, then exchange 128-bit
-  // lanes twice.
+  // out + c * out_stride.
   static void transpose_store(const float* in, int64_t in_stride, float* out, int64_t out_stride,
                               const float* add) {
+    const float* rows[16];
+    for (int i = 0; i < 16; ++i)
+      rows[i] = in + i * in_stride;
+    transpose_rows(rows, out, out_stride, add);
+  }
+  // The same with row r at in[r]: unpack pairs of rows, shuffle pairs of pairs, then exchange
+  // 128-bit lanes twice.
+  static void transpose_rows(const float* const* in, float* out, int64_t out_stride,
+                             const float* add) {
     V r[16], t[16];
     for (int i = 0; i < 16; ++i)
-      r[i] = load(in + i * in_stride);
+      r[i] = load(in[i]);
     for (int i = 0; i < 16; i += 2) {
       t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
       t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
