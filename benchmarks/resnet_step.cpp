@@ -7,7 +7,8 @@
 //   resnet_step --depth=56 --batch=128       # ResNet-56 (depth 6 n + 2), batch 128
 //   resnet_step --profile                    # the profiler's table of 5 steps instead
 //
-// One untimed step comes first. Counters as vgg_step's: images_per_s, conv_gflop (nominal
+// One untimed step comes first. Counters as vgg_step's: median_ms (the median step, as
+// torch_reference.py reports its own), images_per_s, conv_gflop (nominal
 // convolution GFLOP of a step), pct_peak (against one core's FMA peak measured at start, times
 // the threads), faults_per_step, peak_rss_mb.
 #include <benchmark/benchmark.h>
@@ -58,8 +59,7 @@ void bm_resnet_step(benchmark::State& state) {
   Step step;
   const double flops = bench::conv_flops_of([&] { step.run(); });  // also the untimed step
   const bench::Usage before = bench::usage();
-  for (auto _ : state)
-    step.run();
+  state.counters["median_ms"] = bench::run_steps_median_ms(state, [&] { step.run(); });
   const bench::Usage after = bench::usage();
   state.counters["images_per_s"] =
       benchmark::Counter(double(g_batch), benchmark::Counter::kIsIterationInvariantRate);

@@ -16,7 +16,9 @@
 //   mpiexec -n 4 vgg_step --model-parallel=2       # a grid: 2 data-parallel groups of 2 ranks
 //
 // One untimed step comes first (it fills the allocator's cache, as any run's first step does).
-// Counters: images_per_s; conv_gflop, the nominal convolution GFLOP of one step (as the
+// Counters: median_ms, the median of the timed steps (the statistic torch_reference.py reports;
+// the benchmark's own time is their mean); images_per_s; conv_gflop, the nominal convolution
+// GFLOP of one step (as the
 // profiler counts them) and pct_peak, their rate against the FMA peak of one core measured at
 // start, times the thread count; faults_per_step, the minor page faults of a timed step;
 // peak_rss_mb, the process's peak resident memory; under MPI, mb_sent and mb_received, the
@@ -138,8 +140,7 @@ void bm_vgg_step(benchmark::State& state, const dist::Communicator& comm) {
   const Usage before = usage();
   const dist::Traffic moved_before = dist::traffic();
   const auto start = std::chrono::steady_clock::now();
-  for (auto _ : state)
-    step.run();
+  state.counters["median_ms"] = bench::run_steps_median_ms(state, [&] { step.run(); });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const dist::Traffic moved = dist::traffic();
