@@ -133,8 +133,8 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
     direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
   }
   // The stage (plus bias) into NCHW: lanes x lanes blocks of (pixel, channel), transposed. A
-  // block's pixels may span rows, whose slots past out_w are skipped: odd widths keep the
-  // vector transposes (slot by slot they cost as much as the tiles on a 1x1 kernel).
+  // block's pixels may span rows, whose slots past out_w are skipped, so one path serves every
+  // width (odd widths had a scalar copy of their own).
   constexpr int L = I::lanes;
   const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0), pixels = p.out_h * p.out_w;
   for (int64_t b = 0; b < images; ++b) {
