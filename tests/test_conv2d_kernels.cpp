@@ -112,16 +112,55 @@ TEST_CASE("conv2d kernels: edge shapes") {
     check_against_reference(s, rng);
 }
 
+TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
+  // Few output channels on rows at least a vector wide go along pixels (forward, and
+  // backward-data's phases with few input channels). Channels 1..16 for both tiles and their
+  // padding; widths a vector, one past it (the last vector overlaps) and several; short
+  // last tiles (batch 1 and 3); pads, a crop, dilation, a row stride, 5x5, and stride-2
+  // backward-data, whose phases are 16 wide.
+  Rng rng(19);
+  for (const ConvShape& s : {make_conv_shape(3, 5, 32, 32, 16, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(1, 3, 17, 17, 3, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(3, 7, 16, 33, 12, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(2, 16, 20, 18, 1, 5, 5, 1, 1, 2, 2),
+                             make_conv_shape(3, 4, 9, 24, 9, 3, 3, 2, 1, 0, 1),
+                             make_conv_shape(2, 6, 22, 22, 8, 3, 3, 1, 1, 2, 2, 2, 2),
+                             make_conv_shape(3, 6, 19, 21, 5, 1, 1, 1, 1, 0, 0),
+                             make_conv_shape(2, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1),
+                             make_conv_shape(2, 13, 34, 34, 20, 1, 1, 2, 2, 0, 0)})
+    check_against_reference(s, rng);
+}
+
+TEST_CASE("conv2d kernels: the pixel-vector tile is chosen for few channels on wide rows") {
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const int64_t lanes = kernels.lanes;
+    CHECK(kernels.direct_tile(lanes, lanes, 1).along_pixels);
+    CHECK(kernels.direct_tile(3, 2 * lanes + 1, 1).along_pixels);
+    CHECK(!kernels.direct_tile(lanes + 1, 32, 1).along_pixels);     // two channel vectors
+    CHECK(!kernels.direct_tile(lanes, lanes - 1, 1).along_pixels);  // rows under a vector
+    CHECK(!kernels.direct_tile(lanes, 32, 2).along_pixels);         // strided columns
+    const DirectPlan p =
+        make_forward_plan(make_conv_shape(3, 5, 32, 32, lanes, 3, 3, 1, 1, 1, 1), kernels);
+    CHECK(p.tile.along_pixels);
+    CHECK(p.group_width == p.tile.noc);
+    CHECK(p.stage_floats == 0);
+  }
+}
+
 TEST_CASE("conv2d kernels: bitwise the same for 1, 2 and 3 threads") {
   Rng rng(11);
   // One chunk of images (threads share it), and 5 chunks of one 32x32 image each: 2 threads
   // take whole chunks of their own, 3 share each chunk (backward-weights' two schedules).
   // And 264 output channels forward, then backward-data: 9 or 17 channel groups, which
-  // threads split unevenly within a chunk.
+  // threads split unevenly within a chunk. And 8 output channels on 32-wide rows: the
+  // pixel-vector tile.
   for (const ConvShape& s : {make_conv_shape(7, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(5, 5, 32, 32, 20, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(3, 4, 5, 5, 264, 3, 3, 1, 1, 1, 1),
-                             make_conv_shape(3, 264, 5, 5, 4, 3, 3, 1, 1, 1, 1)}) {
+                             make_conv_shape(3, 264, 5, 5, 4, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(5, 6, 32, 32, 8, 3, 3, 1, 1, 1, 1)}) {
     CAPTURE(s.n);
     Tensor x = random_tensor({s.n, s.c, s.h, s.w}, rng), w = random_tensor({s.k, s.c, 3, 3}, rng);
     Tensor b = random_tensor({s.k}, rng), dy = random_tensor({s.n, s.k, s.ho, s.wo}, rng);

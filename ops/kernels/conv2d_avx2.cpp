@@ -11,7 +11,10 @@ namespace {
 
 // 12 sums of the 16 registers: two channel vectors (when there are more than 8 channels)
 // times 3 runs of 2 pixels; single columns and strides above 2 take 6 runs of 1.
+// 8 channels or fewer on rows of 8 or more at stride 1 go along pixels: 4 channels x 3
+// vectors of 8 pixels (7 loads for 12 FMAs, where one channel vector needs 7 for 6).
 DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+  if (out_c <= 8 && out_w >= 8 && stride_w == 1) return {4, 3, 8, true};
   const int noc = out_c > 8 ? 2 : 1;
   if (out_w == 1 || stride_w > 2) return {noc, 6, 1};
   return {noc, 3, 2};
@@ -20,7 +23,8 @@ DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
 bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
             float* scratch) {
   return direct_if<Avx2, 3, 2>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx2, 6, 1>(p, src, w, bias, out, scratch);
+         direct_if<Avx2, 6, 1>(p, src, w, bias, out, scratch) ||
+         pixel_if<Avx2, 4, 3>(p, src, w, bias, out, scratch);
 }
 
 // 12 sums: 3 channel vectors x 4 taps or 2 x 6, whichever pads the channel vectors less (the

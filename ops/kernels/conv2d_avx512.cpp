@@ -13,7 +13,12 @@ namespace {
 // times 3 runs of 4 pixels. Rows of 4 pixels or fewer, and strides above 2, take 8 runs of one
 // pixel in 8 images instead: 16 sums for the same loads per FMA, and tiles that skip every
 // padding tap of their pixel (on the 2x2 outputs of a 3x3 kernel, 5 of 9).
+// 16 channels or fewer on rows of 16 or more at stride 1 go along pixels: 8 channels x 3
+// vectors of 16 pixels (11 loads for 24 FMAs), or 4 x 6 where that pads the channels less.
 DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+  if (out_c <= 16 && out_w >= 16 && stride_w == 1)
+    return (out_c + 3) / 4 * 4 < (out_c + 7) / 8 * 8 ? DirectTile{4, 6, 16, true}
+                                                     : DirectTile{8, 3, 16, true};
   const int noc = out_c > 16 ? 2 : 1;
   if (out_w <= 4 || stride_w > 2) return {noc, 8, 1};
   return {noc, 3, 4};
@@ -22,7 +27,9 @@ DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
 bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
             float* scratch) {
   return direct_if<Avx512, 3, 4>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx512, 8, 1>(p, src, w, bias, out, scratch);
+         direct_if<Avx512, 8, 1>(p, src, w, bias, out, scratch) ||
+         pixel_if<Avx512, 8, 3>(p, src, w, bias, out, scratch) ||
+         pixel_if<Avx512, 4, 6>(p, src, w, bias, out, scratch);
 }
 
 // 4 channel vectors x 6 taps, 3 x 8 or 2 x 9: the one that pads the channel vectors least (the

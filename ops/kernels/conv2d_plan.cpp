@@ -47,17 +47,22 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   p.row_hi = std::min(p.hs - 1, p.pad_top + p.in_h - 1);
   p.col_lo = std::max<int64_t>(0, p.pad_left);
   p.col_hi = std::min(p.ws - 1, p.pad_left + p.in_w - 1);
-  p.group_width = int64_t{tile.noc} * lanes;
+  p.group_width = tile.along_pixels ? tile.noc : int64_t{tile.noc} * lanes;
   p.groups = ceil_div(p.out_c, p.group_width);
   p.group_floats = p.kh * p.in_c * p.kw * p.group_width;
   p.segs_per_row = ceil_div(p.out_w, tile.seg_len);
-  p.runs_across_images = tile.seg_len == 1;
+  p.runs_across_images = !tile.along_pixels && tile.seg_len == 1;
   // Whole tiles where possible: the runs of an output row across a chunk's images a multiple
-  // of tile.segs (tiles go row by row), and across images, the images themselves.
-  const int64_t stage_image = p.out_h * p.segs_per_row * tile.seg_len * p.group_width;
+  // of tile.segs (tiles go row by row), and across images, the images themselves. Pixel
+  // vectors go straight to the output, with no stage, and their tiles span rows and images.
+  const int64_t stage_image =
+      tile.along_pixels ? 0 : p.out_h * p.segs_per_row * tile.seg_len * p.group_width;
   const int64_t image_floats = p.in_c * p.plane() + stage_image;
-  const int64_t unit =
-      p.runs_across_images ? tile.segs : tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
+  int64_t unit = 1;
+  if (p.runs_across_images)
+    unit = tile.segs;
+  else if (!tile.along_pixels)
+    unit = tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
   p.chunk_bytes = chunk_bytes(cache_sizes());
   const int64_t fit = std::max<int64_t>(1, p.chunk_bytes / 4 / image_floats);
   p.images_per_chunk = std::min(p.n, std::max(unit, fit / unit * unit));

@@ -15,11 +15,20 @@ namespace prism::kernels {
 
 struct Conv2dIsa;
 
-// One register tile of the direct kernel: `noc` output-channel vectors times `segs` runs of
-// `seg_len` neighbouring output pixels of one row. Each run has its own source pointer, so a
-// tile can span rows and images; that keeps tiles full when rows are only 2 or 4 wide.
+// One register tile of the direct kernel, of one of two kinds:
+// - channel vectors (the usual): `noc` vectors of output channels times `segs` runs of `seg_len`
+//   neighbouring output pixels of one row; every FMA broadcasts one source value. Each run has
+//   its own source pointer, so a tile can span rows and images; that keeps tiles full when rows
+//   are only 2 or 4 wide. Its output goes through a stage, transposed into NCHW.
+// - pixel vectors (`along_pixels`), for few output channels: `noc` output channels, each weight
+//   broadcast, times `segs` vectors of `seg_len` = lanes neighbouring output pixels of one row,
+//   stored straight into NCHW. With one channel vector the other kind needs a broadcast per
+//   FMA (13 loads for 12 FMAs on AVX-512); this one needs noc + segs loads for noc * segs.
+//   A row's last vector ends at its last pixel, overlapping the one before (the same sums
+//   again), so it needs stride 1 along rows and rows of at least `lanes` pixels.
 struct DirectTile {
   int noc, segs, seg_len;
+  bool along_pixels = false;
 };
 
 // A direct convolution over a zero-padded copy of the source, packed one chunk of images at a
@@ -39,7 +48,7 @@ struct DirectPlan {
   int64_t col_lo, col_hi;  // the same for packed columns
   int lanes;
   DirectTile tile;
-  int64_t group_width;   // output channels per group: tile.noc * lanes
+  int64_t group_width;   // output channels per group: tile.noc * lanes (tile.noc along pixels)
   int64_t groups;        // ceil(out_c / group_width)
   int64_t group_floats;  // packed weights of one group: kh * in_c * kw * group_width
   // Images are packed a chunk at a time: as many as keep a chunk and its stage within
@@ -56,7 +65,7 @@ struct DirectPlan {
   // (image_stride 1), so a tile's broadcasts come from one cache line.
   int64_t image_stride, channel_stride, pixel_stride;
   int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read
-  int64_t stage_floats;  // the tiles' output for one chunk and group
+  int64_t stage_floats;  // the tiles' output for one chunk and group (none along pixels)
   // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are
   // contiguous, so a tile skips a padding row or column as one block of in_c taps.
   std::vector<int64_t> tap_offset;

@@ -40,6 +40,29 @@ struct TapBlocks {
   int64_t first, count, stride, length;
 };
 
+// The kernel rows and columns that meet data for some pixel of a tile, gathered run by run
+// (output row y, pixels x0..x1), and the TapBlocks that run just those.
+struct LiveTaps {
+  int64_t a_lo, a_hi, b_lo, b_hi;
+
+  explicit LiveTaps(const DirectPlan& p) : a_lo(p.kh), a_hi(0), b_lo(p.kw), b_hi(0) {}
+  void add(const DirectPlan& p, int64_t y, int64_t x0, int64_t x1) {
+    a_lo = min64(a_lo, first_live_tap(p.row_lo - y * p.stride_h, p.dil_h));
+    a_hi = max64(a_hi, live_taps_below(p.row_hi - y * p.stride_h, p.dil_h, p.kh));
+    b_lo = min64(b_lo, first_live_tap(p.col_lo - x1 * p.stride_w, p.dil_w));
+    b_hi = max64(b_hi, live_taps_below(p.col_hi - x0 * p.stride_w, p.dil_w, p.kw));
+  }
+  TapBlocks blocks(const DirectPlan& p) const {
+    const int64_t per_row = p.taps_per_row();
+    TapBlocks b{p.tap_of(a_lo, b_lo), a_hi - a_lo, per_row, (b_hi - b_lo) * p.in_c};
+    if (a_hi <= a_lo || b_hi <= b_lo)
+      b.count = 0;
+    else if (b_lo == 0 && b_hi == p.kw)  // whole kernel rows are one block
+      b.count = 1, b.length = (a_hi - a_lo) * per_row;
+    return b;
+  }
+};
+
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
 // source value per pixel; the sums stay in registers over every tap. Run r's sums go to
@@ -101,12 +124,11 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
                   const float* bias, float* out, float* stage) {
   const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
   const int64_t runs_per_row = images * p.segs_per_row, runs = runs_per_row * p.out_h;
-  const int64_t gw = p.group_width, slots = p.segs_per_row * WT, per_row = p.taps_per_row();
+  const int64_t gw = p.group_width, slots = p.segs_per_row * WT;
   for (int64_t r0 = 0; r0 < runs; r0 += R) {
     const float* run[R];
     float* to[R];
-    int64_t a_lo = p.kh, a_hi = 0;  // kernel rows that meet data for some run of the tile
-    int64_t b_lo = p.kw, b_hi = 0;  // and columns
+    LiveTaps live(p);
     for (int r = 0; r < R; ++r) {
       const int64_t i = r0 + r;
       if (i >= runs) {  // a short last tile: repeat a real run, which rewrites the same sums
@@ -120,16 +142,9 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       run[r] =
           chunk + b * p.image_stride + (y * p.stride_h * p.ws + x0 * p.stride_w) * p.pixel_stride;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
-      a_lo = min64(a_lo, first_live_tap(p.row_lo - y * p.stride_h, p.dil_h));
-      a_hi = max64(a_hi, live_taps_below(p.row_hi - y * p.stride_h, p.dil_h, p.kh));
-      b_lo = min64(b_lo, first_live_tap(p.col_lo - x1 * p.stride_w, p.dil_w));
-      b_hi = max64(b_hi, live_taps_below(p.col_hi - x0 * p.stride_w, p.dil_w, p.kw));
+      live.add(p, y, x0, x1);
     }
-    TapBlocks blocks{p.tap_of(a_lo, b_lo), a_hi - a_lo, per_row, (b_hi - b_lo) * p.in_c};
-    if (a_hi <= a_lo || b_hi <= b_lo)
-      blocks.count = 0;
-    else if (b_lo == 0 && b_hi == p.kw)  // whole kernel rows are one block
-      blocks.count = 1, blocks.length = (a_hi - a_lo) * per_row;
+    const TapBlocks blocks = live.blocks(p);
     direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
   }
   // The stage (plus bias) into NCHW: lanes x lanes blocks of (pixel, channel), transposed. A
@@ -160,6 +175,86 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
   }
 }
 
+// The pixel-vector tile: KT output channels times R vectors of `lanes` neighbouring output
+// pixels, each vector from its own source pointer. Per tap it loads R source vectors and
+// broadcasts KT weights (packed [tap][KT]); the sums stay in registers over every tap. Channel
+// j < channels of vector r goes to out[r] + j * plane, plus bias[j] if bias is not null.
+template <class I, int KT, int R>
+void pixel_tile(const float* const* run, const int64_t* tap_offset, const TapBlocks& blocks,
+                const float* w, float* const* out, int64_t plane, int64_t channels,
+                const float* bias) {
+  using V = typename I::V;
+  V acc[KT][R];
+#pragma GCC unroll 16
+  for (int j = 0; j < KT; ++j)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      acc[j][r] = I::zero();
+  const float* src[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    src[r] = run[r];
+  for (int64_t k = 0; k < blocks.count; ++k) {
+    const int64_t first = blocks.first + k * blocks.stride;
+    const float* wt = w + first * KT;
+    const int64_t* offsets = tap_offset + first;
+    for (int64_t t = 0; t < blocks.length; ++t, wt += KT) {
+      const int64_t off = offsets[t];
+      V v[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+        v[r] = I::load(src[r] + off);
+#pragma GCC unroll 16
+      for (int j = 0; j < KT; ++j) {
+        const V wv = I::bcast(wt + j);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+          acc[j][r] = I::fma(v[r], wv, acc[j][r]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < KT; ++j) {
+    if (j >= channels) break;
+    const V b = bias ? I::bcast(bias + j) : I::zero();
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      I::store(out[r] + j * plane, I::add(acc[j][r], b));
+  }
+}
+
+// One output-channel group of one packed chunk through the pixel-vector tile, straight into
+// the NCHW output: vectors go row by row, image by image, R to a tile (which may span rows
+// and images); a row's last vector ends at its last pixel.
+template <class I, int KT, int R>
+void pixel_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
+                 const float* bias, float* out) {
+  constexpr int L = I::lanes;
+  const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
+  const int64_t per_image = p.out_h * p.segs_per_row, runs = images * per_image;
+  const int64_t o0 = g * p.group_width, channels = min64(p.group_width, p.out_c - o0);
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t r0 = 0; r0 < runs; r0 += R) {
+    const float* run[R];
+    float* to[R];
+    LiveTaps live(p);
+    for (int r = 0; r < R; ++r) {
+      const int64_t i = r0 + r;
+      if (i >= runs) {  // a short last tile: repeat a real vector, which rewrites the same sums
+        run[r] = run[0], to[r] = to[0];
+        continue;
+      }
+      const int64_t b = i / per_image, y = i % per_image / p.segs_per_row;
+      const int64_t x0 = min64(i % p.segs_per_row * L, p.out_w - L);
+      run[r] = chunk + b * p.image_stride + y * p.stride_h * p.ws + x0;
+      to[r] = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * plane + y * p.out_w + x0;
+      live.add(p, y, x0, x0 + L - 1);
+    }
+    pixel_tile<I, KT, R>(run, p.tap_offset.data(), live.blocks(p), w, to, plane, channels,
+                         bias ? bias + o0 : nullptr);
+  }
+}
+
 // The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares
 // are equal in images, since the last chunk may hold fewer.
 inline int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
@@ -170,12 +265,12 @@ inline int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
   return full + (want - full * per_full + last - 1) / last;
 }
 
-// A whole direct pass. Threads split the (chunk, group) pairs into contiguous shares and pack
-// each chunk they meet into their own scratch; every output is summed by one tile, in tap
-// order, so the result does not depend on the thread count.
-template <class I, int NOC, int R, int WT, int S>
-void direct_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                 float* out, float* scratch) {
+// A whole direct pass: group(chunk, c, g, stage) for every (chunk, group) pair. Threads split
+// the pairs into contiguous shares and pack each chunk they meet into their own scratch; every
+// output is summed by one tile, in tap order, so the result does not depend on the thread
+// count.
+template <class Group>
+void direct_pass(const DirectPlan& p, const float* src, float* scratch, const Group& group) {
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -188,9 +283,17 @@ void direct_pass(const DirectPlan& p, const float* src, const float* w, const fl
         pack_direct_source(p, src, c, 0, p.images_per_chunk * p.in_c, chunk);
         packed = c;
       }
-      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, stage);
+      group(chunk, c, g, stage);
     }
   }
+}
+
+template <class I, int NOC, int R, int WT, int S>
+void channel_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
+                  float* out, float* scratch) {
+  direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float* stage) {
+    direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, stage);
+  });
 }
 
 // Runs the plan if its tile is <R, WT>; false if not, or if no instantiation fits its column
@@ -201,9 +304,9 @@ template <class I, int NOC, int R, int WT>
 bool direct_strided(const DirectPlan& p, const float* src, const float* w, const float* bias,
                     float* out, float* scratch) {
   if (WT == 1 || p.stride_w == 1)
-    direct_pass<I, NOC, R, WT, 1>(p, src, w, bias, out, scratch);
+    channel_pass<I, NOC, R, WT, 1>(p, src, w, bias, out, scratch);
   else if (p.stride_w == 2)
-    direct_pass<I, NOC, R, WT, 2>(p, src, w, bias, out, scratch);
+    channel_pass<I, NOC, R, WT, 2>(p, src, w, bias, out, scratch);
   else
     return false;
   return true;
@@ -212,10 +315,21 @@ bool direct_strided(const DirectPlan& p, const float* src, const float* w, const
 template <class I, int R, int WT>
 bool direct_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
                float* scratch) {
-  if (p.tile.segs != R || p.tile.seg_len != WT) return false;
+  if (p.tile.along_pixels || p.tile.segs != R || p.tile.seg_len != WT) return false;
   if (p.tile.noc == 1) return direct_strided<I, 1, R, WT>(p, src, w, bias, out, scratch);
   if (p.tile.noc == 2) return direct_strided<I, 2, R, WT>(p, src, w, bias, out, scratch);
   return false;
+}
+
+// Runs the plan if its tile is KT channels x R pixel vectors; false if not.
+template <class I, int KT, int R>
+bool pixel_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
+              float* scratch) {
+  if (!p.tile.along_pixels || p.tile.noc != KT || p.tile.segs != R) return false;
+  direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float*) {
+    pixel_group<I, KT, R>(p, chunk, c, g, w + g * p.group_floats, bias, out);
+  });
+  return true;
 }
 
 // dw tile: VECS vectors of output channels times T taps, summed over the pixels live[0, count)
