@@ -117,7 +117,9 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
   // backward-data's phases with few input channels). Channels 1..16 for both tiles and their
   // padding; widths a vector, one past it (the last vector overlaps) and several; short
   // last tiles (batch 1 and 3); pads, a crop, dilation, a row stride, 5x5, and stride-2
-  // backward-data, whose phases are 16 wide.
+  // backward-data, whose phases are 16 wide. Backward-weights along pixels: rows of 15 (one
+  // masked vector on AVX-512, a whole and a masked one on AVX2), 16 at row stride 2, 72 dilated
+  // with 63 channels, 5x5; channel and tap counts off the tiles.
   Rng rng(19);
   for (const ConvShape& s : {make_conv_shape(3, 5, 32, 32, 16, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(1, 3, 17, 17, 3, 3, 3, 1, 1, 1, 1),
@@ -127,11 +129,15 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
                              make_conv_shape(2, 6, 22, 22, 8, 3, 3, 1, 1, 2, 2, 2, 2),
                              make_conv_shape(3, 6, 19, 21, 5, 1, 1, 1, 1, 0, 0),
                              make_conv_shape(2, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1),
-                             make_conv_shape(2, 13, 34, 34, 20, 1, 1, 2, 2, 0, 0)})
+                             make_conv_shape(2, 13, 34, 34, 20, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(3, 5, 15, 15, 7, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(2, 3, 33, 16, 13, 3, 3, 2, 1, 1, 1),
+                             make_conv_shape(2, 2, 10, 72, 63, 3, 3, 1, 1, 1, 1, 2, 1),
+                             make_conv_shape(3, 4, 16, 16, 20, 5, 5, 1, 1, 2, 2)})
     check_against_reference(s, rng);
 }
 
-TEST_CASE("conv2d kernels: the pixel-vector tile is chosen for few channels on wide rows") {
+TEST_CASE("conv2d kernels: the pixel-vector tiles are chosen for few channels on wide rows") {
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
     const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
@@ -146,6 +152,12 @@ TEST_CASE("conv2d kernels: the pixel-vector tile is chosen for few channels on w
     CHECK(p.tile.along_pixels);
     CHECK(p.group_width == p.tile.noc);
     CHECK(p.stage_floats == 0);
+    // Backward-weights: fewer than 4 channel vectors, whole vectors covering the rows.
+    CHECK(kernels.weight_tile(lanes, 32, 1).along_pixels);
+    CHECK(kernels.weight_tile(3, 4 * lanes, 1).along_pixels);
+    CHECK(!kernels.weight_tile(4 * lanes, 32, 1).along_pixels);
+    CHECK(!kernels.weight_tile(lanes, lanes + 1, 1).along_pixels);  // a vector for one pixel
+    CHECK(!kernels.weight_tile(lanes, 32, 2).along_pixels);
   }
 }
 

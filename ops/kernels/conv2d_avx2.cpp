@@ -31,8 +31,14 @@ bool direct(const DirectPlan& p, const float* src, const float* w, const float* 
 // padding's channels are zeros in dy, summed and dropped); one vector of channels takes 1 x 9.
 // A 1 x 9 tile loads 10 values for 9 FMAs, the others 7 or 8 for 12: on K = 40 (5 vectors),
 // 2 x 6 over 6 vectors is faster than 1 x 9 over 5.
-WeightTile weight_tile(int64_t k) {
-  const int64_t vecs = (k + 7) / 8;
+// Fewer than 4 channel vectors go along pixels, at stride 1, where whole vectors of 8 cover the
+// rows with at most 1/8 to spare: 3 channels x 4 taps (7 loads for 12 FMAs), or 2 x 6 where
+// that pads the channels less.
+WeightTile weight_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+  if (out_c < 32 && stride_w == 1 && (out_w + 7) / 8 * 8 * 8 <= out_w * 9)
+    return padded_vecs(out_c, 3) <= padded_vecs(out_c, 2) ? WeightTile{3, 4, true}
+                                                          : WeightTile{2, 6, true};
+  const int64_t vecs = (out_c + 7) / 8;
   if (vecs == 1) return {1, 9};
   return padded_vecs(vecs, 3) < padded_vecs(vecs, 2) ? WeightTile{3, 4} : WeightTile{2, 6};
 }
@@ -41,7 +47,9 @@ bool weight_grad(const WeightGradPlan& p, const float* x, const float* dy, float
                  float* scratch) {
   return weight_grad_if<Avx2, 3, 4>(p, x, dy, acc, scratch) ||
          weight_grad_if<Avx2, 2, 6>(p, x, dy, acc, scratch) ||
-         weight_grad_if<Avx2, 1, 9>(p, x, dy, acc, scratch);
+         weight_grad_if<Avx2, 1, 9>(p, x, dy, acc, scratch) ||
+         pixel_weight_grad_if<Avx2, 3, 4>(p, x, dy, acc, scratch) ||
+         pixel_weight_grad_if<Avx2, 2, 6>(p, x, dy, acc, scratch);
 }
 
 constexpr Conv2dIsa kAvx2{"avx2", 8, direct_tile, weight_tile, direct, weight_grad};

@@ -17,14 +17,14 @@ struct Conv2dIsa {
   int lanes;  // floats a vector
   // The register tiles for a shape; only tiles this ISA compiles.
   DirectTile (*direct_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
-  WeightTile (*weight_tile)(int64_t k);
+  WeightTile (*weight_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
   // out (NCHW) = the direct convolution of src (NCHW) with weights w packed by
   // pack_direct_weights, plus bias if not null. scratch: p.scratch_floats(threads).
   // False only if the plan's tile is not one this ISA compiles (a bug in the plan).
   bool (*direct)(const DirectPlan& p, const float* src, const float* w, const float* bias,
                  float* out, float* scratch);
-  // acc ([k_groups][tap_groups][taps][group_width], every element written) = the
-  // backward-weights sums. scratch: p.scratch_floats().
+  // acc (WeightGradPlan::acc_floats, every element written) = the backward-weights sums.
+  // scratch: p.scratch_floats().
   bool (*weight_grad)(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                       float* scratch);
 };

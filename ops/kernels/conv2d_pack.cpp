@@ -55,7 +55,27 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, in
   }
 }
 
+namespace {
+
+// Along pixels: each sum is a vector over pixels, added up lane by lane in order.
+void unpack_pixel_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
+  const int64_t kt = p.tile.vecs, tt = p.tile.taps, lanes = p.lanes;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < p.s.k; ++k)
+    for (int64_t tap = 0; tap < p.taps; ++tap) {
+      const int64_t tile = k / kt * p.tap_groups + tap / tt;
+      const float* v = acc + ((tile * kt + k % kt) * tt + tap % tt) * lanes;
+      float sum = 0.0f;
+      for (int64_t l = 0; l < lanes; ++l)
+        sum += v[l];
+      dw[k * p.taps + tap] = sum;
+    }
+}
+
+}  // namespace
+
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw) {
+  if (p.tile.along_pixels) return unpack_pixel_weight_grad(p, acc, dw);
   // A block of input channels at a time, through a buffer of the block's part of each output
   // channel's row: the sums are read in order, a tap's group_width channels at a time, and the
   // rows are written whole. (Straight from sums to dw, one side walks a stride of kh * kw taps of

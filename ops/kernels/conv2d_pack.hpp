@@ -19,7 +19,7 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out);
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
                         int64_t last, float* dst);
 
-// dw[K, C, kh, kw] from the tile sums acc[k_group][tap_group][tap][group_width].
+// dw[K, C, kh, kw] from the tile sums (WeightGradPlan::acc_floats, laid out as it says).
 void unpack_weight_grad(const WeightGradPlan& p, const float* acc, float* dw);
 
 }  // namespace prism::kernels

@@ -195,18 +195,53 @@ std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, cons
   return phases;
 }
 
+namespace {
+
+// Along pixels: x packed plane by plane, as the forward packs it, a chunk of images that fits
+// the share of L2 beside the dy it meets; taps in dw's (c, kh, kw) order.
+void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
+  const ConvShape& s = p.s;
+  DirectPlan& x = p.src;
+  set_layout(x, false);
+  const int64_t image_floats = s.c * x.plane() + s.k * s.ho * s.wo;
+  p.images_per_chunk = std::clamp<int64_t>(x.chunk_bytes / 4 / image_floats, 1, s.n);
+  p.chunks = ceil_div(s.n, p.images_per_chunk);
+  p.images_per_chunk = ceil_div(s.n, p.chunks);
+  p.chunk_pixels = p.images_per_chunk * s.ho * s.wo;
+  x.images_per_chunk = p.images_per_chunk;
+  x.chunks = p.chunks;
+  // A row's masked end still reads a whole vector from its taps' rows: slack past the last.
+  x.chunk_floats = round_up(p.images_per_chunk * s.c * x.plane() + p.lanes + 16, 16);
+  p.dy_floats = 0;
+  p.acc_floats = p.k_groups * p.tap_groups * p.tile.vecs * p.tile.taps * p.lanes;
+  p.own_chunks = false;
+  p.tap_offset.assign(p.tap_groups * p.tile.taps, 0);  // tail taps read tap 0, and are dropped
+  for (int64_t i = 0; i < s.c; ++i)
+    for (int64_t a = 0; a < s.kh; ++a)
+      for (int64_t b = 0; b < s.kw; ++b)
+        p.tap_offset[(i * s.kh + a) * s.kw + b] =
+            i * x.channel_stride + a * s.dil_h * x.ws + b * s.dil_w;
+}
+
+}  // namespace
+
 WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, int threads) {
   const int lanes = isa.lanes;
-  const WeightTile tile = isa.weight_tile(s.k);
+  const WeightTile tile = isa.weight_tile(s.k, s.wo, s.sw);
   WeightGradPlan p;
   p.s = s;
   p.src = make_forward_plan(s, isa);
   p.lanes = lanes;
   p.tile = tile;
-  p.group_width = int64_t{tile.vecs} * lanes;
+  p.group_width = tile.along_pixels ? tile.vecs : int64_t{tile.vecs} * lanes;
   p.k_groups = ceil_div(s.k, p.group_width);
   p.taps = s.c * s.kh * s.kw;
   p.tap_groups = ceil_div(p.taps, tile.taps);
+  p.threads = threads;
+  if (tile.along_pixels) {
+    finish_pixel_weight_grad_plan(p);
+    return p;
+  }
   // Enough pixels per chunk that loading and storing the tile sums costs little.
   p.images_per_chunk = std::clamp<int64_t>(ceil_div(1024, s.ho * s.wo), 1, s.n);
   p.chunks = ceil_div(s.n, p.images_per_chunk);
@@ -223,7 +258,6 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, i
   // apart, which on small planes is a multiple of 4 KiB: the same cache set each time.)
   set_layout(p.src, true);
   p.own_chunks = threads > 1 && p.chunks >= 2 * threads;
-  p.threads = threads;
   p.tap_offset.assign(p.tap_groups * tile.taps, 0);  // tail taps read tap 0, and are dropped
   for (int64_t a = 0; a < s.kh; ++a)
     for (int64_t b = 0; b < s.kw; ++b)
@@ -251,15 +285,15 @@ float* DirectPlan::stage_of(float* scratch, int thread) const {
 }
 
 int64_t WeightGradPlan::scratch_floats() const {
-  return (own_chunks ? threads : 1) * block_floats();
+  return (own_chunks || tile.along_pixels ? threads : 1) * block_floats();
 }
 
 int64_t WeightGradPlan::block_floats() const {
-  return src.chunk_floats + dy_floats + round_up(acc_floats, 16);
+  return src.chunk_floats + (tile.along_pixels ? 0 : dy_floats + round_up(acc_floats, 16));
 }
 
 WeightGradPlan::Buffers WeightGradPlan::buffers_of(float* scratch, int thread) const {
-  float* x = scratch + (own_chunks ? thread : 0) * block_floats();
+  float* x = scratch + (own_chunks || tile.along_pixels ? thread : 0) * block_floats();
   float* dy = x + src.chunk_floats;
   return {x, dy, dy + dy_floats};
 }

@@ -102,13 +102,22 @@ struct BackwardDataPhase {
 };
 std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, const Conv2dIsa& isa);
 
-// Backward-weights: dw[k, tap] = sum over pixels q of dy[q, k] * x_packed[pixel(q) + tap], with
-// taps in (kh, kw, c) order, so the taps of one tile mostly share their kernel position. A
-// register tile holds `vecs` output-channel vectors times `taps` taps, summed over the pixels of
-// a chunk where some of its taps meet data: at a kernel position, the pixels whose window puts it
-// on the padding add nothing (on 4x4 outputs of a 3x3 kernel, 31% of all pixel-tap pairs).
+// Backward-weights: dw[k, tap] = sum over pixels q of dy[q, k] * x_packed[pixel(q) + tap], in
+// one of two kinds of register tile:
+// - channel vectors (the usual): `vecs` vectors of output channels times `taps` taps, with taps
+//   in (kh, kw, c) order, so the taps of one tile mostly share their kernel position. Summed
+//   over the pixels of a chunk where some of its taps meet data: at a kernel position, the
+//   pixels whose window puts it on the padding add nothing (on 4x4 outputs of a 3x3 kernel,
+//   31% of all pixel-tap pairs). dy is packed [k_group][pixel][group_width].
+// - pixel vectors (`along_pixels`), for few output channels on rows of at least `lanes` pixels
+//   at stride 1: `vecs` output channels times `taps` taps, with taps in dw's (c, kh, kw) order;
+//   each sum is a vector over `lanes` neighbouring pixels of a row (the row's ragged end
+//   masked), reduced to one value only at the end. It reads dy in place, NCHW, and x packed
+//   plane by plane: no transposes, and no channel vector padded (K = 16 took one channel vector
+//   and 10 loads for 9 FMAs; this takes 10 for 24).
 struct WeightTile {
   int vecs, taps;
+  bool along_pixels = false;
 };
 
 // The pixels one tap group sums over in every chunk: live_pixels[first, first + count). A short
@@ -122,13 +131,16 @@ struct WeightGradPlan {
   DirectPlan src;  // the forward plan: how x is packed
   int lanes;
   WeightTile tile;
-  int64_t group_width;                 // output channels per tile: vecs * lanes
+  int64_t group_width;                 // output channels per tile: vecs * lanes (vecs along pixels)
   int64_t k_groups, tap_groups, taps;  // taps = c * kh * kw
   int64_t images_per_chunk, chunks, chunk_pixels;
-  int64_t dy_floats;   // one packed chunk of dy: [k_group][pixel][group_width]
-  int64_t acc_floats;  // the sums: [k_group][tap_group][tap][group_width]
+  int64_t dy_floats;  // one packed chunk of dy: [k_group][pixel][group_width] (none along pixels)
+  // The sums: [k_group][tap_group][tap][group_width], or along pixels
+  // [k_group][tap_group][channel][tap][lanes], a vector of each.
+  int64_t acc_floats;
   // Threads take whole chunks when there are at least two each (no thread then reads what
-  // another core packed); else they share each chunk. Either way dw is the same, bit for bit.
+  // another core packed); else they share each chunk. Along pixels, threads take tiles and
+  // each packs every chunk. Either way dw is the same, bit for bit.
   bool own_chunks;
   int threads;                           // the OpenMP threads the plan was made for
   std::vector<int64_t> tap_offset;       // [taps rounded up to the tile]
@@ -136,8 +148,9 @@ struct WeightGradPlan {
   std::vector<int64_t> live_pixels;      // pixel indices q, the groups' ranges one after another
   std::vector<PixelRange> group_pixels;  // [tap_groups]
 
-  // Scratch: one block per thread when threads own chunks, else one block they share; a
-  // block holds a packed chunk of x, one of dy, and one chunk's sums.
+  // Scratch: one block per thread when threads own chunks or go along pixels, else one block
+  // they share; a block holds a packed chunk of x, one of dy, and one chunk's sums (only x
+  // along pixels).
   struct Buffers {
     float *x, *dy, *part;
   };

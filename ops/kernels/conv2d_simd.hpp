@@ -464,6 +464,92 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
   }
 }
 
+// The pixel-vector dw tile: KT output channels [k0, k0 + KT) times T taps, each sum a vector
+// over `lanes` neighbouring pixels of a row, added over every pixel of one chunk to acc
+// ([KT][T][lanes]). Per vector of pixels it loads KT vectors of dy and T of x. A row's
+// ragged end loads only its pixels (zeros in the other lanes, of dy and x alike). Channels
+// past K read channel K - 1, and their sums are dropped.
+template <class I, int KT, int T>
+void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* dy, int64_t chunk,
+                       int64_t k0, const int64_t* tap_offset, float* acc) {
+  using V = typename I::V;
+  constexpr int L = I::lanes;
+  const ConvShape& s = p.s;
+  V sum[KT][T];
+#pragma GCC unroll 8
+  for (int j = 0; j < KT; ++j)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t)
+      sum[j][t] = I::load(acc + (j * T + t) * L);
+  const int64_t plane = s.ho * s.wo, full = s.wo / L * L, tail = s.wo - full;
+  const int64_t images = min64(p.images_per_chunk, s.n - chunk * p.images_per_chunk);
+  const int64_t x_row = s.sh * p.src.ws;
+  const float* d[KT];  // the current row of each channel's dy, and of each tap's x
+  const float* x[T];
+  auto step = [&](int64_t at, int64_t count) {
+    V dv[KT];
+#pragma GCC unroll 8
+    for (int j = 0; j < KT; ++j)
+      dv[j] = count == L ? I::load(d[j] + at) : I::load_first(d[j] + at, count);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const V xv = count == L ? I::load(x[t] + at) : I::load_first(x[t] + at, count);
+#pragma GCC unroll 8
+      for (int j = 0; j < KT; ++j)
+        sum[j][t] = I::fma(dv[j], xv, sum[j][t]);
+    }
+  };
+  for (int64_t b = 0; b < images; ++b) {
+    const int64_t n = chunk * p.images_per_chunk + b;
+#pragma GCC unroll 8
+    for (int j = 0; j < KT; ++j)
+      d[j] = dy + (n * s.k + min64(k0 + j, s.k - 1)) * plane;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t)
+      x[t] = xbuf + b * p.src.image_stride + tap_offset[t];
+    for (int64_t y = 0; y < s.ho; ++y) {
+      for (int64_t at = 0; at < full; at += L)
+        step(at, L);
+      if (tail > 0) step(full, tail);
+#pragma GCC unroll 8
+      for (int j = 0; j < KT; ++j)
+        d[j] += s.wo;
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t)
+        x[t] += x_row;
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < KT; ++j)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t)
+      I::store(acc + (j * T + t) * L, sum[j][t]);
+}
+
+// Backward-weights along pixels. Threads split the tiles; each packs every chunk of x into its
+// own buffer and adds its tiles' sums for the chunk, chunk after chunk, so every sum is added
+// in the same order at any thread count.
+template <class I, int KT, int T>
+void pixel_weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                            float* scratch) {
+  const int64_t tiles = p.k_groups * p.tap_groups, tile_floats = KT * T * I::lanes;
+  for (int64_t i = 0; i < tiles * tile_floats; ++i)  // not std::fill: see direct_strided
+    acc[i] = 0.0f;
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    float* xbuf = p.buffers_of(scratch, static_cast<int>(t)).x;
+    for (int64_t c = 0; c < p.chunks; ++c) {
+      pack_direct_source(p.src, x, c, 0, p.images_per_chunk * p.s.c, xbuf);
+      for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
+        const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
+        pixel_weight_tile<I, KT, T>(p, xbuf, dy, c, g * KT, p.tap_offset.data() + tg * T,
+                                    acc + q * tile_floats);
+      }
+    }
+  }
+}
+
 // Channel vectors rounded up to whole tiles of `per_tile`.
 inline int64_t padded_vecs(int64_t vecs, int64_t per_tile) {
   return (vecs + per_tile - 1) / per_tile * per_tile;
@@ -472,8 +558,16 @@ inline int64_t padded_vecs(int64_t vecs, int64_t per_tile) {
 template <class I, int VECS, int T>
 bool weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                     float* scratch) {
-  if (p.tile.vecs != VECS || p.tile.taps != T) return false;
+  if (p.tile.along_pixels || p.tile.vecs != VECS || p.tile.taps != T) return false;
   weight_grad_pass<I, VECS, T>(p, x, dy, acc, scratch);
+  return true;
+}
+
+template <class I, int KT, int T>
+bool pixel_weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
+                          float* scratch) {
+  if (!p.tile.along_pixels || p.tile.vecs != KT || p.tile.taps != T) return false;
+  pixel_weight_grad_pass<I, KT, T>(p, x, dy, acc, scratch);
   return true;
 }
 
