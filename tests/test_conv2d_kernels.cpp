@@ -227,3 +227,19 @@ TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan i
   }
   if (!fast_isas().empty()) CHECK(previous_chunks > 1);  // the smallest L2 splits the batch
 }
+
+TEST_CASE("conv2d kernels: a pointwise convolution runs along each image's pixels as one row") {
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const DirectPlan p =
+        make_forward_plan(make_conv_shape(4, 200, 9, 9, 72, 1, 1, 1, 1, 0, 0), kernels);
+    CHECK(p.out_h == 1);
+    CHECK(p.out_w == 81);
+    // Not with padding or a stride, where the rows differ.
+    CHECK(make_forward_plan(make_conv_shape(4, 8, 9, 9, 8, 1, 1, 1, 1, 1, 1), kernels).out_h == 11);
+    CHECK(make_forward_plan(make_conv_shape(4, 8, 9, 9, 8, 1, 1, 2, 2, 0, 0), kernels).out_h == 5);
+  }
+  Rng rng(23);
+  check_against_reference(make_conv_shape(3, 20, 9, 7, 40, 1, 1, 1, 1, 0, 0), rng);
+}

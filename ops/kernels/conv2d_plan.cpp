@@ -75,6 +75,19 @@ void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   set_layout(p, p.runs_across_images);
 }
 
+// A pointwise convolution (1x1, stride 1, no padding) is the same on each image's pixels laid
+// in one row: the direct tiles then run along the whole image, not row by row with a ragged
+// end on each (on 9x9 images, 81 pixels in runs along one row, against 9 rows of 3 runs of 4
+// with 3 pixels spare: 1.75 to 1.4 ms on 200->72@9). Backward-weights takes it too, since it
+// packs x with the forward plan.
+ConvShape pointwise_in_one_row(const ConvShape& s) {
+  if (s.kh != 1 || s.kw != 1 || s.sh != 1 || s.sw != 1 || s.ph != 0 || s.pw != 0) return s;
+  ConvShape row = s;
+  row.w = row.wo = s.h * s.w;
+  row.h = row.ho = 1;
+  return row;
+}
+
 // The output rows (or columns) [lo, hi) whose window puts a kernel row (column) at offset a
 // (its index times the dilation) on data: packed row y * stride + a within [data_lo, data_hi].
 struct Span {
@@ -123,7 +136,8 @@ void set_live_pixels(WeightGradPlan& p) {
 
 }  // namespace
 
-DirectPlan make_forward_plan(const ConvShape& s, const Conv2dIsa& isa) {
+DirectPlan make_forward_plan(const ConvShape& shape, const Conv2dIsa& isa) {
+  const ConvShape s = pointwise_in_one_row(shape);
   DirectPlan p;
   p.n = s.n, p.in_c = s.c, p.out_c = s.k, p.kh = s.kh, p.kw = s.kw;
   p.stride_h = s.sh, p.stride_w = s.sw, p.dil_h = s.dil_h, p.dil_w = s.dil_w;
@@ -160,7 +174,9 @@ PhaseTaps phase_taps(int64_t phase, int64_t stride, int64_t pad, int64_t dil, in
 
 }  // namespace
 
-std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, const Conv2dIsa& isa) {
+std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& shape,
+                                                        const Conv2dIsa& isa) {
+  const ConvShape s = pointwise_in_one_row(shape);
   std::vector<BackwardDataPhase> phases;
   for (int64_t py = 0; py < std::min(s.sh, s.h); ++py)
     for (int64_t px = 0; px < std::min(s.sw, s.w); ++px) {
@@ -225,7 +241,8 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
 
 }  // namespace
 
-WeightGradPlan make_weight_grad_plan(const ConvShape& s, const Conv2dIsa& isa, int threads) {
+WeightGradPlan make_weight_grad_plan(const ConvShape& shape, const Conv2dIsa& isa, int threads) {
+  const ConvShape s = pointwise_in_one_row(shape);
   const int lanes = isa.lanes;
   const WeightTile tile = isa.weight_tile(s.k, s.wo, s.sw);
   WeightGradPlan p;
