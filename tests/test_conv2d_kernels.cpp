@@ -243,3 +243,20 @@ TEST_CASE("conv2d kernels: a pointwise convolution runs along each image's pixel
   Rng rng(23);
   check_against_reference(make_conv_shape(3, 20, 9, 7, 40, 1, 1, 1, 1, 0, 0), rng);
 }
+
+TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
+  // AVX-512 takes runs of 3 where rows of 9, 15 or 17 leave fewer pixels spare than runs of
+  // 4; a last group with one vector of channels left (72 = 2 x 32 + 8, 40 = 32 + 8) runs
+  // one-vector tiles.
+  if (detected_isa() == Isa::avx512) {
+    const DirectTile nine = conv2d_avx512().direct_tile(72, 9, 1);
+    CHECK((nine.segs == 4 && nine.seg_len == 3));
+    const DirectTile wide = conv2d_avx512().direct_tile(72, 32, 1);
+    CHECK((wide.segs == 3 && wide.seg_len == 4));
+  }
+  Rng rng(29);
+  for (const ConvShape& s : {make_conv_shape(2, 10, 9, 9, 72, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(3, 7, 17, 17, 40, 5, 5, 1, 1, 2, 2),
+                             make_conv_shape(2, 9, 15, 13, 72, 3, 3, 2, 2, 1, 1)})
+    check_against_reference(s, rng);
+}

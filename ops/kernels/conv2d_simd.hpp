@@ -66,10 +66,11 @@ struct LiveTaps {
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
 // source value per pixel; the sums stay in registers over every tap. Run r's sums go to
-// out[r] as [WT][NOC*lanes]. w: the packed weights of tap 0.
+// out[r] as [WT][gw], the first NOC * lanes of each gw. w: the packed weights of tap 0, gw
+// apart from tap to tap (a group's last tile may take fewer vectors than the group is wide).
 template <class I, int NOC, int R, int WT, int S>
 void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBlocks& blocks,
-                 const float* w, float* const* out) {
+                 const float* w, int64_t gw, float* const* out) {
   using V = typename I::V;
   constexpr int L = I::lanes;
   V acc[NOC][R * WT];
@@ -84,9 +85,9 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBl
     src[r] = run[r];
   for (int64_t k = 0; k < blocks.count; ++k) {
     const int64_t first = blocks.first + k * blocks.stride;
-    const float* wt = w + first * NOC * L;
+    const float* wt = w + first * gw;
     const int64_t* offsets = tap_offset + first;
-    for (int64_t t = 0; t < blocks.length; ++t, wt += NOC * L) {
+    for (int64_t t = 0; t < blocks.length; ++t, wt += gw) {
       const int64_t off = offsets[t];
       V wv[NOC];
 #pragma GCC unroll 4
@@ -109,7 +110,7 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBl
     for (int x = 0; x < WT; ++x)
 #pragma GCC unroll 4
       for (int j = 0; j < NOC; ++j)
-        I::store(out[r] + (x * NOC + j) * L, acc[j][r * WT + x]);
+        I::store(out[r] + x * gw + j * L, acc[j][r * WT + x]);
 }
 
 // One output-channel group of one packed chunk: its runs, R at a time, through the tile into
@@ -145,7 +146,7 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       live.add(p, y, x0, x1);
     }
     const TapBlocks blocks = live.blocks(p);
-    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, to);
+    direct_tile<I, NOC, R, WT, S>(run, p.tap_offset.data(), blocks, w, gw, to);
   }
   // The stage (plus bias) into NCHW: lanes x lanes blocks of (pixel, channel), transposed. A
   // block's pixels may span rows, whose slots past out_w are skipped, so one path serves every
@@ -288,11 +289,19 @@ void direct_pass(const DirectPlan& p, const float* src, float* scratch, const Gr
   }
 }
 
+// The channel-vector tiles' pass. A last group of two-vector tiles with no more than one
+// vector of channels left (72 = 2 x 32 + 8) takes one-vector tiles, which skip the padding's
+// FMAs (80 channels' worth where 96 were run).
 template <class I, int NOC, int R, int WT, int S>
 void channel_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
                   float* out, float* scratch) {
+  const bool narrow_last = NOC == 2 && p.out_c - (p.groups - 1) * p.group_width <= I::lanes;
   direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float* stage) {
-    direct_group<I, NOC, R, WT, S>(p, chunk, c, g, w + g * p.group_floats, bias, out, stage);
+    const float* wg = w + g * p.group_floats;
+    if (narrow_last && g == p.groups - 1)
+      direct_group<I, 1, R, WT, S>(p, chunk, c, g, wg, bias, out, stage);
+    else
+      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, wg, bias, out, stage);
   });
 }
 
