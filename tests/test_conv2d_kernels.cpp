@@ -228,7 +228,7 @@ TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan i
   if (!fast_isas().empty()) CHECK(previous_chunks > 1);  // the smallest L2 splits the batch
 }
 
-TEST_CASE("conv2d kernels: a pointwise convolution runs along each image's pixels as one row") {
+TEST_CASE("conv2d kernels: pointwise convolutions run along each image's pixels as one row") {
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
     const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
@@ -240,8 +240,14 @@ TEST_CASE("conv2d kernels: a pointwise convolution runs along each image's pixel
     CHECK(make_forward_plan(make_conv_shape(4, 8, 9, 9, 8, 1, 1, 1, 1, 1, 1), kernels).out_h == 11);
     CHECK(make_forward_plan(make_conv_shape(4, 8, 9, 9, 8, 1, 1, 2, 2, 0, 0), kernels).out_h == 5);
   }
+  // At a stride, its pixels are gathered first: strides 2 and 3, rows and columns apart, odd
+  // sizes, few and many channels.
   Rng rng(23);
-  check_against_reference(make_conv_shape(3, 20, 9, 7, 40, 1, 1, 1, 1, 0, 0), rng);
+  for (const ConvShape& s : {make_conv_shape(3, 20, 9, 7, 40, 1, 1, 1, 1, 0, 0),
+                             make_conv_shape(3, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(2, 7, 17, 15, 70, 1, 1, 2, 3, 0, 0),
+                             make_conv_shape(2, 5, 9, 16, 9, 1, 1, 3, 1, 0, 0)})
+    check_against_reference(s, rng);
 }
 
 TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
