@@ -251,14 +251,14 @@ TEST_CASE("conv2d kernels: pointwise convolutions run along each image's pixels 
 }
 
 TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
-  // AVX-512 takes runs of 3 where rows of 9, 15 or 17 leave fewer pixels spare than runs of
-  // 4; a last group with one vector of channels left (72 = 2 x 32 + 8, 40 = 32 + 8) runs
-  // one-vector tiles.
-  if (detected_isa() == Isa::avx512) {
-    const DirectTile nine = conv2d_avx512().direct_tile(72, 9, 1);
-    CHECK((nine.segs == 4 && nine.seg_len == 3));
-    const DirectTile wide = conv2d_avx512().direct_tile(72, 32, 1);
-    CHECK((wide.segs == 3 && wide.seg_len == 4));
+  // Runs of 3 where rows of 9 leave fewer pixels spare than runs of 4 (AVX-512) or 2 (AVX2),
+  // not on rows of 32; a last group with one vector of channels left (72 = 2 x 32 + 8 on
+  // AVX-512, 40 = 2 x 16 + 8 on AVX2) runs one-vector tiles.
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    CHECK(kernels.direct_tile(72, 9, 1).seg_len == 3);
+    CHECK(kernels.direct_tile(72, 32, 1).seg_len != 3);
   }
   Rng rng(29);
   for (const ConvShape& s : {make_conv_shape(2, 10, 9, 9, 72, 3, 3, 1, 1, 1, 1),

@@ -10,19 +10,22 @@ namespace prism::kernels {
 namespace {
 
 // 12 sums of the 16 registers: two channel vectors (when there are more than 8 channels)
-// times 3 runs of 2 pixels; single columns and strides above 2 take 6 runs of 1.
+// times 3 runs of 2 pixels, or 2 runs of 3 where rows then have fewer pixels spare (rows of 9
+// or 15); single columns and strides above 2 take 6 runs of 1.
 // 8 channels or fewer on rows of 8 or more at stride 1 go along pixels: 4 channels x 3
 // vectors of 8 pixels (7 loads for 12 FMAs, where one channel vector needs 7 for 6).
 DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
   if (out_c <= 8 && out_w >= 8 && stride_w == 1) return {4, 3, 8, true};
   const int noc = out_c > 8 ? 2 : 1;
   if (out_w == 1 || stride_w > 2) return {noc, 6, 1};
+  if ((out_w + 2) / 3 * 3 < (out_w + 1) / 2 * 2) return {noc, 2, 3};
   return {noc, 3, 2};
 }
 
 bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
             float* scratch) {
   return direct_if<Avx2, 3, 2>(p, src, w, bias, out, scratch) ||
+         direct_if<Avx2, 2, 3>(p, src, w, bias, out, scratch) ||
          direct_if<Avx2, 6, 1>(p, src, w, bias, out, scratch) ||
          pixel_if<Avx2, 4, 3>(p, src, w, bias, out, scratch);
 }
