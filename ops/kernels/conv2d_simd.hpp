@@ -63,6 +63,20 @@ struct LiveTaps {
   }
 };
 
+// Calls tap(offset, weights) for every tap the blocks hold, in order: its offset from a run's
+// first pixel, and its packed weights, `step` floats after the previous tap's.
+template <class Tap>
+inline void for_each_tap(const TapBlocks& blocks, const int64_t* tap_offset, const float* w,
+                         int64_t step, const Tap& tap) {
+  for (int64_t k = 0; k < blocks.count; ++k) {
+    const int64_t first = blocks.first + k * blocks.stride;
+    const float* wt = w + first * step;
+    const int64_t* offsets = tap_offset + first;
+    for (int64_t t = 0; t < blocks.length; ++t, wt += step)
+      tap(offsets[t], wt);
+  }
+}
+
 // One register tile of the direct kernel: NOC vectors of output channels times R runs of WT
 // pixels (S apart in the source). For each tap it loads NOC weight vectors and broadcasts one
 // source value per pixel; the sums stay in registers over every tap. Run r's sums go to
@@ -83,27 +97,21 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBl
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
     src[r] = run[r];
-  for (int64_t k = 0; k < blocks.count; ++k) {
-    const int64_t first = blocks.first + k * blocks.stride;
-    const float* wt = w + first * gw;
-    const int64_t* offsets = tap_offset + first;
-    for (int64_t t = 0; t < blocks.length; ++t, wt += gw) {
-      const int64_t off = offsets[t];
-      V wv[NOC];
+  for_each_tap(blocks, tap_offset, w, gw, [&](int64_t off, const float* wt) {
+    V wv[NOC];
 #pragma GCC unroll 4
-      for (int j = 0; j < NOC; ++j)
-        wv[j] = I::load(wt + j * L);
+    for (int j = 0; j < NOC; ++j)
+      wv[j] = I::load(wt + j * L);
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-        for (int x = 0; x < WT; ++x) {
-          const V v = I::bcast(src[r] + off + x * S);
+      for (int x = 0; x < WT; ++x) {
+        const V v = I::bcast(src[r] + off + x * S);
 #pragma GCC unroll 4
-          for (int j = 0; j < NOC; ++j)
-            acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
-        }
-    }
-  }
+        for (int j = 0; j < NOC; ++j)
+          acc[j][r * WT + x] = I::fma(v, wv[j], acc[j][r * WT + x]);
+      }
+  });
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -195,25 +203,19 @@ void pixel_tile(const float* const* run, const int64_t* tap_offset, const TapBlo
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
     src[r] = run[r];
-  for (int64_t k = 0; k < blocks.count; ++k) {
-    const int64_t first = blocks.first + k * blocks.stride;
-    const float* wt = w + first * KT;
-    const int64_t* offsets = tap_offset + first;
-    for (int64_t t = 0; t < blocks.length; ++t, wt += KT) {
-      const int64_t off = offsets[t];
-      V v[R];
+  for_each_tap(blocks, tap_offset, w, KT, [&](int64_t off, const float* wt) {
+    V v[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      v[r] = I::load(src[r] + off);
+#pragma GCC unroll 16
+    for (int j = 0; j < KT; ++j) {
+      const V wv = I::bcast(wt + j);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
-        v[r] = I::load(src[r] + off);
-#pragma GCC unroll 16
-      for (int j = 0; j < KT; ++j) {
-        const V wv = I::bcast(wt + j);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r)
-          acc[j][r] = I::fma(v[r], wv, acc[j][r]);
-      }
+        acc[j][r] = I::fma(v[r], wv, acc[j][r]);
     }
-  }
+  });
 #pragma GCC unroll 16
   for (int j = 0; j < KT; ++j) {
     if (j >= channels) break;
