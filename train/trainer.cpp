@@ -2,13 +2,13 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "dist/collectives.hpp"
-#include "dist/mpi_comm.hpp"
 #include "train/plot_report.hpp"
 #include "train/print_report.hpp"
 #include "train/progress_bar.hpp"
@@ -36,13 +36,11 @@ std::pair<double, double> evaluate(nn::Classifier& model, data::Iterator& it,
 
 namespace {
 
-// The highest of `mine` over comm's ranks.
+// The highest of `mine` over comm's ranks (through dist, like every MPI call of the library).
 int max_over(const dist::Communicator& comm, int mine) {
   if (comm.size() == 1) return mine;
-  int all = -1;
-  dist::check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, dist::mpi_comm(comm)),
-                  "MPI_Allreduce");
-  return all;
+  const std::vector<int64_t> all = dist::allgather_values(comm, std::vector<int64_t>{mine});
+  return static_cast<int>(*std::max_element(all.begin(), all.end()));
 }
 
 // Whether any rank has been asked to stop, the same on every rank of the model group and of
