@@ -133,7 +133,9 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
                              make_conv_shape(3, 5, 15, 15, 7, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(2, 3, 33, 16, 13, 3, 3, 2, 1, 1, 1),
                              make_conv_shape(2, 2, 10, 72, 63, 3, 3, 1, 1, 1, 1, 2, 1),
-                             make_conv_shape(3, 4, 16, 16, 20, 5, 5, 1, 1, 2, 2)})
+                             make_conv_shape(3, 4, 16, 16, 20, 5, 5, 1, 1, 2, 2),
+                             make_conv_shape(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(3, 2, 16, 18, 37, 3, 3, 1, 1, 1, 0)})
     check_against_reference(s, rng);
 }
 
@@ -142,11 +144,17 @@ TEST_CASE("conv2d kernels: the pixel-vector tiles are chosen for few channels on
     CAPTURE(isa_name(isa));
     const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
     const int64_t lanes = kernels.lanes;
-    CHECK(kernels.direct_tile(lanes, lanes, 1).along_pixels);
-    CHECK(kernels.direct_tile(3, 2 * lanes + 1, 1).along_pixels);
-    CHECK(!kernels.direct_tile(lanes + 1, 32, 1).along_pixels);     // two channel vectors
-    CHECK(!kernels.direct_tile(lanes, lanes - 1, 1).along_pixels);  // rows under a vector
-    CHECK(!kernels.direct_tile(lanes, 32, 2).along_pixels);         // strided columns
+    CHECK(kernels.direct_tile(lanes, lanes, 1, 288).along_pixels);
+    CHECK(kernels.direct_tile(3, 2 * lanes + 1, 1, 288).along_pixels);
+    CHECK(!kernels.direct_tile(lanes + 1, 32, 1, 288).along_pixels);     // two channel vectors
+    CHECK(!kernels.direct_tile(lanes, lanes - 1, 1, 288).along_pixels);  // rows under a vector
+    CHECK(!kernels.direct_tile(lanes, 32, 2, 288).along_pixels);         // strided columns
+    if (isa == Isa::avx512) {  // few taps: up to 64 channels, on rows whole vectors cover
+      CHECK(kernels.direct_tile(64, 32, 1, 27).along_pixels);
+      CHECK(!kernels.direct_tile(64, 32, 1, 288).along_pixels);
+      CHECK(!kernels.direct_tile(64, 17, 1, 27).along_pixels);
+      CHECK(!kernels.direct_tile(64, 15, 1, 27).along_pixels);  // under a vector
+    }
     const DirectPlan p =
         make_forward_plan(make_conv_shape(3, 5, 32, 32, lanes, 3, 3, 1, 1, 1, 1), kernels);
     CHECK(p.tile.along_pixels);
@@ -257,8 +265,8 @@ TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
     const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
-    CHECK(kernels.direct_tile(72, 9, 1).seg_len == 3);
-    CHECK(kernels.direct_tile(72, 32, 1).seg_len != 3);
+    CHECK(kernels.direct_tile(72, 9, 1, 288).seg_len == 3);
+    CHECK(kernels.direct_tile(72, 32, 1, 288).seg_len != 3);
   }
   Rng rng(29);
   for (const ConvShape& s : {make_conv_shape(2, 10, 9, 9, 72, 3, 3, 1, 1, 1, 1),

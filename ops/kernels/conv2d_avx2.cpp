@@ -14,7 +14,7 @@ namespace {
 // or 15); single columns and strides above 2 take 6 runs of 1.
 // 8 channels or fewer on rows of 8 or more at stride 1 go along pixels: 4 channels x 3
 // vectors of 8 pixels (7 loads for 12 FMAs, where one channel vector needs 7 for 6).
-DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
+DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t /*taps*/) {
   if (out_c <= 8 && out_w >= 8 && stride_w == 1) return {4, 3, 8, true};
   const int noc = out_c > 8 ? 2 : 1;
   if (out_w == 1 || stride_w > 2) return {noc, 6, 1};

@@ -16,7 +16,7 @@ struct Conv2dIsa {
   const char* name;
   int lanes;  // floats a vector
   // The register tiles for a shape; only tiles this ISA compiles.
-  DirectTile (*direct_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
+  DirectTile (*direct_tile)(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t taps);
   WeightTile (*weight_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
   // out (NCHW) = the direct convolution of src (NCHW) with weights w packed by
   // pack_direct_weights, plus bias if not null. scratch: p.scratch_floats(threads).

@@ -40,7 +40,7 @@ void set_layout(DirectPlan& p, bool images_innermost) {
 // Fills in everything that follows from the geometry set by the two plan makers.
 void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
   const int lanes = isa.lanes;
-  const DirectTile tile = isa.direct_tile(p.out_c, p.out_w, p.stride_w);
+  const DirectTile tile = isa.direct_tile(p.out_c, p.out_w, p.stride_w, p.in_c * p.kh * p.kw);
   p.lanes = lanes;
   p.tile = tile;
   p.row_lo = std::max<int64_t>(0, p.pad_top);
