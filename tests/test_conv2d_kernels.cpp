@@ -116,10 +116,11 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
   // Few output channels on rows at least a vector wide go along pixels (forward, and
   // backward-data's phases with few input channels). Channels 1..16 for both tiles and their
   // padding; widths a vector, one past it (the last vector overlaps) and several; short
-  // last tiles (batch 1 and 3); pads, a crop, dilation, a row stride, 5x5, and stride-2
-  // backward-data, whose phases are 16 wide. Backward-weights along pixels: rows of 15 (one
-  // masked vector on AVX-512, a whole and a masked one on AVX2), 16 at row stride 2, 72 dilated
-  // with 63 channels, 5x5; channel and tap counts off the tiles.
+  // last tiles (batch 1 and 3); pads, a crop (the backward-data of a 1x1 with pad 1),
+  // dilation, a row stride, 5x5, and stride-2 backward-data, whose phases are 16 wide; up to
+  // 64 channels with few taps (AVX-512). Backward-weights along pixels: rows of 15 (one masked
+  // vector on AVX-512, a whole and a masked one on AVX2), 16 at row stride 2, 72 dilated with
+  // 63 channels, 5x5; channel and tap counts off the tiles.
   Rng rng(19);
   for (const ConvShape& s : {make_conv_shape(3, 5, 32, 32, 16, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(1, 3, 17, 17, 3, 3, 3, 1, 1, 1, 1),
@@ -135,7 +136,8 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
                              make_conv_shape(2, 2, 10, 72, 63, 3, 3, 1, 1, 1, 1, 2, 1),
                              make_conv_shape(3, 4, 16, 16, 20, 5, 5, 1, 1, 2, 2),
                              make_conv_shape(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1),
-                             make_conv_shape(3, 2, 16, 18, 37, 3, 3, 1, 1, 1, 0)})
+                             make_conv_shape(3, 2, 16, 18, 37, 3, 3, 1, 1, 1, 0),
+                             make_conv_shape(2, 4, 18, 18, 8, 1, 1, 1, 1, 1, 1)})
     check_against_reference(s, rng);
 }
 
@@ -261,7 +263,8 @@ TEST_CASE("conv2d kernels: pointwise convolutions run along each image's pixels 
 TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
   // Runs of 3 where rows of 9 leave fewer pixels spare than runs of 4 (AVX-512) or 2 (AVX2),
   // not on rows of 32; a last group with one vector of channels left (72 = 2 x 32 + 8 on
-  // AVX-512, 40 = 2 x 16 + 8 on AVX2) runs one-vector tiles.
+  // AVX-512, 40 = 2 x 16 + 8 on AVX2) runs one-vector tiles; runs of 3 at column stride 2 too
+  // (17 wide at stride 2: 9 outputs).
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
     const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
@@ -271,6 +274,7 @@ TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
   Rng rng(29);
   for (const ConvShape& s : {make_conv_shape(2, 10, 9, 9, 72, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(3, 7, 17, 17, 40, 5, 5, 1, 1, 2, 2),
-                             make_conv_shape(2, 9, 15, 13, 72, 3, 3, 2, 2, 1, 1)})
+                             make_conv_shape(2, 9, 15, 13, 72, 3, 3, 2, 2, 1, 1),
+                             make_conv_shape(2, 5, 17, 17, 20, 3, 3, 2, 2, 1, 1)})
     check_against_reference(s, rng);
 }

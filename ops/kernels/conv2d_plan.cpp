@@ -226,8 +226,8 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
   p.chunk_pixels = p.images_per_chunk * s.ho * s.wo;
   x.images_per_chunk = p.images_per_chunk;
   x.chunks = p.chunks;
-  // A row's masked end still reads a whole vector from its taps' rows: slack past the last.
-  x.chunk_floats = round_up(p.images_per_chunk * s.c * x.plane() + p.lanes + 16, 16);
+  // Masked loads read nothing past a row's end; the slack is the forward plan's habit.
+  x.chunk_floats = round_up(p.images_per_chunk * s.c * x.plane() + 16, 16);
   p.dy_floats = 0;
   p.acc_floats = p.k_groups * p.tap_groups * p.tile.vecs * p.tile.taps * p.lanes;
   p.own_chunks = false;

@@ -4,8 +4,9 @@
 // Everything here is in an unnamed namespace on purpose: each ISA file compiles its own copy
 // with its own flags, and none of it may be shared with code built for another ISA.
 //
-// I provides: V (the vector type), lanes, zero(), load(p), store(p, v), bcast(p), fma(a, b, c),
-// and transpose_store (a lanes x lanes block, transposed).
+// I provides: V (the vector type), lanes, zero(), load(p), load_first(p, n) (the first n lanes,
+// zeros above), store(p, v), bcast(p), fma(a, b, c), add(a, b), and transpose_store and
+// transpose_rows (a lanes x lanes block, transposed).
 #pragma once
 
 #include <omp.h>
@@ -332,11 +333,13 @@ bool direct_if(const DirectPlan& p, const float* src, const float* w, const floa
   return false;
 }
 
-// Runs the plan if its tile is KT channels x R pixel vectors; false if not.
+// Runs the plan if its tile is KT channels x R pixel vectors; false if not, or if its rows are
+// narrower than a vector or strided (the tile cannot run them: a plan that asks is a bug).
 template <class I, int KT, int R>
 bool pixel_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
               float* scratch) {
   if (!p.tile.along_pixels || p.tile.noc != KT || p.tile.segs != R) return false;
+  if (p.out_w < I::lanes || p.stride_w != 1) return false;
   direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float*) {
     pixel_group<I, KT, R>(p, chunk, c, g, w + g * p.group_floats, bias, out);
   });
@@ -578,6 +581,7 @@ template <class I, int KT, int T>
 bool pixel_weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                           float* scratch) {
   if (!p.tile.along_pixels || p.tile.vecs != KT || p.tile.taps != T) return false;
+  if (p.s.sw != 1) return false;  // a vector's pixels must be neighbours in x too
   pixel_weight_grad_pass<I, KT, T>(p, x, dy, acc, scratch);
   return true;
 }
