@@ -218,8 +218,8 @@ TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan i
     for (Isa isa : fast_isas()) {
       CAPTURE(isa_name(isa));
       const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
-      for (const DirectPlan& p :
-           {make_forward_plan(vgg, kernels), make_backward_data_plans(vgg, kernels)[0].direct}) {
+      for (const DirectPlan& p : {make_forward_plan(vgg, kernels),
+                                  make_backward_data_plan(vgg, kernels).phases[0].direct}) {
         CHECK(p.chunk_bytes == std::max<int64_t>(16 << 10, l2 * 3 / 16));
         // A chunk and its stage fit the share of L2, unless one tile's images alone are larger.
         const int64_t bytes = 4 * (p.chunk_floats + p.stage_floats);
@@ -277,4 +277,52 @@ TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
                              make_conv_shape(2, 9, 15, 13, 72, 3, 3, 2, 2, 1, 1),
                              make_conv_shape(2, 5, 17, 17, 20, 3, 3, 2, 2, 1, 1)})
     check_against_reference(s, rng);
+}
+
+TEST_CASE("conv2d kernels: backward-data's phases share their packed chunks") {
+  // 3x3 at stride 2, pad 1: the four phases pad dy alike and read one packing. 5x5 at stride 2,
+  // pad 2: even phases pad by one more, so odd ones read the shared plane one row or column in.
+  // Rows of 9 at stride 2: phases of 5 and 4 columns take tiles that pack differently (runs along
+  // a row, and runs across images on AVX-512), so two phases pack. An unpadded 1x1 at stride 2:
+  // one phase with taps, pointwise, as one row.
+  for (Isa isa : fast_isas()) {
+    CAPTURE(isa_name(isa));
+    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    auto packing = [&](const ConvShape& s) {
+      const BackwardDataPlan plan = make_backward_data_plan(s, kernels);
+      int64_t packs = 0, shifted = 0, with_taps = 0;
+      for (const BackwardDataPhase& phase : plan.phases) {
+        packs += phase.packs;
+        with_taps += phase.has_taps;
+        shifted += phase.has_taps && (phase.direct.shift_h != 0 || phase.direct.shift_w != 0);
+      }
+      CHECK(plan.thread_floats > 0);
+      return std::array<int64_t, 3>{with_taps, packs, shifted};
+    };
+    CHECK(packing(make_conv_shape(4, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1)) ==
+          std::array<int64_t, 3>{4, 1, 0});
+    CHECK(packing(make_conv_shape(4, 16, 32, 32, 32, 5, 5, 2, 2, 2, 2)) ==
+          std::array<int64_t, 3>{4, 1, 3});
+    if (isa == Isa::avx512)
+      CHECK(packing(make_conv_shape(4, 40, 9, 9, 72, 3, 3, 2, 2, 1, 1))[1] == 2);
+    const ConvShape shortcut = make_conv_shape(4, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0);
+    CHECK(packing(shortcut) == std::array<int64_t, 3>{1, 1, 0});
+    const BackwardDataPlan pointwise = make_backward_data_plan(shortcut, kernels);
+    CHECK(pointwise.phases[0].direct.out_h == 1);
+    CHECK(pointwise.phases[0].direct.out_w == 256);
+  }
+  Rng rng(31);
+  const int saved = num_threads();
+  for (const ConvShape& s : {make_conv_shape(5, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1),
+                             make_conv_shape(3, 6, 19, 17, 10, 5, 5, 2, 2, 2, 2),
+                             make_conv_shape(9, 40, 9, 9, 72, 3, 3, 2, 2, 1, 1),
+                             make_conv_shape(3, 16, 15, 32, 32, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(2, 5, 14, 13, 7, 3, 3, 3, 2, 1, 0)}) {
+    // Threads split the images: fewer images than threads, and shares of uneven length.
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      check_against_reference(s, rng);
+    }
+  }
+  set_num_threads(saved);
 }

@@ -1,5 +1,5 @@
 // The convolution kernels for AVX2 with FMA (8 floats a vector, 16 registers): the tiles this
-// file compiles, the choice among them, and the passes that run them (conv2d_isa.hpp).
+// file compiles, the choice among them, and what runs them (conv2d_isa.hpp).
 // Compiled with -mavx2 -mfma and called only when the CPU and OS support them.
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_simd.hpp"
@@ -22,12 +22,12 @@ DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t /
   return {noc, 3, 2};
 }
 
-bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
-            float* scratch) {
-  return direct_if<Avx2, 3, 2>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx2, 2, 3>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx2, 6, 1>(p, src, w, bias, out, scratch) ||
-         pixel_if<Avx2, 4, 3>(p, src, w, bias, out, scratch);
+bool direct(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1, const float* w,
+            const float* bias, float* out, float* stage) {
+  return direct_if<Avx2, 3, 2>(p, chunk, g0, g1, w, bias, out, stage) ||
+         direct_if<Avx2, 2, 3>(p, chunk, g0, g1, w, bias, out, stage) ||
+         direct_if<Avx2, 6, 1>(p, chunk, g0, g1, w, bias, out, stage) ||
+         pixel_if<Avx2, 4, 3>(p, chunk, g0, g1, w, bias, out, stage);
 }
 
 // 12 sums: 3 channel vectors x 4 taps or 2 x 6, whichever pads the channel vectors less (the

@@ -1,5 +1,5 @@
 // The convolution kernels for AVX-512 (16 floats a vector, 32 registers): the tiles this file
-// compiles, the choice among them, and the passes that run them (conv2d_isa.hpp). Compiled
+// compiles, the choice among them, and what runs them (conv2d_isa.hpp). Compiled
 // with -mavx512f -mfma and called only when the CPU and OS support them.
 #include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_simd.hpp"
@@ -33,13 +33,13 @@ DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t t
   return {noc, 3, 4};
 }
 
-bool direct(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
-            float* scratch) {
-  return direct_if<Avx512, 3, 4>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx512, 4, 3>(p, src, w, bias, out, scratch) ||
-         direct_if<Avx512, 8, 1>(p, src, w, bias, out, scratch) ||
-         pixel_if<Avx512, 8, 3>(p, src, w, bias, out, scratch) ||
-         pixel_if<Avx512, 4, 6>(p, src, w, bias, out, scratch);
+bool direct(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1, const float* w,
+            const float* bias, float* out, float* stage) {
+  return direct_if<Avx512, 3, 4>(p, chunk, g0, g1, w, bias, out, stage) ||
+         direct_if<Avx512, 4, 3>(p, chunk, g0, g1, w, bias, out, stage) ||
+         direct_if<Avx512, 8, 1>(p, chunk, g0, g1, w, bias, out, stage) ||
+         pixel_if<Avx512, 8, 3>(p, chunk, g0, g1, w, bias, out, stage) ||
+         pixel_if<Avx512, 4, 6>(p, chunk, g0, g1, w, bias, out, stage);
 }
 
 // 4 channel vectors x 6 taps, 3 x 8 or 2 x 9: the one that pads the channel vectors least (the

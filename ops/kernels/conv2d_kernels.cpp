@@ -31,15 +31,44 @@ const Conv2dIsa* simd_kernels() {
   return nullptr;
 }
 
+// The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares
+// are equal in images, since the last chunk may hold fewer.
+int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
+  const int64_t work = p.n * p.groups, want = work * t / nt;  // in image-groups
+  const int64_t full = (p.chunks - 1) * p.groups, per_full = p.images_per_chunk;
+  if (want <= full * per_full) return (want + per_full - 1) / per_full;
+  const int64_t last = p.n - (p.chunks - 1) * p.images_per_chunk;
+  return full + (want - full * per_full + last - 1) / last;
+}
+
+// A whole direct pass: every (chunk, group) pair. Threads split the pairs into contiguous
+// shares and pack each chunk they meet into their own scratch; every output is summed by one
+// tile, in tap order, so the result does not depend on the thread count.
 void run_direct(const Conv2dIsa& isa, const DirectPlan& p, const float* src, const float* w,
                 const float* bias, float* out) {
   Scratch packed(p.packed_weight_floats());
   pack_direct_weights(p, w, packed.get());
   Scratch scratch(p.scratch_floats(omp_get_max_threads()));
-  PRISM_CHECK(isa.direct(p, src, packed.get(), bias, out, scratch.get()),
-              "conv2d: the " << isa.name << " kernels have no tile of " << p.tile.noc << "x"
-                             << p.tile.segs << "x" << p.tile.seg_len << " for stride "
-                             << p.stride_w);
+  const int64_t image_out = p.out_c * p.out_h * p.out_w;
+  bool ran = true;
+#pragma omp parallel reduction(&& : ran)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    float* chunk = p.chunk_of(scratch.get(), t);
+    for (int64_t q = first_pair(p, t, nt), end = first_pair(p, t + 1, nt); q < end;) {
+      const int64_t c = q / p.groups, g0 = q % p.groups, g1 = std::min(p.groups, g0 + end - q);
+      const int64_t first = c * p.images_per_chunk;
+      const int64_t images = std::min(p.images_per_chunk, p.n - first);
+      pack_direct_source(p, src, first, images, 0, p.images_per_chunk * p.in_c, chunk);
+      ran = isa.direct(p, {chunk, first, images}, g0, g1, packed.get(), bias,
+                       out + first * image_out, p.stage_of(scratch.get(), t)) &&
+            ran;
+      q += g1 - g0;
+    }
+  }
+  PRISM_CHECK(ran, "conv2d: the " << isa.name << " kernels have no tile of " << p.tile.noc << "x"
+                                  << p.tile.segs << "x" << p.tile.seg_len << " for stride "
+                                  << p.stride_w);
 }
 
 // One dx row at stride 2 from the two phases of its columns (null: zeros), each case a loop of
@@ -61,21 +90,21 @@ void interleave_pair(const float* even, const float* odd, int64_t w, float* to) 
   if (w % 2) to[w - 1] = even ? even[pairs] : 0.0f;
 }
 
-// dx from its phases, one dx row at a time: row y takes, column by column, the pixels of the
-// phases (y % sh, px) from part[phase] ([N, C, rows, cols]), or zeros for a phase without taps
-// (null). So dx is written once, in order; phase by phase, it took one pass of strided scalar
-// stores per phase, 2-3x oneDNN's whole pass on ResNet's 1x1 shortcuts.
-void put_phases(const ConvShape& s, const std::vector<BackwardDataPhase>& phases,
-                const std::vector<const float*>& part, float* dx) {
-  const int64_t phase_cols = std::min(s.sw, s.w);  // phases are numbered py * phase_cols + px
-#pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < s.n * s.c; ++plane)
+// The dx rows of images [first, first + images) from their phases, one row at a time: row y
+// takes, column by column, the pixels of the phases (y % sh, px) from part[phase] ([images, C,
+// rows, cols]), or zeros for a phase without taps (null). So dx is written once, in order;
+// phase by phase, it took one pass of strided scalar stores per phase, 2-3x oneDNN's whole
+// pass on ResNet's 1x1 shortcuts.
+void put_phases(const BackwardDataPlan& plan, const std::vector<const float*>& part, int64_t first,
+                int64_t images, float* dx) {
+  const ConvShape& s = plan.s;
+  for (int64_t plane = 0; plane < images * s.c; ++plane)
     for (int64_t y = 0; y < s.h; ++y) {
-      float* to = dx + (plane * s.h + y) * s.w;
-      const int64_t first = y % s.sh * phase_cols;  // the phases of this row
+      float* to = dx + ((first * s.c + plane) * s.h + y) * s.w;
+      const int64_t row = y % s.sh * plan.phase_cols;  // the phases of this row: row + px
       auto row_of = [&](int64_t px) -> const float* {
-        const BackwardDataPhase& phase = phases[first + px];
-        const float* from = part[first + px];
+        const BackwardDataPhase& phase = plan.phases[row + px];
+        const float* from = part[row + px];
         return from ? from + (plane * phase.rows + y / s.sh) * phase.cols : nullptr;
       };
       if (s.sw == 2 && s.w >= 2) {
@@ -83,11 +112,53 @@ void put_phases(const ConvShape& s, const std::vector<BackwardDataPhase>& phases
         continue;
       }
       std::fill(to, to + s.w, 0.0f);
-      for (int64_t px = 0; px < phase_cols; ++px)
-        if (const float* row = row_of(px))
-          for (int64_t q = 0; q < phases[first + px].cols; ++q)
-            to[px + q * s.sw] = row[q];
+      for (int64_t px = 0; px < plan.phase_cols; ++px)
+        if (const float* from = row_of(px))
+          for (int64_t q = 0; q < plan.phases[row + px].cols; ++q)
+            to[px + q * s.sw] = from[q];
     }
+}
+
+// Backward-data phase by phase, a chunk at a time (BackwardDataPlan): threads split the images;
+// for each chunk of its share, a thread packs dy once for the phases that share the packing,
+// runs every phase with taps into its buffer, and puts the chunk's dx rows together. Every dx
+// value comes from one tile, so dx does not depend on the thread count.
+void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float* dy, const float* w,
+                float* dx) {
+  const ConvShape& s = plan.s;
+  std::vector<Scratch> packed;  // each phase's weights (nothing without taps)
+  for (const BackwardDataPhase& phase : plan.phases) {
+    packed.emplace_back(phase.has_taps ? phase.direct.packed_weight_floats() : 0);
+    if (phase.has_taps) pack_direct_weights(phase.direct, w, packed.back().get());
+  }
+  Scratch scratch(plan.thread_floats * omp_get_max_threads());
+  bool ran = true;
+#pragma omp parallel reduction(&& : ran)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    float* mine = scratch.get() + t * plan.thread_floats;
+    std::vector<const float*> part(plan.phases.size(), nullptr);
+    const int64_t end = s.n * (t + 1) / nt;
+    for (int64_t first = s.n * t / nt; first < end; first += plan.images_per_chunk) {
+      const int64_t images = std::min(plan.images_per_chunk, end - first);
+      for (size_t k = 0; k < plan.phases.size(); ++k) {
+        const BackwardDataPhase& phase = plan.phases[k];
+        if (!phase.has_taps) continue;
+        const DirectPlan& p = phase.direct;
+        float* chunk = mine + phase.chunk_at;
+        if (phase.packs)
+          pack_direct_source(p, dy, first, images, 0, p.images_per_chunk * p.in_c, chunk);
+        float* out = mine + phase.out_at;
+        ran = isa.direct(p, {chunk, first, images}, 0, p.groups, packed[k].get(), nullptr, out,
+                         mine + phase.stage_at) &&
+              ran;
+        part[k] = out;
+      }
+      put_phases(plan, part, first, images, dx);
+    }
+  }
+  PRISM_CHECK(ran, "conv2d: the " << isa.name << " kernels have no tile for a phase of " << s.kh
+                                  << "x" << s.kw << " at stride " << s.sh << "x" << s.sw);
 }
 
 // A 1x1 convolution at a stride, without padding, reads only every sh-th row and sw-th column
@@ -130,28 +201,12 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
   const Conv2dIsa* isa = simd_kernels();
   if (!isa) return conv2d_backward_data_reference(s, dy, w, dx);
-  const std::vector<BackwardDataPhase> phases = make_backward_data_plans(s, *isa);
-  if (s.sh == 1 && s.sw == 1) return run_direct(*isa, phases[0].direct, dy, w, nullptr, dx);
-  // At a stride: each phase into a buffer of its pixels, then all of them onto dx.
-  int64_t floats = 0;
-  for (const BackwardDataPhase& phase : phases)
-    if (phase.has_taps) floats += s.n * s.c * phase.rows * phase.cols;
-  Scratch parts(floats);
-  std::vector<const float*> part;
-  float* next = parts.get();
-  for (const BackwardDataPhase& phase : phases) {
-    if (!phase.has_taps) {
-      part.push_back(nullptr);
-      continue;
-    }
-    if (strided_pointwise(s))  // its one phase with taps, (0, 0), is the pointwise pass
-      conv2d_backward_data(pointwise(s), dy, w, next);
-    else
-      run_direct(*isa, phase.direct, dy, w, nullptr, next);
-    part.push_back(next);
-    next += s.n * s.c * phase.rows * phase.cols;
-  }
-  put_phases(s, phases, part, dx);
+  const BackwardDataPlan plan = make_backward_data_plan(s, *isa);
+  if (plan.phases.size() > 1) return run_phases(*isa, plan, dy, w, dx);
+  // One phase is all of dx: stride 1, or rows and columns no more than one each at a stride.
+  const BackwardDataPhase& all = plan.phases[0];
+  if (all.has_taps) return run_direct(*isa, all.direct, dy, w, nullptr, dx);
+  std::fill(dx, dx + s.n * s.c * s.h * s.w, 0.0f);
 }
 
 void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw) {

@@ -23,24 +23,23 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
   }
 }
 
-void pack_direct_source(const DirectPlan& p, const float* src, int64_t chunk, int64_t first,
-                        int64_t last, float* dst) {
+void pack_direct_source(const DirectPlan& p, const float* src, int64_t first_image, int64_t images,
+                        int64_t first, int64_t last, float* dst) {
   // The columns of the packed plane that receive input columns [c0, c1).
   const int64_t c0 = std::max<int64_t>(0, -p.pad_left);
   const int64_t c1 = std::min(p.in_w, p.ws - p.pad_left);
-  const int64_t images = p.images_per_chunk;
+  const int64_t per_chunk = p.images_per_chunk;
   const bool innermost = p.image_stride == 1;  // images interleaved: zero whole channels at once
   if (innermost)
-    std::fill(dst + first / images * p.channel_stride, dst + last / images * p.channel_stride,
+    std::fill(dst + first / per_chunk * p.channel_stride, dst + last / per_chunk * p.channel_stride,
               0.0f);
   for (int64_t plane = first; plane < last; ++plane) {
-    const int64_t b = innermost ? plane % images : plane / p.in_c;
-    const int64_t i = innermost ? plane / images : plane % p.in_c;
-    const int64_t n = chunk * images + b;
+    const int64_t b = innermost ? plane % per_chunk : plane / p.in_c;
+    const int64_t i = innermost ? plane / per_chunk : plane % p.in_c;
     float* d = dst + b * p.image_stride + i * p.channel_stride;
     if (p.image_stride != 1) std::fill(d, d + p.plane(), 0.0f);
-    if (n >= p.n) continue;  // the last chunk may be short
-    const float* s = src + (n * p.in_c + i) * p.in_h * p.in_w;
+    if (b >= images) continue;  // a short chunk
+    const float* s = src + ((first_image + b) * p.in_c + i) * p.in_h * p.in_w;
     for (int64_t r = 0; r < p.in_h; ++r) {
       const int64_t row = p.pad_top + r;
       if (row < 0 || row >= p.hs || c1 <= c0) continue;

@@ -29,50 +29,71 @@ void set_layout(DirectPlan& p, bool images_innermost) {
   p.image_stride = images_innermost ? 1 : p.in_c * p.plane();
   p.pixel_stride = images_innermost ? p.images_per_chunk : 1;
   p.channel_stride = p.plane() * p.pixel_stride;
+  const int64_t shift = (p.shift_h * p.ws + p.shift_w) * p.pixel_stride;
   p.tap_offset.clear();
   for (int64_t a = 0; a < p.kh; ++a)
     for (int64_t b = 0; b < p.kw; ++b)
       for (int64_t i = 0; i < p.in_c; ++i)
-        p.tap_offset.push_back(i * p.channel_stride +
+        p.tap_offset.push_back(shift + i * p.channel_stride +
                                (a * p.dil_h * p.ws + b * p.dil_w) * p.pixel_stride);
+}
+
+// The packed rows and columns that hold data, counted from the window's start.
+void set_data_bounds(DirectPlan& p) {
+  p.row_lo = std::max<int64_t>(0, p.pad_top) - p.shift_h;
+  p.row_hi = std::min(p.hs - 1, p.pad_top + p.in_h - 1) - p.shift_h;
+  p.col_lo = std::max<int64_t>(0, p.pad_left) - p.shift_w;
+  p.col_hi = std::min(p.ws - 1, p.pad_left + p.in_w - 1) - p.shift_w;
+}
+
+// The stage's floats for one image: the tiles' output, slots for whole runs.
+int64_t stage_image_floats(const DirectPlan& p) {
+  if (p.tile.along_pixels) return 0;  // pixel vectors go straight to the output
+  return p.out_h * p.segs_per_row * p.tile.seg_len * p.group_width;
+}
+
+// The images a chunk holds in multiples of, for whole tiles: the runs of an output row across a
+// chunk's images a multiple of tile.segs (tiles go row by row), and across images, the images
+// themselves. Pixel-vector tiles span rows and images.
+int64_t images_unit(const DirectPlan& p) {
+  if (p.runs_across_images) return p.tile.segs;
+  if (p.tile.along_pixels) return 1;
+  return p.tile.segs / std::gcd<int64_t>(p.tile.segs, p.segs_per_row);
+}
+
+// As many images as fill `floats` per image in a share of L2, in multiples of `unit`, as even
+// as the chunk count allows; one unit when fewer do not fill it.
+int64_t images_per_chunk(int64_t n, int64_t image_floats, int64_t unit) {
+  const int64_t fit = std::max<int64_t>(1, chunk_bytes(cache_sizes()) / 4 / image_floats);
+  const int64_t images = std::min(n, std::max(unit, fit / unit * unit));
+  return ceil_div(n, ceil_div(n, images));
+}
+
+// Chunks of `images` images: their count, the packed chunk, the stage, and the layout.
+void set_chunks(DirectPlan& p, int64_t images) {
+  p.images_per_chunk = images;
+  p.chunks = ceil_div(p.n, images);
+  // A run shorter than seg_len still reads seg_len pixels, past the end of the last image.
+  const int64_t slack = int64_t{p.tile.seg_len} * p.stride_w + (p.kw - 1) * p.dil_w + 17;
+  p.chunk_floats = round_up(images * p.in_c * p.plane() + slack, 16);
+  p.stage_floats = round_up(images * stage_image_floats(p), 16);
+  set_layout(p, p.runs_across_images);
 }
 
 // Fills in everything that follows from the geometry set by the two plan makers.
 void finish_direct_plan(DirectPlan& p, const Conv2dIsa& isa) {
-  const int lanes = isa.lanes;
   const DirectTile tile = isa.direct_tile(p.out_c, p.out_w, p.stride_w, p.in_c * p.kh * p.kw);
-  p.lanes = lanes;
+  p.lanes = isa.lanes;
   p.tile = tile;
-  p.row_lo = std::max<int64_t>(0, p.pad_top);
-  p.row_hi = std::min(p.hs - 1, p.pad_top + p.in_h - 1);
-  p.col_lo = std::max<int64_t>(0, p.pad_left);
-  p.col_hi = std::min(p.ws - 1, p.pad_left + p.in_w - 1);
-  p.group_width = tile.along_pixels ? tile.noc : int64_t{tile.noc} * lanes;
+  set_data_bounds(p);
+  p.group_width = tile.along_pixels ? tile.noc : int64_t{tile.noc} * isa.lanes;
   p.groups = ceil_div(p.out_c, p.group_width);
   p.group_floats = p.kh * p.in_c * p.kw * p.group_width;
   p.segs_per_row = ceil_div(p.out_w, tile.seg_len);
   p.runs_across_images = !tile.along_pixels && tile.seg_len == 1;
-  // Whole tiles where possible: the runs of an output row across a chunk's images a multiple
-  // of tile.segs (tiles go row by row), and across images, the images themselves. Pixel
-  // vectors go straight to the output, with no stage, and their tiles span rows and images.
-  const int64_t stage_image =
-      tile.along_pixels ? 0 : p.out_h * p.segs_per_row * tile.seg_len * p.group_width;
-  const int64_t image_floats = p.in_c * p.plane() + stage_image;
-  int64_t unit = 1;
-  if (p.runs_across_images)
-    unit = tile.segs;
-  else if (!tile.along_pixels)
-    unit = tile.segs / std::gcd<int64_t>(tile.segs, p.segs_per_row);
   p.chunk_bytes = chunk_bytes(cache_sizes());
-  const int64_t fit = std::max<int64_t>(1, p.chunk_bytes / 4 / image_floats);
-  p.images_per_chunk = std::min(p.n, std::max(unit, fit / unit * unit));
-  p.chunks = ceil_div(p.n, p.images_per_chunk);
-  p.images_per_chunk = ceil_div(p.n, p.chunks);  // as even as the chunk count allows
-  // A run shorter than seg_len still reads seg_len pixels, past the end of the last image.
-  const int64_t slack = int64_t{tile.seg_len} * p.stride_w + (p.kw - 1) * p.dil_w + 17;
-  p.chunk_floats = round_up(p.images_per_chunk * p.in_c * p.plane() + slack, 16);
-  p.stage_floats = round_up(p.images_per_chunk * stage_image, 16);
-  set_layout(p, p.runs_across_images);
+  const int64_t image_floats = p.in_c * p.plane() + stage_image_floats(p);
+  set_chunks(p, images_per_chunk(p.n, image_floats, images_unit(p)));
 }
 
 // A pointwise convolution (1x1, stride 1, no padding) is the same on each image's pixels laid
@@ -172,14 +193,65 @@ PhaseTaps phase_taps(int64_t phase, int64_t stride, int64_t pad, int64_t dil, in
   return t;
 }
 
+// The phases share their chunks (BackwardDataPlan): one packed plane, padded as much as any
+// phase needs, each phase shifted in by what it needs less; chunks that fit a share of L2 with
+// every phase's stage and output; and where each phase's buffers lie in a thread's scratch.
+// Phases whose tiles pack differently (images innermost or not) pack a chunk each.
+void share_chunks(BackwardDataPlan& plan) {
+  std::vector<BackwardDataPhase*> live;
+  for (BackwardDataPhase& phase : plan.phases)
+    if (phase.has_taps) live.push_back(&phase);
+  plan.images_per_chunk = plan.s.n;
+  plan.thread_floats = 0;
+  if (live.empty()) return;
+  int64_t top = live[0]->direct.pad_top, left = live[0]->direct.pad_left, hs = 0, ws = 0;
+  for (const BackwardDataPhase* phase : live)
+    top = std::max(top, phase->direct.pad_top), left = std::max(left, phase->direct.pad_left);
+  for (const BackwardDataPhase* phase : live) {
+    hs = std::max(hs, top - phase->direct.pad_top + phase->direct.hs);
+    ws = std::max(ws, left - phase->direct.pad_left + phase->direct.ws);
+  }
+  int64_t image_floats = 0, unit = 1;
+  for (size_t k = 0; k < live.size(); ++k) {
+    DirectPlan& p = live[k]->direct;
+    p.shift_h = top - p.pad_top, p.shift_w = left - p.pad_left;
+    p.pad_top = top, p.pad_left = left, p.hs = hs, p.ws = ws;
+    set_data_bounds(p);
+    live[k]->packs = std::none_of(live.begin(), live.begin() + k, [&](BackwardDataPhase* q) {
+      return q->direct.runs_across_images == p.runs_across_images;
+    });
+    if (live[k]->packs) image_floats += p.in_c * p.plane();
+    image_floats += stage_image_floats(p) + p.out_c * p.out_h * p.out_w;
+    unit = std::max(unit, images_unit(p));
+  }
+  plan.images_per_chunk = images_per_chunk(plan.s.n, image_floats, unit);
+  int64_t at = 0;
+  for (BackwardDataPhase* phase : live) {
+    DirectPlan& p = phase->direct;
+    set_chunks(p, plan.images_per_chunk);
+    if (phase->packs) {
+      phase->chunk_at = at;
+      at += p.chunk_floats;
+    } else {
+      phase->chunk_at = (*std::find_if(live.begin(), live.end(), [&](BackwardDataPhase* q) {
+                          return q->packs && q->direct.runs_across_images == p.runs_across_images;
+                        }))->chunk_at;
+    }
+    phase->stage_at = at;
+    at += p.stage_floats;
+    phase->out_at = at;
+    at += round_up(plan.images_per_chunk * p.out_c * p.out_h * p.out_w, 16);
+  }
+  plan.thread_floats = at;
+}
+
 }  // namespace
 
-std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& shape,
-                                                        const Conv2dIsa& isa) {
+BackwardDataPlan make_backward_data_plan(const ConvShape& shape, const Conv2dIsa& isa) {
   const ConvShape s = pointwise_in_one_row(shape);
-  std::vector<BackwardDataPhase> phases;
+  BackwardDataPlan plan{s, {}, std::min(s.sw, s.w), s.n, 0};
   for (int64_t py = 0; py < std::min(s.sh, s.h); ++py)
-    for (int64_t px = 0; px < std::min(s.sw, s.w); ++px) {
+    for (int64_t px = 0; px < plan.phase_cols; ++px) {
       const PhaseTaps rows = phase_taps(py, s.sh, s.ph, s.dil_h, s.kh);
       const PhaseTaps cols = phase_taps(px, s.sw, s.pw, s.dil_w, s.kw);
       BackwardDataPhase phase{py,
@@ -197,6 +269,13 @@ std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& shape,
         // row r + offset - j * spacing: dy lands (kh - 1) * dil_h - offset rows down (< 0: a crop).
         p.pad_top = (p.kh - 1) * p.dil_h - rows.offset;
         p.pad_left = (p.kw - 1) * p.dil_w - cols.offset;
+        // An unpadded 1x1 kernel at a stride has one phase with taps, which reads dy pixel
+        // for pixel: a pointwise convolution, its images' pixels as one row (as
+        // pointwise_in_one_row lays them).
+        if (s.kh == 1 && s.kw == 1 && s.ph == 0 && s.pw == 0) {
+          p.in_w = p.out_w = p.in_h * p.in_w;
+          p.in_h = p.out_h = 1;
+        }
         p.hs = p.out_h + (p.kh - 1) * p.dil_h;
         p.ws = p.out_w + (p.kw - 1) * p.dil_w;
         // w'(c, k, a', b') = w(k, c, first + (kh - 1 - a') step, ...): flipped, transposed.
@@ -206,9 +285,10 @@ std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& shape,
             (rows.first + (p.kh - 1) * rows.step) * s.kw + cols.first + (p.kw - 1) * cols.step;
         finish_direct_plan(p, isa);
       }
-      phases.push_back(std::move(phase));
+      plan.phases.push_back(std::move(phase));
     }
-  return phases;
+  if (plan.phases.size() > 1) share_chunks(plan);
+  return plan;
 }
 
 namespace {

@@ -44,7 +44,12 @@ struct DirectPlan {
   int64_t in_h, in_w, pad_top, pad_left;
   int64_t hs, ws;  // packed plane
   int64_t out_h, out_w;
-  int64_t row_lo, row_hi;  // packed rows that can hold data; taps outside them are skipped
+  // Where output (0, 0)'s window starts in the packed plane: (0, 0), unless phases of a
+  // backward-data pass share one plane (BackwardDataPlan). Its taps' offsets include it.
+  int64_t shift_h = 0, shift_w = 0;
+  // The packed rows that can hold data, counted from the window's start; taps outside them are
+  // skipped.
+  int64_t row_lo, row_hi;
   int64_t col_lo, col_hi;  // the same for packed columns
   int lanes;
   DirectTile tile;
@@ -99,8 +104,26 @@ struct BackwardDataPhase {
   int64_t rows, cols;  // its pixels: ceil((h - py) / sh) x ceil((w - px) / sw)
   bool has_taps;
   DirectPlan direct;  // with taps: dy -> the phase's pixels, [N, C, rows, cols]
+  // Where, in a thread's scratch (BackwardDataPlan), the phase finds its packed chunk of dy
+  // (shared with an earlier phase whose packing is the same), its stage and its output.
+  int64_t chunk_at = 0, stage_at = 0, out_at = 0;
+  bool packs = false;  // it packs the chunk itself (the first phase of its packing)
 };
-std::vector<BackwardDataPhase> make_backward_data_plans(const ConvShape& s, const Conv2dIsa& isa);
+
+// With more than one phase, the phases go a chunk of images at a time, so what a chunk touches
+// stays in L2: dy packed once into a plane every phase reads (each from its own shift: the
+// padding is the largest any phase needs), each phase's output into a buffer of the chunk's
+// pixels, then the chunk's dx rows put together from those. (Phase after phase over the whole
+// batch, dy was packed once per phase and every phase's output went through memory: half of
+// the pass on ResNet's 3x3 stride-2 convolutions.) Threads split the images.
+struct BackwardDataPlan {
+  ConvShape s;
+  std::vector<BackwardDataPhase> phases;  // numbered py * phase_cols + px
+  int64_t phase_cols;                     // min(sw, w)
+  int64_t images_per_chunk;               // of every phase's plan
+  int64_t thread_floats;                  // one thread's scratch (0 with a single phase)
+};
+BackwardDataPlan make_backward_data_plan(const ConvShape& s, const Conv2dIsa& isa);
 
 // Backward-weights: dw[k, tap] = sum over pixels q of dy[q, k] * x_packed[pixel(q) + tap], in
 // one of two kinds of register tile:

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "ops/kernels/conv2d_isa.hpp"
 #include "ops/kernels/conv2d_pack.hpp"
 #include "ops/kernels/conv2d_plan.hpp"
 
@@ -24,6 +25,11 @@ inline int64_t min64(int64_t a, int64_t b) {
 }
 inline int64_t max64(int64_t a, int64_t b) {
   return a > b ? a : b;
+}
+
+// The images in chunk c of a backward-weights pass (the last may be short).
+inline int64_t chunk_images(const WeightGradPlan& p, int64_t c) {
+  return min64(p.images_per_chunk, p.s.n - c * p.images_per_chunk);
 }
 
 // Kernel rows (or columns) a, at offset a * dil from a run's first pixel, meet data from the
@@ -130,9 +136,9 @@ void direct_tile(const float* const* run, const int64_t* tap_offset, const TapBl
 // across the chunk's images at each pixel, so they share the pixel too. A tile skips the
 // kernel rows and columns that meet data for none of its pixels.
 template <class I, int NOC, int R, int WT, int S>
-void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
+void direct_group(const DirectPlan& p, const PackedChunk& chunk, int64_t g, const float* w,
                   const float* bias, float* out, float* stage) {
-  const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
+  const int64_t images = chunk.images;
   const int64_t runs_per_row = images * p.segs_per_row, runs = runs_per_row * p.out_h;
   const int64_t gw = p.group_width, slots = p.segs_per_row * WT;
   for (int64_t r0 = 0; r0 < runs; r0 += R) {
@@ -149,8 +155,8 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
       const int64_t b = p.runs_across_images ? in_row % images : in_row / p.segs_per_row;
       const int64_t seg = p.runs_across_images ? in_row / images : in_row % p.segs_per_row;
       const int64_t x0 = seg * WT, x1 = min64(x0 + WT, p.out_w) - 1;  // the run's pixels
-      run[r] =
-          chunk + b * p.image_stride + (y * p.stride_h * p.ws + x0 * p.stride_w) * p.pixel_stride;
+      run[r] = chunk.data + b * p.image_stride +
+               (y * p.stride_h * p.ws + x0 * p.stride_w) * p.pixel_stride;
       to[r] = stage + ((b * p.out_h + y) * slots + x0) * gw;
       live.add(p, y, x0, x1);
     }
@@ -163,7 +169,7 @@ void direct_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g,
   constexpr int L = I::lanes;
   const int64_t o0 = g * gw, width = min64(gw, p.out_c - o0), pixels = p.out_h * p.out_w;
   for (int64_t b = 0; b < images; ++b) {
-    float* to = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * pixels;
+    float* to = out + (b * p.out_c + o0) * pixels;
     for (int64_t q = 0; q < pixels; q += L) {
       const int64_t count = min64(L, pixels - q);
       const float* pixel[L];
@@ -231,11 +237,10 @@ void pixel_tile(const float* const* run, const int64_t* tap_offset, const TapBlo
 // the NCHW output: vectors go row by row, image by image, R to a tile (which may span rows
 // and images); a row's last vector ends at its last pixel.
 template <class I, int KT, int R>
-void pixel_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, const float* w,
+void pixel_group(const DirectPlan& p, const PackedChunk& chunk, int64_t g, const float* w,
                  const float* bias, float* out) {
   constexpr int L = I::lanes;
-  const int64_t images = min64(p.images_per_chunk, p.n - c * p.images_per_chunk);
-  const int64_t per_image = p.out_h * p.segs_per_row, runs = images * per_image;
+  const int64_t per_image = p.out_h * p.segs_per_row, runs = chunk.images * per_image;
   const int64_t o0 = g * p.group_width, channels = min64(p.group_width, p.out_c - o0);
   const int64_t plane = p.out_h * p.out_w;
   for (int64_t r0 = 0; r0 < runs; r0 += R) {
@@ -250,8 +255,8 @@ void pixel_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, 
       }
       const int64_t b = i / per_image, y = i % per_image / p.segs_per_row;
       const int64_t x0 = min64(i % p.segs_per_row * L, p.out_w - L);
-      run[r] = chunk + b * p.image_stride + y * p.stride_h * p.ws + x0;
-      to[r] = out + ((c * p.images_per_chunk + b) * p.out_c + o0) * plane + y * p.out_w + x0;
+      run[r] = chunk.data + b * p.image_stride + y * p.stride_h * p.ws + x0;
+      to[r] = out + (b * p.out_c + o0) * plane + y * p.out_w + x0;
       live.add(p, y, x0, x0 + L - 1);
     }
     pixel_tile<I, KT, R>(run, p.tap_offset.data(), live.blocks(p), w, to, plane, channels,
@@ -259,53 +264,20 @@ void pixel_group(const DirectPlan& p, const float* chunk, int64_t c, int64_t g, 
   }
 }
 
-// The first (chunk, group) pair of thread t's share: pairs go chunk by chunk, and the shares
-// are equal in images, since the last chunk may hold fewer.
-inline int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
-  const int64_t work = p.n * p.groups, want = work * t / nt;  // in image-groups
-  const int64_t full = (p.chunks - 1) * p.groups, per_full = p.images_per_chunk;
-  if (want <= full * per_full) return (want + per_full - 1) / per_full;
-  const int64_t last = p.n - (p.chunks - 1) * p.images_per_chunk;
-  return full + (want - full * per_full + last - 1) / last;
-}
-
-// A whole direct pass: group(chunk, c, g, stage) for every (chunk, group) pair. Threads split
-// the pairs into contiguous shares and pack each chunk they meet into their own scratch; every
-// output is summed by one tile, in tap order, so the result does not depend on the thread
-// count.
-template <class Group>
-void direct_pass(const DirectPlan& p, const float* src, float* scratch, const Group& group) {
-#pragma omp parallel
-  {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float* chunk = p.chunk_of(scratch, static_cast<int>(t));
-    float* stage = p.stage_of(scratch, static_cast<int>(t));
-    int64_t packed = -1;
-    for (int64_t q = first_pair(p, t, nt); q < first_pair(p, t + 1, nt); ++q) {
-      const int64_t c = q / p.groups, g = q % p.groups;
-      if (c != packed) {
-        pack_direct_source(p, src, c, 0, p.images_per_chunk * p.in_c, chunk);
-        packed = c;
-      }
-      group(chunk, c, g, stage);
-    }
-  }
-}
-
-// The channel-vector tiles' pass. A last group of two-vector tiles with no more than one
-// vector of channels left (72 = 2 x 32 + 8) takes one-vector tiles, which skip the padding's
-// FMAs (80 channels' worth where 96 were run).
+// The channel-vector tiles' groups [g0, g1) of one chunk. A last group of two-vector tiles
+// with no more than one vector of channels left (72 = 2 x 32 + 8) takes one-vector tiles, which
+// skip the padding's FMAs (80 channels' worth where 96 were run).
 template <class I, int NOC, int R, int WT, int S>
-void channel_pass(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                  float* out, float* scratch) {
+void channel_groups(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1,
+                    const float* w, const float* bias, float* out, float* stage) {
   const bool narrow_last = NOC == 2 && p.out_c - (p.groups - 1) * p.group_width <= I::lanes;
-  direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float* stage) {
+  for (int64_t g = g0; g < g1; ++g) {
     const float* wg = w + g * p.group_floats;
     if (narrow_last && g == p.groups - 1)
-      direct_group<I, 1, R, WT, S>(p, chunk, c, g, wg, bias, out, stage);
+      direct_group<I, 1, R, WT, S>(p, chunk, g, wg, bias, out, stage);
     else
-      direct_group<I, NOC, R, WT, S>(p, chunk, c, g, wg, bias, out, stage);
-  });
+      direct_group<I, NOC, R, WT, S>(p, chunk, g, wg, bias, out, stage);
+  }
 }
 
 // Runs the plan if its tile is <R, WT>; false if not, or if no instantiation fits its column
@@ -313,36 +285,35 @@ void channel_pass(const DirectPlan& p, const float* src, const float* w, const f
 // pointer). Row strides need no instantiation: they only move the runs' pointers.
 // Errors are raised by the caller: this file must not instantiate library templates.
 template <class I, int NOC, int R, int WT>
-bool direct_strided(const DirectPlan& p, const float* src, const float* w, const float* bias,
-                    float* out, float* scratch) {
+bool direct_strided(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1,
+                    const float* w, const float* bias, float* out, float* stage) {
   if (WT == 1 || p.stride_w == 1)
-    channel_pass<I, NOC, R, WT, 1>(p, src, w, bias, out, scratch);
+    channel_groups<I, NOC, R, WT, 1>(p, chunk, g0, g1, w, bias, out, stage);
   else if (p.stride_w == 2)
-    channel_pass<I, NOC, R, WT, 2>(p, src, w, bias, out, scratch);
+    channel_groups<I, NOC, R, WT, 2>(p, chunk, g0, g1, w, bias, out, stage);
   else
     return false;
   return true;
 }
 
 template <class I, int R, int WT>
-bool direct_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
-               float* scratch) {
+bool direct_if(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1,
+               const float* w, const float* bias, float* out, float* stage) {
   if (p.tile.along_pixels || p.tile.segs != R || p.tile.seg_len != WT) return false;
-  if (p.tile.noc == 1) return direct_strided<I, 1, R, WT>(p, src, w, bias, out, scratch);
-  if (p.tile.noc == 2) return direct_strided<I, 2, R, WT>(p, src, w, bias, out, scratch);
+  if (p.tile.noc == 1) return direct_strided<I, 1, R, WT>(p, chunk, g0, g1, w, bias, out, stage);
+  if (p.tile.noc == 2) return direct_strided<I, 2, R, WT>(p, chunk, g0, g1, w, bias, out, stage);
   return false;
 }
 
 // Runs the plan if its tile is KT channels x R pixel vectors; false if not, or if its rows are
 // narrower than a vector or strided (the tile cannot run them: a plan that asks is a bug).
 template <class I, int KT, int R>
-bool pixel_if(const DirectPlan& p, const float* src, const float* w, const float* bias, float* out,
-              float* scratch) {
+bool pixel_if(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g1, const float* w,
+              const float* bias, float* out, float*) {
   if (!p.tile.along_pixels || p.tile.noc != KT || p.tile.segs != R) return false;
   if (p.out_w < I::lanes || p.stride_w != 1) return false;
-  direct_pass(p, src, scratch, [&](const float* chunk, int64_t c, int64_t g, float*) {
-    pixel_group<I, KT, R>(p, chunk, c, g, w + g * p.group_floats, bias, out);
-  });
+  for (int64_t g = g0; g < g1; ++g)
+    pixel_group<I, KT, R>(p, chunk, g, w + g * p.group_floats, bias, out);
   return true;
 }
 
@@ -449,7 +420,7 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
       float *xbuf = b.x, *dybuf = b.dy, *part = b.part;
 #pragma omp for schedule(static, 1) ordered
       for (int64_t c = 0; c < p.chunks; ++c) {
-        pack_direct_source(p.src, x, c, 0, planes, xbuf);
+        pack_direct_source(p.src, x, c * p.images_per_chunk, chunk_images(p, c), 0, planes, xbuf);
         pack_weight_grad_dy<I>(p, dy, c, 0, dy_blocks, dybuf);
         // Chunk 0 goes straight to acc: 0 + its sums is its sums, and it is added first.
         weight_chunk_tiles<I, VECS, T>(p, xbuf, dybuf, 0, tiles, c == 0 ? acc : part);
@@ -466,7 +437,8 @@ void weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, 
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     for (int64_t c = 0; c < p.chunks; ++c) {
       const int64_t ch = p.s.c, per = p.images_per_chunk;  // x is packed whole channels at a time
-      pack_direct_source(p.src, x, c, ch * t / nt * per, ch * (t + 1) / nt * per, xbuf);
+      pack_direct_source(p.src, x, c * per, chunk_images(p, c), ch * t / nt * per,
+                         ch * (t + 1) / nt * per, xbuf);
       pack_weight_grad_dy<I>(p, dy, c, dy_blocks * t / nt, dy_blocks * (t + 1) / nt, dybuf);
 #pragma omp barrier
       weight_chunk_tiles<I, VECS, T>(p, xbuf, dybuf, tiles * t / nt, tiles * (t + 1) / nt,
@@ -554,7 +526,8 @@ void pixel_weight_grad_pass(const WeightGradPlan& p, const float* x, const float
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     float* xbuf = p.buffers_of(scratch, static_cast<int>(t)).x;
     for (int64_t c = 0; c < p.chunks; ++c) {
-      pack_direct_source(p.src, x, c, 0, p.images_per_chunk * p.s.c, xbuf);
+      pack_direct_source(p.src, x, c * p.images_per_chunk, chunk_images(p, c), 0,
+                         p.images_per_chunk * p.s.c, xbuf);
       for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
         const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
         pixel_weight_tile<I, KT, T>(p, xbuf, dy, c, g * KT, p.tap_offset.data() + tg * T,
