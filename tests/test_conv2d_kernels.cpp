@@ -137,7 +137,15 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
                              make_conv_shape(3, 4, 16, 16, 20, 5, 5, 1, 1, 2, 2),
                              make_conv_shape(2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1),
                              make_conv_shape(3, 2, 16, 18, 37, 3, 3, 1, 1, 1, 0),
-                             make_conv_shape(2, 4, 18, 18, 8, 1, 1, 1, 1, 1, 1)})
+                             make_conv_shape(2, 4, 18, 18, 8, 1, 1, 1, 1, 1, 1),
+                             // Rows of exactly one vector, an odd count of them; x in column
+                             // phases at stride 2 (rows starting in either phase, dilated) and 3.
+                             make_conv_shape(2, 3, 15, 16, 20, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(2, 3, 15, 8, 12, 3, 3, 1, 1, 1, 1),
+                             make_conv_shape(2, 5, 31, 31, 8, 3, 3, 2, 2, 1, 1),
+                             make_conv_shape(2, 5, 32, 34, 8, 3, 3, 2, 2, 0, 0),
+                             make_conv_shape(2, 4, 20, 31, 8, 3, 3, 2, 2, 2, 2, 2, 2),
+                             make_conv_shape(2, 4, 20, 48, 8, 3, 3, 3, 3, 1, 1)})
     check_against_reference(s, rng);
 }
 
@@ -163,11 +171,15 @@ TEST_CASE("conv2d kernels: the pixel-vector tiles are chosen for few channels on
     CHECK(p.group_width == p.tile.noc);
     CHECK(p.stage_floats == 0);
     // Backward-weights: fewer than 4 channel vectors, whole vectors covering the rows.
-    CHECK(kernels.weight_tile(lanes, 32, 1).along_pixels);
-    CHECK(kernels.weight_tile(3, 4 * lanes, 1).along_pixels);
-    CHECK(!kernels.weight_tile(4 * lanes, 32, 1).along_pixels);
-    CHECK(!kernels.weight_tile(lanes, lanes + 1, 1).along_pixels);  // a vector for one pixel
-    CHECK(!kernels.weight_tile(lanes, 32, 2).along_pixels);
+    CHECK(kernels.weight_tile(lanes, 32).along_pixels);
+    CHECK(kernels.weight_tile(3, 4 * lanes).along_pixels);
+    CHECK(!kernels.weight_tile(4 * lanes, 32).along_pixels);
+    CHECK(!kernels.weight_tile(lanes, lanes + 1).along_pixels);  // a vector for one pixel
+    // At a stride, x packed in column phases.
+    const WeightGradPlan strided =
+        make_weight_grad_plan(make_conv_shape(2, 3, 64, 64, lanes, 3, 3, 2, 2, 1, 1), kernels, 1);
+    CHECK(strided.tile.along_pixels);
+    CHECK(strided.src.col_phases == 2);
   }
 }
 

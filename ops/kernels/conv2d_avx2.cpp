@@ -34,11 +34,11 @@ bool direct(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g
 // padding's channels are zeros in dy, summed and dropped); one vector of channels takes 1 x 9.
 // A 1 x 9 tile loads 10 values for 9 FMAs, the others 7 or 8 for 12: on K = 40 (5 vectors),
 // 2 x 6 over 6 vectors is faster than 1 x 9 over 5.
-// Fewer than 4 channel vectors go along pixels, at stride 1, where whole vectors of 8 cover the
-// rows with at most 1/8 to spare: 3 channels x 4 taps (7 loads for 12 FMAs), or 2 x 6 where
-// that pads the channels less.
-WeightTile weight_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
-  if (out_c < 32 && stride_w == 1 && (out_w + 7) / 8 * 8 * 8 <= out_w * 9)
+// Fewer than 4 channel vectors go along pixels where whole vectors of 8 cover the output rows
+// with at most 1/8 to spare (at a stride too, x then packed in column phases): 3 channels x 4
+// taps (7 loads for 12 FMAs), or 2 x 6 where that pads the channels less.
+WeightTile weight_tile(int64_t out_c, int64_t out_w) {
+  if (out_c < 32 && (out_w + 7) / 8 * 8 * 8 <= out_w * 9)
     return padded_vecs(out_c, 3) <= padded_vecs(out_c, 2) ? WeightTile{3, 4, true}
                                                           : WeightTile{2, 6, true};
   const int64_t vecs = (out_c + 7) / 8;

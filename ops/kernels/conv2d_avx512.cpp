@@ -45,12 +45,12 @@ bool direct(const DirectPlan& p, const PackedChunk& chunk, int64_t g0, int64_t g
 // 4 channel vectors x 6 taps, 3 x 8 or 2 x 9: the one that pads the channel vectors least (the
 // padding's channels are zeros in dy, summed and dropped), the widest on a tie; one vector of
 // channels takes 1 x 9. (1 x 9 loads 10 values for 9 FMAs, 2 x 9 11 for 18.)
-// Fewer than 4 channel vectors go along pixels, at stride 1, where whole vectors of 16 cover
-// the rows with at most 1/8 to spare: 4 channels x 6 taps, 10 loads for 24 FMAs, with no
-// channel vector padded. (On 17-wide rows, where a second vector holds one pixel, and on
-// 64 channels, it took 1.5-2x the channel tiles' time.)
-WeightTile weight_tile(int64_t out_c, int64_t out_w, int64_t stride_w) {
-  if (out_c < 64 && stride_w == 1 && (out_w + 15) / 16 * 16 * 8 <= out_w * 9) return {4, 6, true};
+// Fewer than 4 channel vectors go along pixels where whole vectors of 16 cover the output rows
+// with at most 1/8 to spare: 4 channels x 6 taps, 10 loads for 24 FMAs, with no channel vector
+// padded. (On 17-wide rows, where a second vector holds one pixel, and on 64 channels, it took
+// 1.5-2x the channel tiles' time.) At a stride too, x then packed in column phases.
+WeightTile weight_tile(int64_t out_c, int64_t out_w) {
+  if (out_c < 64 && (out_w + 15) / 16 * 16 * 8 <= out_w * 9) return {4, 6, true};
   const int64_t vecs = (out_c + 15) / 16;
   if (vecs == 1) return {1, 9};
   WeightTile best{4, 6};

@@ -25,7 +25,7 @@ struct Conv2dIsa {
   int lanes;  // floats a vector
   // The register tiles for a shape; only tiles this ISA compiles.
   DirectTile (*direct_tile)(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t taps);
-  WeightTile (*weight_tile)(int64_t out_c, int64_t out_w, int64_t stride_w);
+  WeightTile (*weight_tile)(int64_t out_c, int64_t out_w);
   // Output channel groups [g0, g1) of the direct convolution of one packed chunk with weights w
   // packed by pack_direct_weights, plus bias if not null, into out (NCHW, from the chunk's
   // first image on). stage: p.stage_floats. Threads, packing and chunks are the caller's.

@@ -23,6 +23,34 @@ void pack_direct_weights(const DirectPlan& p, const float* w, float* out) {
   }
 }
 
+namespace {
+
+// Input columns [c0, c1) of one row, packed column j = pad_left + c, to sub-plane j % phases
+// (DirectPlan::at), from `to`, the row's start in sub-plane 0. At stride 2, in pairs, a loop
+// the compiler vectorizes; one loop per phase with a run-time step took 1.5x the pixel tile's
+// time.
+void deal_columns(const DirectPlan& p, const float* row, int64_t c0, int64_t c1, float* to) {
+  const int64_t phases = p.col_phases, sub = p.plane() / phases;
+  if (phases == 2) {
+    float* __restrict even = to + (p.pad_left + c0 + 1) / 2;
+    float* __restrict odd = to + sub + (p.pad_left + c0) / 2;
+    const float* __restrict from = row + c0;
+    int64_t count = c1 - c0;
+    if ((p.pad_left + c0) % 2) *odd++ = *from++, --count;  // the row starts in phase 1
+    const int64_t pairs = count / 2;
+    for (int64_t q = 0; q < pairs; ++q)
+      even[q] = from[2 * q], odd[q] = from[2 * q + 1];
+    if (count % 2) even[pairs] = from[2 * pairs];
+    return;
+  }
+  for (int64_t c = c0; c < c1; ++c) {
+    const int64_t j = p.pad_left + c;
+    to[j % phases * sub + j / phases] = row[c];
+  }
+}
+
+}  // namespace
+
 void pack_direct_source(const DirectPlan& p, const float* src, int64_t first_image, int64_t images,
                         int64_t first, int64_t last, float* dst) {
   // The columns of the packed plane that receive input columns [c0, c1).
@@ -43,13 +71,17 @@ void pack_direct_source(const DirectPlan& p, const float* src, int64_t first_ima
     for (int64_t r = 0; r < p.in_h; ++r) {
       const int64_t row = p.pad_top + r;
       if (row < 0 || row >= p.hs || c1 <= c0) continue;
+      const float* srow = s + r * p.in_w;
+      if (p.col_phases > 1) {
+        deal_columns(p, srow, c0, c1, d + row * (p.ws / p.col_phases));
+        continue;
+      }
       float* drow = d + (row * p.ws + p.pad_left + c0) * p.pixel_stride;
-      const float* srow = s + r * p.in_w + c0;
       if (p.pixel_stride == 1)
-        std::memcpy(drow, srow, (c1 - c0) * sizeof(float));
+        std::memcpy(drow, srow + c0, (c1 - c0) * sizeof(float));
       else
         for (int64_t c = 0; c < c1 - c0; ++c)
-          drow[c * p.pixel_stride] = srow[c];
+          drow[c * p.pixel_stride] = srow[c0 + c];
     }
   }
 }

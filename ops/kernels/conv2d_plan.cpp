@@ -29,13 +29,13 @@ void set_layout(DirectPlan& p, bool images_innermost) {
   p.image_stride = images_innermost ? 1 : p.in_c * p.plane();
   p.pixel_stride = images_innermost ? p.images_per_chunk : 1;
   p.channel_stride = p.plane() * p.pixel_stride;
-  const int64_t shift = (p.shift_h * p.ws + p.shift_w) * p.pixel_stride;
   p.tap_offset.clear();
   for (int64_t a = 0; a < p.kh; ++a)
     for (int64_t b = 0; b < p.kw; ++b)
       for (int64_t i = 0; i < p.in_c; ++i)
-        p.tap_offset.push_back(shift + i * p.channel_stride +
-                               (a * p.dil_h * p.ws + b * p.dil_w) * p.pixel_stride);
+        p.tap_offset.push_back(i * p.channel_stride +
+                               p.at(p.shift_h + a * p.dil_h, p.shift_w + b * p.dil_w) *
+                                   p.pixel_stride);
 }
 
 // The packed rows and columns that hold data, counted from the window's start.
@@ -293,12 +293,16 @@ BackwardDataPlan make_backward_data_plan(const ConvShape& shape, const Conv2dIsa
 
 namespace {
 
-// Along pixels: x packed plane by plane, as the forward packs it, a chunk of images that fits
-// the share of L2 beside the dy it meets; taps in dw's (c, kh, kw) order.
+// Along pixels: x packed plane by plane, as the forward packs it, but at a column stride dealt
+// into that many column phases; a chunk of images that fits the share of L2 beside the dy it
+// meets; taps in dw's (c, kh, kw) order.
 void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
   const ConvShape& s = p.s;
   DirectPlan& x = p.src;
+  x.col_phases = s.sw;
+  x.ws = round_up(x.ws, s.sw);
   set_layout(x, false);
+  p.x_row = x.at(s.sh, 0) - x.at(0, 0);
   const int64_t image_floats = s.c * x.plane() + s.k * s.ho * s.wo;
   p.images_per_chunk = std::clamp<int64_t>(x.chunk_bytes / 4 / image_floats, 1, s.n);
   p.chunks = ceil_div(s.n, p.images_per_chunk);
@@ -311,12 +315,13 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
   p.dy_floats = 0;
   p.acc_floats = p.k_groups * p.tap_groups * p.tile.vecs * p.tile.taps * p.lanes;
   p.own_chunks = false;
-  p.tap_offset.assign(p.tap_groups * p.tile.taps, 0);  // tail taps read tap 0, and are dropped
+  p.tap_offset.clear();
   for (int64_t i = 0; i < s.c; ++i)
     for (int64_t a = 0; a < s.kh; ++a)
       for (int64_t b = 0; b < s.kw; ++b)
-        p.tap_offset[(i * s.kh + a) * s.kw + b] =
-            i * x.channel_stride + a * s.dil_h * x.ws + b * s.dil_w;
+        p.tap_offset.push_back(i * x.channel_stride + x.at(a * s.dil_h, b * s.dil_w));
+  // Tail taps read the last tap (of a channel the tile's thread packs), and are dropped.
+  p.tap_offset.resize(p.tap_groups * p.tile.taps, p.tap_offset.back());
 }
 
 }  // namespace
@@ -324,13 +329,14 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
 WeightGradPlan make_weight_grad_plan(const ConvShape& shape, const Conv2dIsa& isa, int threads) {
   const ConvShape s = pointwise_in_one_row(shape);
   const int lanes = isa.lanes;
-  const WeightTile tile = isa.weight_tile(s.k, s.wo, s.sw);
+  const WeightTile tile = isa.weight_tile(s.k, s.wo);
   WeightGradPlan p;
   p.s = s;
   p.src = make_forward_plan(s, isa);
   p.lanes = lanes;
   p.tile = tile;
   p.group_width = tile.along_pixels ? tile.vecs : int64_t{tile.vecs} * lanes;
+  p.x_row = 0;
   p.k_groups = ceil_div(s.k, p.group_width);
   p.taps = s.c * s.kh * s.kw;
   p.tap_groups = ceil_div(p.taps, tile.taps);
@@ -367,6 +373,11 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& shape, const Conv2dIsa& is
         p.pixel_at.push_back(b + (y * s.sh * p.src.ws + x * s.sw) * p.src.pixel_stride);
   set_live_pixels(p);
   return p;
+}
+
+int64_t DirectPlan::at(int64_t row, int64_t col) const {
+  const int64_t width = ws / col_phases;
+  return col % col_phases * hs * width + row * width + col / col_phases;
 }
 
 int64_t DirectPlan::scratch_floats(int threads) const {

@@ -69,6 +69,11 @@ struct DirectPlan {
   // (image_stride in_c * plane, pixel_stride 1), or, for runs across images, images innermost
   // (image_stride 1), so a tile's broadcasts come from one cache line.
   int64_t image_stride, channel_stride, pixel_stride;
+  // Packed pixel (row, col) is pixel at(row, col) of its plane: row * ws + col, or, with
+  // column phases (col_phases > 1, ws a multiple of it), in sub-plane col % col_phases, whose
+  // rows are ws / col_phases wide: a strided row's pixels then lie side by side, as the
+  // pixel-vector weight tile reads them at a stride.
+  int64_t col_phases = 1;
   int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read
   int64_t stage_floats;  // the tiles' output for one chunk and group (none along pixels)
   // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are
@@ -78,6 +83,7 @@ struct DirectPlan {
   int64_t w_base, w_o, w_i, w_a, w_b;
 
   int64_t plane() const { return hs * ws; }
+  int64_t at(int64_t row, int64_t col) const;
   int64_t taps_per_row() const { return in_c * kw; }
   int64_t tap_of(int64_t a, int64_t b) const { return (a * kw + b) * in_c; }  // the first, i = 0
 
@@ -154,7 +160,8 @@ struct WeightGradPlan {
   DirectPlan src;  // the forward plan: how x is packed
   int lanes;
   WeightTile tile;
-  int64_t group_width;                 // output channels per tile: vecs * lanes (vecs along pixels)
+  int64_t group_width;  // output channels per tile: vecs * lanes (vecs along pixels)
+  int64_t x_row;        // along pixels: from the packed x of one output row's pixels to the next's
   int64_t k_groups, tap_groups, taps;  // taps = c * kh * kw
   int64_t images_per_chunk, chunks, chunk_pixels;
   int64_t dy_floats;  // one packed chunk of dy: [k_group][pixel][group_width] (none along pixels)

@@ -469,17 +469,20 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
       sum[j][t] = I::load(acc + (j * T + t) * L);
   const int64_t plane = s.ho * s.wo, full = s.wo / L * L, tail = s.wo - full;
   const int64_t images = min64(p.images_per_chunk, s.n - chunk * p.images_per_chunk);
-  const int64_t x_row = s.sh * p.src.ws;
-  const float* d[KT];  // the current row of each channel's dy, and of each tap's x
+  const int64_t x_row = p.x_row;
+  // Each channel's dy and each tap's x in the image; a step reads them at one dy index and one
+  // x index, so a row moves two indices, not KT + T pointers (which left too few registers:
+  // the row count went to the stack).
+  const float* d[KT];
   const float* x[T];
-  auto step = [&](int64_t at, int64_t count) {
+  auto step = [&](int64_t at_dy, int64_t at_x, int64_t count) {
     V dv[KT];
 #pragma GCC unroll 8
     for (int j = 0; j < KT; ++j)
-      dv[j] = count == L ? I::load(d[j] + at) : I::load_first(d[j] + at, count);
+      dv[j] = count == L ? I::load(d[j] + at_dy) : I::load_first(d[j] + at_dy, count);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
-      const V xv = count == L ? I::load(x[t] + at) : I::load_first(x[t] + at, count);
+      const V xv = count == L ? I::load(x[t] + at_x) : I::load_first(x[t] + at_x, count);
 #pragma GCC unroll 8
       for (int j = 0; j < KT; ++j)
         sum[j][t] = I::fma(dv[j], xv, sum[j][t]);
@@ -493,16 +496,19 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t)
       x[t] = xbuf + b * p.src.image_stride + tap_offset[t];
-    for (int64_t y = 0; y < s.ho; ++y) {
+    if (s.wo == L) {  // rows of one vector: the row loop alone, two rows a turn
+      int64_t y = 0;
+      for (; y + 2 <= s.ho; y += 2) {
+        step(y * L, y * x_row, L);
+        step(y * L + L, y * x_row + x_row, L);
+      }
+      if (y < s.ho) step(y * L, y * x_row, L);
+      continue;
+    }
+    for (int64_t row_dy = 0, row_x = 0; row_dy < plane; row_dy += s.wo, row_x += x_row) {
       for (int64_t at = 0; at < full; at += L)
-        step(at, L);
-      if (tail > 0) step(full, tail);
-#pragma GCC unroll 8
-      for (int j = 0; j < KT; ++j)
-        d[j] += s.wo;
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t)
-        x[t] += x_row;
+        step(row_dy + at, row_x + at, L);
+      if (tail > 0) step(row_dy + full, row_x + full, tail);
     }
   }
 #pragma GCC unroll 8
@@ -512,26 +518,35 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
       I::store(acc + (j * T + t) * L, sum[j][t]);
 }
 
-// Backward-weights along pixels. Threads split the tiles; each packs every chunk of x into its
-// own buffer and adds its tiles' sums for the chunk, chunk after chunk, so every sum is added
-// in the same order at any thread count.
+// Backward-weights along pixels. Threads split the tiles, taken tap group by tap group, so a
+// thread's tiles read a range of input channels, and each packs only those channels of every
+// chunk of x into its own buffer (split by output channels, each packed all of x: at 2 threads,
+// 1.9x oneDNN's time on ResNet's 16->32 at stride 2; sharing one packing, each core then
+// reading what the other packed, was slower still). Each adds its tiles' sums for the chunk,
+// chunk after chunk, so every sum is added in the same order at any thread count.
 template <class I, int KT, int T>
 void pixel_weight_grad_pass(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                             float* scratch) {
   const int64_t tiles = p.k_groups * p.tap_groups, tile_floats = KT * T * I::lanes;
+  const int64_t c = p.s.c, window = p.s.kh * p.s.kw;
   for (int64_t i = 0; i < tiles * tile_floats; ++i)  // not std::fill: see direct_strided
     acc[i] = 0.0f;
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t first = tiles * t / nt, last = tiles * (t + 1) / nt;  // tap group major
     float* xbuf = p.buffers_of(scratch, static_cast<int>(t)).x;
-    for (int64_t c = 0; c < p.chunks; ++c) {
-      pack_direct_source(p.src, x, c * p.images_per_chunk, chunk_images(p, c), 0,
-                         p.images_per_chunk * p.s.c, xbuf);
-      for (int64_t q = tiles * t / nt; q < tiles * (t + 1) / nt; ++q) {
-        const int64_t g = q / p.tap_groups, tg = q % p.tap_groups;
-        pixel_weight_tile<I, KT, T>(p, xbuf, dy, c, g * KT, p.tap_offset.data() + tg * T,
-                                    acc + q * tile_floats);
+    // The input channels of the share's taps (a tail group's spare taps repeat its last).
+    const int64_t c_lo = first / p.k_groups * T / window;
+    const int64_t c_hi = min64(c, ((last - 1) / p.k_groups * T + T - 1) / window + 1);
+    for (int64_t chunk = 0; first < last && chunk < p.chunks; ++chunk) {
+      for (int64_t b = 0; b < p.images_per_chunk; ++b)
+        pack_direct_source(p.src, x, chunk * p.images_per_chunk, chunk_images(p, chunk),
+                           b * c + c_lo, b * c + c_hi, xbuf);
+      for (int64_t q = first; q < last; ++q) {
+        const int64_t g = q % p.k_groups, tg = q / p.k_groups, tile = g * p.tap_groups + tg;
+        pixel_weight_tile<I, KT, T>(p, xbuf, dy, chunk, g * KT, p.tap_offset.data() + tg * T,
+                                    acc + tile * tile_floats);
       }
     }
   }
@@ -554,7 +569,7 @@ template <class I, int KT, int T>
 bool pixel_weight_grad_if(const WeightGradPlan& p, const float* x, const float* dy, float* acc,
                           float* scratch) {
   if (!p.tile.along_pixels || p.tile.vecs != KT || p.tile.taps != T) return false;
-  if (p.s.sw != 1) return false;  // a vector's pixels must be neighbours in x too
+  if (p.src.col_phases != p.s.sw) return false;  // a vector's pixels must be neighbours in x
   pixel_weight_grad_pass<I, KT, T>(p, x, dy, acc, scratch);
   return true;
 }
