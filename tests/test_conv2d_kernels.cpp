@@ -322,6 +322,21 @@ TEST_CASE("conv2d kernels: backward-data's phases share their packed chunks") {
     const BackwardDataPlan pointwise = make_backward_data_plan(shortcut, kernels);
     CHECK(pointwise.phases[0].direct.out_h == 1);
     CHECK(pointwise.phases[0].direct.out_w == 256);
+    // dy read where it lies: an unpadded phase with one group of output channels (4 on either
+    // ISA's pixel tiles); not phases that share a packed plane, nor several groups, nor padding.
+    const DirectPlan few =
+        make_backward_data_plan(make_conv_shape(4, 4, 32, 32, 32, 1, 1, 2, 2, 0, 0), kernels)
+            .phases[0]
+            .direct;
+    CHECK(few.in_place);
+    CHECK(few.chunk_floats == 0);
+    for (const BackwardDataPhase& phase :
+         make_backward_data_plan(make_conv_shape(4, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1), kernels)
+             .phases)
+      CHECK(!phase.direct.in_place);
+    CHECK(!make_forward_plan(make_conv_shape(4, 8, 9, 9, 200, 1, 1, 1, 1, 0, 0), kernels).in_place);
+    CHECK(!make_forward_plan(make_conv_shape(4, 8, 9, 9, 16, 3, 3, 1, 1, 1, 1), kernels).in_place);
+    CHECK(make_forward_plan(make_conv_shape(4, 8, 9, 9, 4, 1, 1, 1, 1, 0, 0), kernels).in_place);
   }
   Rng rng(31);
   const int saved = num_threads();
@@ -329,6 +344,9 @@ TEST_CASE("conv2d kernels: backward-data's phases share their packed chunks") {
                              make_conv_shape(3, 6, 19, 17, 10, 5, 5, 2, 2, 2, 2),
                              make_conv_shape(9, 40, 9, 9, 72, 3, 3, 2, 2, 1, 1),
                              make_conv_shape(3, 16, 15, 32, 32, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(3, 32, 16, 16, 64, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(2, 24, 9, 9, 40, 1, 1, 2, 2, 0, 0),
+                             make_conv_shape(3, 4, 32, 32, 32, 1, 1, 2, 2, 0, 0),
                              make_conv_shape(2, 5, 14, 13, 7, 3, 3, 3, 2, 1, 0)}) {
     // Threads split the images: fewer images than threads, and shares of uneven length.
     for (int threads : {1, 2, 3}) {

@@ -41,6 +41,15 @@ int64_t first_pair(const DirectPlan& p, int64_t t, int64_t nt) {
   return full + (want - full * per_full + last - 1) / last;
 }
 
+// Images [first, first + images) of src as the plan's tiles read them: packed into buffer, or
+// where they lie when the plan reads them in place.
+const float* pack_chunk(const DirectPlan& p, const float* src, int64_t first, int64_t images,
+                        float* buffer) {
+  if (p.in_place) return src + first * p.in_c * p.plane();
+  pack_direct_source(p, src, first, images, 0, p.images_per_chunk * p.in_c, buffer);
+  return buffer;
+}
+
 // A whole direct pass: every (chunk, group) pair. Threads split the pairs into contiguous
 // shares and pack each chunk they meet into their own scratch; every output is summed by one
 // tile, in tap order, so the result does not depend on the thread count.
@@ -54,12 +63,11 @@ void run_direct(const Conv2dIsa& isa, const DirectPlan& p, const float* src, con
 #pragma omp parallel reduction(&& : ran)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float* chunk = p.chunk_of(scratch.get(), t);
     for (int64_t q = first_pair(p, t, nt), end = first_pair(p, t + 1, nt); q < end;) {
       const int64_t c = q / p.groups, g0 = q % p.groups, g1 = std::min(p.groups, g0 + end - q);
       const int64_t first = c * p.images_per_chunk;
       const int64_t images = std::min(p.images_per_chunk, p.n - first);
-      pack_direct_source(p, src, first, images, 0, p.images_per_chunk * p.in_c, chunk);
+      const float* chunk = pack_chunk(p, src, first, images, p.chunk_of(scratch.get(), t));
       ran = isa.direct(p, {chunk, first, images}, g0, g1, packed.get(), bias,
                        out + first * image_out, p.stage_of(scratch.get(), t)) &&
             ran;
@@ -71,52 +79,74 @@ void run_direct(const Conv2dIsa& isa, const DirectPlan& p, const float* src, con
                                   << p.stride_w);
 }
 
-// One dx row at stride 2 from the two phases of its columns (null: zeros), each case a loop of
-// its own that the compiler vectorizes. (One loop with the null checks inside it took 1.2-1.4x
-// the time on the 1x1 shortcuts' backward-data, in interleaved runs here on 2026-12-06.)
-void interleave_pair(const float* even, const float* odd, int64_t w, float* to) {
-  const int64_t pairs = w / 2;
+// `rows` dx rows at stride 2, `skip` floats apart, from the two phases of their columns (null:
+// zeros; their rows (w + 1) / 2 and w / 2 long), each case a loop of its own that the compiler
+// vectorizes, chosen once for all the rows. (One loop with the null checks inside took 1.2-1.4x
+// the time on the 1x1 shortcuts' backward-data, in interleaved runs here on 2026-12-06; the
+// case chosen row by row, on their rows of 16, 2x.)
+void interleave_rows(const float* even, const float* odd, int64_t w, int64_t rows, int64_t skip,
+                     float* to) {
+  const int64_t pairs = w / 2, even_w = (w + 1) / 2, odd_w = w / 2;
+  auto each_row = [&](auto&& row) {
+    for (int64_t r = 0; r < rows; ++r, to += skip) {
+      row(r);
+      if (w % 2) to[w - 1] = even ? even[r * even_w + pairs] : 0.0f;
+    }
+  };
   if (even && odd)
-    for (int64_t q = 0; q < pairs; ++q)
-      to[2 * q] = even[q], to[2 * q + 1] = odd[q];
+    each_row([&](int64_t r) {
+      const float *e = even + r * even_w, *o = odd + r * odd_w;
+      for (int64_t q = 0; q < pairs; ++q)
+        to[2 * q] = e[q], to[2 * q + 1] = o[q];
+    });
   else if (even)
-    for (int64_t q = 0; q < pairs; ++q)
-      to[2 * q] = even[q], to[2 * q + 1] = 0.0f;
+    each_row([&](int64_t r) {
+      const float* e = even + r * even_w;
+      for (int64_t q = 0; q < pairs; ++q)
+        to[2 * q] = e[q], to[2 * q + 1] = 0.0f;
+    });
   else if (odd)
-    for (int64_t q = 0; q < pairs; ++q)
-      to[2 * q] = 0.0f, to[2 * q + 1] = odd[q];
+    each_row([&](int64_t r) {
+      const float* o = odd + r * odd_w;
+      for (int64_t q = 0; q < pairs; ++q)
+        to[2 * q] = 0.0f, to[2 * q + 1] = o[q];
+    });
   else
-    std::fill(to, to + 2 * pairs, 0.0f);
-  if (w % 2) to[w - 1] = even ? even[pairs] : 0.0f;
+    each_row([&](int64_t) { std::fill(to, to + 2 * pairs, 0.0f); });
 }
 
-// The dx rows of images [first, first + images) from their phases, one row at a time: row y
-// takes, column by column, the pixels of the phases (y % sh, px) from part[phase] ([images, C,
-// rows, cols]), or zeros for a phase without taps (null). So dx is written once, in order;
-// phase by phase, it took one pass of strided scalar stores per phase, 2-3x oneDNN's whole
-// pass on ResNet's 1x1 shortcuts.
+// The dx rows of images [first, first + images) from their phases: row y takes, column by
+// column, the pixels of the phases (y % sh, px) from part[phase] ([images, C, rows, cols]), or
+// zeros for a phase without taps (null). A plane's rows go phase row by phase row, so a phase's
+// rows are read one after another. dx is written once; phase by phase, it took one pass of
+// strided scalar stores per phase, 2-3x oneDNN's whole pass on ResNet's 1x1 shortcuts.
 void put_phases(const BackwardDataPlan& plan, const std::vector<const float*>& part, int64_t first,
                 int64_t images, float* dx) {
   const ConvShape& s = plan.s;
-  for (int64_t plane = 0; plane < images * s.c; ++plane)
-    for (int64_t y = 0; y < s.h; ++y) {
-      float* to = dx + ((first * s.c + plane) * s.h + y) * s.w;
-      const int64_t row = y % s.sh * plan.phase_cols;  // the phases of this row: row + px
+  const int64_t pc = plan.phase_cols;
+  for (int64_t plane = 0; plane < images * s.c; ++plane) {
+    float* to = dx + (first * s.c + plane) * s.h * s.w;
+    for (int64_t py = 0; py < std::min(s.sh, s.h); ++py) {
+      const BackwardDataPhase* phases = plan.phases.data() + py * pc;
+      const float* const* from = part.data() + py * pc;
       auto row_of = [&](int64_t px) -> const float* {
-        const BackwardDataPhase& phase = plan.phases[row + px];
-        const float* from = part[row + px];
-        return from ? from + (plane * phase.rows + y / s.sh) * phase.cols : nullptr;
+        return from[px] ? from[px] + plane * phases[px].rows * phases[px].cols : nullptr;
       };
+      const int64_t rows = phases[0].rows;
       if (s.sw == 2 && s.w >= 2) {
-        interleave_pair(row_of(0), row_of(1), s.w, to);
+        interleave_rows(row_of(0), row_of(1), s.w, rows, s.sh * s.w, to + py * s.w);
         continue;
       }
-      std::fill(to, to + s.w, 0.0f);
-      for (int64_t px = 0; px < plan.phase_cols; ++px)
-        if (const float* from = row_of(px))
-          for (int64_t q = 0; q < plan.phases[row + px].cols; ++q)
-            to[px + q * s.sw] = from[q];
+      for (int64_t r = 0; r < rows; ++r) {
+        float* row = to + (py + r * s.sh) * s.w;
+        std::fill(row, row + s.w, 0.0f);
+        for (int64_t px = 0; px < pc; ++px)
+          if (const float* f = row_of(px))
+            for (int64_t q = 0; q < phases[px].cols; ++q)
+              row[px + q * s.sw] = f[r * phases[px].cols + q];
+      }
     }
+  }
 }
 
 // Backward-data phase by phase, a chunk at a time (BackwardDataPlan): threads split the images;
@@ -145,9 +175,8 @@ void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float*
         const BackwardDataPhase& phase = plan.phases[k];
         if (!phase.has_taps) continue;
         const DirectPlan& p = phase.direct;
-        float* chunk = mine + phase.chunk_at;
-        if (phase.packs)
-          pack_direct_source(p, dy, first, images, 0, p.images_per_chunk * p.in_c, chunk);
+        const float* chunk = phase.packs ? pack_chunk(p, dy, first, images, mine + phase.chunk_at)
+                                         : mine + phase.chunk_at;
         float* out = mine + phase.out_at;
         ran = isa.direct(p, {chunk, first, images}, 0, p.groups, packed[k].get(), nullptr, out,
                          mine + phase.stage_at) &&
@@ -179,10 +208,14 @@ Scratch gather_strided(const ConvShape& s, const float* x) {
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.n * s.c; ++plane)
     for (int64_t y = 0; y < s.ho; ++y) {
-      const float* row = x + (plane * s.h + y * s.sh) * s.w;
-      float* dst = to + (plane * s.ho + y) * s.wo;
-      for (int64_t q = 0; q < s.wo; ++q)
-        dst[q] = row[q * s.sw];
+      const float* __restrict row = x + (plane * s.h + y * s.sh) * s.w;
+      float* __restrict dst = to + (plane * s.ho + y) * s.wo;
+      if (s.sw == 2)  // a constant stride, which the compiler vectorizes (1/3 of the pass, not)
+        for (int64_t q = 0; q < s.wo; ++q)
+          dst[q] = row[2 * q];
+      else
+        for (int64_t q = 0; q < s.wo; ++q)
+          dst[q] = row[q * s.sw];
     }
   return out;
 }

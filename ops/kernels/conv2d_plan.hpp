@@ -74,7 +74,10 @@ struct DirectPlan {
   // rows are ws / col_phases wide: a strided row's pixels then lie side by side, as the
   // pixel-vector weight tile reads them at a stride.
   int64_t col_phases = 1;
-  int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read
+  // The source needs no packing: its planes are the packed ones (no padding, plane by plane),
+  // and no tile reads past a plane's end. A chunk is then read where it lies.
+  bool in_place;
+  int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read (0 in place)  // one packed chunk, plus slack that tail runs may read
   int64_t stage_floats;  // the tiles' output for one chunk and group (none along pixels)
   // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are
   // contiguous, so a tile skips a padding row or column as one block of in_c taps.
