@@ -145,7 +145,9 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
                              make_conv_shape(2, 5, 31, 31, 8, 3, 3, 2, 2, 1, 1),
                              make_conv_shape(2, 5, 32, 34, 8, 3, 3, 2, 2, 0, 0),
                              make_conv_shape(2, 4, 20, 31, 8, 3, 3, 2, 2, 2, 2, 2, 2),
-                             make_conv_shape(2, 4, 20, 48, 8, 3, 3, 3, 3, 1, 1)})
+                             make_conv_shape(2, 4, 20, 48, 8, 3, 3, 3, 3, 1, 1),
+                             // Pointwise on long rows: many channels along pixels (AVX-512).
+                             make_conv_shape(2, 20, 12, 12, 70, 1, 1, 1, 1, 0, 0)})
     check_against_reference(s, rng);
 }
 
@@ -164,6 +166,10 @@ TEST_CASE("conv2d kernels: the pixel-vector tiles are chosen for few channels on
       CHECK(!kernels.direct_tile(64, 32, 1, 288).along_pixels);
       CHECK(!kernels.direct_tile(64, 17, 1, 27).along_pixels);
       CHECK(!kernels.direct_tile(64, 15, 1, 27).along_pixels);  // under a vector
+      // Any channel count with up to 128 taps on rows of 128 or more (pointwise).
+      CHECK(kernels.direct_tile(200, 225, 1, 72).along_pixels);
+      CHECK(!kernels.direct_tile(200, 225, 1, 200).along_pixels);
+      CHECK(!kernels.direct_tile(200, 81, 1, 72).along_pixels);
     }
     const DirectPlan p =
         make_forward_plan(make_conv_shape(3, 5, 32, 32, lanes, 3, 3, 1, 1, 1, 1), kernels);

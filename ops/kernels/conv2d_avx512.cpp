@@ -18,14 +18,17 @@ namespace {
 // 16 channels or fewer on rows of 16 or more at stride 1 go along pixels: 8 channels x 3
 // vectors of 16 pixels (11 loads for 24 FMAs), or 4 x 6 where that pads the channels less.
 // So do up to 64 channels with 32 taps or fewer (the first layer's 27), where the channel
-// tiles' stage and transposes cost as much as their FMAs, on rows that whole vectors cover
-// with at most 1/8 spare (on rows of 17, half of the second vector's pixels are spare).
+// tiles' stage and transposes cost as much as their FMAs, and any channel count with 128 taps
+// or fewer on rows of 128 or more (pointwise convolutions, their images' pixels one row:
+// 72->200 on 15x15, 3.4 -> 2.5 ms), on rows that whole vectors cover with at most 1/8 spare
+// (on rows of 17, half of the second vector's pixels are spare). With more taps, a tile's rows
+// of x no longer stay in L1.
 DirectTile direct_tile(int64_t out_c, int64_t out_w, int64_t stride_w, int64_t taps) {
   if (out_c <= 16 && out_w >= 16 && stride_w == 1)
     return (out_c + 3) / 4 * 4 < (out_c + 7) / 8 * 8 ? DirectTile{4, 6, 16, true}
                                                      : DirectTile{8, 3, 16, true};
-  if (out_c <= 64 && taps <= 32 && out_w >= 16 && stride_w == 1 &&
-      (out_w + 15) / 16 * 16 * 8 <= out_w * 9)
+  const bool few_taps = (out_c <= 64 && taps <= 32) || (taps <= 128 && out_w >= 128);
+  if (few_taps && out_w >= 16 && stride_w == 1 && (out_w + 15) / 16 * 16 * 8 <= out_w * 9)
     return {8, 3, 16, true};
   const int noc = out_c > 16 ? 2 : 1;
   if (out_w <= 4 || stride_w > 2) return {noc, 8, 1};
