@@ -123,10 +123,19 @@ void interleave_rows(const float* even, const float* odd, int64_t w, int64_t row
 void put_phases(const BackwardDataPlan& plan, const std::vector<const float*>& part, int64_t first,
                 int64_t images, float* dx) {
   const ConvShape& s = plan.s;
-  const int64_t pc = plan.phase_cols;
+  const int64_t pc = plan.phase_cols, phase_rows = std::min(s.sh, s.h);
+  // Rows whose phases all lack taps (every other row of a 1x1 at stride 2) are zeroed with the
+  // whole plane, in one call: row by row, the calls cost a tenth of the pass.
+  std::vector<bool> zeros(phase_rows);
+  for (int64_t py = 0; py < phase_rows; ++py)
+    zeros[py] = std::all_of(part.begin() + py * pc, part.begin() + (py + 1) * pc,
+                            [](const float* f) { return f == nullptr; });
+  const bool any_zeros = std::find(zeros.begin(), zeros.end(), true) != zeros.end();
   for (int64_t plane = 0; plane < images * s.c; ++plane) {
     float* to = dx + (first * s.c + plane) * s.h * s.w;
-    for (int64_t py = 0; py < std::min(s.sh, s.h); ++py) {
+    if (any_zeros) std::fill(to, to + s.h * s.w, 0.0f);
+    for (int64_t py = 0; py < phase_rows; ++py) {
+      if (zeros[py]) continue;
       const BackwardDataPhase* phases = plan.phases.data() + py * pc;
       const float* const* from = part.data() + py * pc;
       auto row_of = [&](int64_t px) -> const float* {
