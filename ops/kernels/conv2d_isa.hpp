@@ -14,7 +14,7 @@
 namespace prism::kernels {
 
 // One chunk of a direct pass: images [first, first + images) of the batch, packed by
-// pack_direct_source into data.
+// pack_direct_source into data, or data the source itself when the plan reads it in place.
 struct PackedChunk {
   const float* data;
   int64_t first, images;

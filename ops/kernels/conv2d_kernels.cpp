@@ -79,11 +79,11 @@ void run_direct(const Conv2dIsa& isa, const DirectPlan& p, const float* src, con
                                   << p.stride_w);
 }
 
-// `rows` dx rows at stride 2, `skip` floats apart, from the two phases of their columns (null:
-// zeros; their rows (w + 1) / 2 and w / 2 long), each case a loop of its own that the compiler
-// vectorizes, chosen once for all the rows. (One loop with the null checks inside took 1.2-1.4x
-// the time on the 1x1 shortcuts' backward-data, in interleaved runs here on 2026-12-06; the
-// case chosen row by row, on their rows of 16, 2x.)
+// `rows` dx rows at stride 2, `skip` floats apart, from the two phases of their columns (one
+// of them may be null: zeros; their rows (w + 1) / 2 and w / 2 long), each case a loop of its own
+// that the compiler vectorizes, chosen once for all the rows. (One loop with the null checks inside
+// took 1.2-1.4x the time on the 1x1 shortcuts' backward-data, in interleaved runs here on
+// 2026-12-06; the case chosen row by row, on their rows of 16, 2x.)
 void interleave_rows(const float* even, const float* odd, int64_t w, int64_t rows, int64_t skip,
                      float* to) {
   const int64_t pairs = w / 2, even_w = (w + 1) / 2, odd_w = w / 2;
@@ -105,14 +105,12 @@ void interleave_rows(const float* even, const float* odd, int64_t w, int64_t row
       for (int64_t q = 0; q < pairs; ++q)
         to[2 * q] = e[q], to[2 * q + 1] = 0.0f;
     });
-  else if (odd)
+  else
     each_row([&](int64_t r) {
       const float* o = odd + r * odd_w;
       for (int64_t q = 0; q < pairs; ++q)
         to[2 * q] = 0.0f, to[2 * q + 1] = o[q];
     });
-  else
-    each_row([&](int64_t) { std::fill(to, to + 2 * pairs, 0.0f); });
 }
 
 // The dx rows of images [first, first + images) from their phases: row y takes, column by

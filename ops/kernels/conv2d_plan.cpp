@@ -70,7 +70,8 @@ int64_t images_per_chunk(int64_t n, int64_t image_floats, int64_t unit) {
 }
 
 // Chunks of `images` images: their count, the packed chunk, the stage, the layout, and whether
-// the source is read in place: never when other plans read the same packed chunk, and only for
+// the source is read in place: never for backward-data's phases when several have taps (they
+// read one packed plane, each from its shift), and only for
 // one group of output channels (with more, the copy brings the chunk into L2 for the groups
 // after the first: ResNet's 1x1 shortcut backward-data 0.26 -> 0.18 ms in place, 72->200@15's
 // backward-data, three groups, 3.7 -> 4.2 ms).
@@ -221,30 +222,37 @@ void share_chunks(BackwardDataPlan& plan) {
     ws = std::max(ws, left - phase->direct.pad_left + phase->direct.ws);
   }
   int64_t image_floats = 0, unit = 1;
+  std::vector<size_t> packer(live.size());  // the phase whose packed chunk phase k reads
   for (size_t k = 0; k < live.size(); ++k) {
     DirectPlan& p = live[k]->direct;
     p.shift_h = top - p.pad_top, p.shift_w = left - p.pad_left;
     p.pad_top = top, p.pad_left = left, p.hs = hs, p.ws = ws;
     set_data_bounds(p);
-    live[k]->packs = std::none_of(live.begin(), live.begin() + k, [&](BackwardDataPhase* q) {
-      return q->direct.runs_across_images == p.runs_across_images;
-    });
+    packer[k] = k;
+    for (size_t j = 0; j < k && packer[k] == k; ++j)
+      if (live[j]->direct.runs_across_images == p.runs_across_images) packer[k] = j;
+    live[k]->packs = packer[k] == k;
     if (live[k]->packs) image_floats += p.in_c * p.plane();
     image_floats += stage_image_floats(p) + p.out_c * p.out_h * p.out_w;
     unit = std::max(unit, images_unit(p));
   }
   plan.images_per_chunk = images_per_chunk(plan.s.n, image_floats, unit);
+  for (BackwardDataPhase* phase : live)
+    set_chunks(phase->direct, plan.images_per_chunk, live.size() > 1);
+  // A shared chunk holds the slack of every phase that reads it (their tiles differ).
+  for (size_t k = 0; k < live.size(); ++k) {
+    int64_t& floats = live[packer[k]]->direct.chunk_floats;
+    floats = std::max(floats, live[k]->direct.chunk_floats);
+  }
   int64_t at = 0;
-  for (BackwardDataPhase* phase : live) {
-    DirectPlan& p = phase->direct;
-    set_chunks(p, plan.images_per_chunk, live.size() > 1);
+  for (size_t k = 0; k < live.size(); ++k) {
+    BackwardDataPhase* phase = live[k];
+    const DirectPlan& p = phase->direct;
     if (phase->packs) {
       phase->chunk_at = at;
       at += p.chunk_floats;
     } else {
-      phase->chunk_at = (*std::find_if(live.begin(), live.end(), [&](BackwardDataPhase* q) {
-                          return q->packs && q->direct.runs_across_images == p.runs_across_images;
-                        }))->chunk_at;
+      phase->chunk_at = live[packer[k]]->chunk_at;
     }
     phase->stage_at = at;
     at += p.stage_floats;
@@ -310,6 +318,7 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
   DirectPlan& x = p.src;
   x.col_phases = s.sw;
   x.ws = round_up(x.ws, s.sw);
+  set_data_bounds(x);
   set_layout(x, false);
   p.x_row = x.at(s.sh, 0) - x.at(0, 0);
   const int64_t image_floats = s.c * x.plane() + s.k * s.ho * s.wo;
@@ -377,7 +386,7 @@ WeightGradPlan make_weight_grad_plan(const ConvShape& shape, const Conv2dIsa& is
     for (int64_t b = 0; b < s.kw; ++b)
       for (int64_t i = 0; i < s.c; ++i)
         p.tap_offset[(a * s.kw + b) * s.c + i] =
-            i * p.src.channel_stride + (a * s.dil_h * p.src.ws + b * s.dil_w) * p.src.pixel_stride;
+            i * p.src.channel_stride + p.src.at(a * s.dil_h, b * s.dil_w) * p.src.pixel_stride;
   for (int64_t b = 0; b < p.images_per_chunk; ++b)
     for (int64_t y = 0; y < s.ho; ++y)
       for (int64_t x = 0; x < s.wo; ++x)

@@ -20,7 +20,8 @@ struct Conv2dIsa;
 //   neighbouring output pixels of one row; every FMA broadcasts one source value. Each run has
 //   its own source pointer, so a tile can span rows and images; that keeps tiles full when rows
 //   are only 2 or 4 wide. Its output goes through a stage, transposed into NCHW.
-// - pixel vectors (`along_pixels`), for few output channels: `noc` output channels, each weight
+// - pixel vectors (`along_pixels`), for few output channels or few taps (the ISA file says
+//   which): `noc` output channels, each weight
 //   broadcast, times `segs` vectors of `seg_len` = lanes neighbouring output pixels of one row,
 //   stored straight into NCHW. With one channel vector the other kind needs a broadcast per
 //   FMA (13 loads for 12 FMAs on AVX-512); this one needs noc + segs loads for noc * segs.
@@ -56,8 +57,9 @@ struct DirectPlan {
   int64_t group_width;   // output channels per group: tile.noc * lanes (tile.noc along pixels)
   int64_t groups;        // ceil(out_c / group_width)
   int64_t group_floats;  // packed weights of one group: kh * in_c * kw * group_width
-  // Images are packed a chunk at a time: as many as keep a chunk and its stage within
-  // chunk_bytes, a share of L2 (core/caches.hpp), or one tile's worth when fewer do not fill it.
+  // Images are packed a chunk at a time: as many as keep a chunk and its stage (and, for
+  // backward-data's phases, every phase's output) within chunk_bytes, a share of L2
+  // (core/caches.hpp), or one tile's worth when fewer do not fill it.
   int64_t chunk_bytes;
   int64_t images_per_chunk, chunks;
   int64_t segs_per_row;  // ceil(out_w / seg_len)
@@ -77,7 +79,7 @@ struct DirectPlan {
   // The source needs no packing: its planes are the packed ones (no padding, plane by plane),
   // and no tile reads past a plane's end. A chunk is then read where it lies.
   bool in_place;
-  int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read (0 in place)  // one packed chunk, plus slack that tail runs may read
+  int64_t chunk_floats;  // one packed chunk, plus slack that tail runs may read (0 in place)
   int64_t stage_floats;  // the tiles' output for one chunk and group (none along pixels)
   // [kh][kw][in_c]: where the tap lies in a packed image. A kernel position's taps are
   // contiguous, so a tile skips a padding row or column as one block of in_c taps.
@@ -141,12 +143,12 @@ BackwardDataPlan make_backward_data_plan(const ConvShape& s, const Conv2dIsa& is
 //   over the pixels of a chunk where some of its taps meet data: at a kernel position, the
 //   pixels whose window puts it on the padding add nothing (on 4x4 outputs of a 3x3 kernel,
 //   31% of all pixel-tap pairs). dy is packed [k_group][pixel][group_width].
-// - pixel vectors (`along_pixels`), for few output channels on rows of at least `lanes` pixels
-//   at stride 1: `vecs` output channels times `taps` taps, with taps in dw's (c, kh, kw) order;
-//   each sum is a vector over `lanes` neighbouring pixels of a row (the row's ragged end
-//   masked), reduced to one value only at the end. It reads dy in place, NCHW, and x packed
-//   plane by plane: no transposes, and no channel vector padded (K = 16 took one channel vector
-//   and 10 loads for 9 FMAs; this takes 10 for 24).
+// - pixel vectors (`along_pixels`), for few output channels on rows of at least `lanes` pixels:
+//   `vecs` output channels times `taps` taps, with taps in dw's (c, kh, kw) order; each sum is
+//   a vector over `lanes` neighbouring pixels of a row (the row's ragged end masked), reduced to
+//   one value only at the end. It reads dy in place, NCHW, and x packed plane by plane (in
+//   column phases at a stride): no transposes, and no channel vector padded (K = 16 took one
+//   channel vector and 10 loads for 9 FMAs; this takes 10 for 24).
 struct WeightTile {
   int vecs, taps;
   bool along_pixels = false;
@@ -172,8 +174,9 @@ struct WeightGradPlan {
   // [k_group][tap_group][channel][tap][lanes], a vector of each.
   int64_t acc_floats;
   // Threads take whole chunks when there are at least two each (no thread then reads what
-  // another core packed); else they share each chunk. Along pixels, threads take tiles and
-  // each packs every chunk. Either way dw is the same, bit for bit.
+  // another core packed); else they share each chunk. Along pixels, threads take tiles, tap
+  // group by tap group, and each packs the input channels of its taps in every chunk. Either
+  // way dw is the same, bit for bit.
   bool own_chunks;
   int threads;                           // the OpenMP threads the plan was made for
   std::vector<int64_t> tap_offset;       // [taps rounded up to the tile]
