@@ -199,9 +199,8 @@ void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float*
 
 // A 1x1 convolution at a stride, without padding, reads only every sh-th row and sw-th column
 // of x: it is the pointwise convolution of those pixels (pointwise()), gathered first. The
-// strided tiles would pack and step over whole rows for them, and the strided weight tiles
-// cannot go along pixels (ResNet's 1x1 shortcuts took 1.4x oneDNN's forward, 2x its
-// backward-weights).
+// strided tiles would pack and step over whole rows for them (ResNet's 1x1 shortcuts took 1.4x
+// oneDNN's forward, 2x its backward-weights, with the weight tiles of that time).
 bool strided_pointwise(const ConvShape& s) {
   return s.kh == 1 && s.kw == 1 && s.ph == 0 && s.pw == 0 && (s.sh > 1 || s.sw > 1);
 }
