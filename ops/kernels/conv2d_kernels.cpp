@@ -202,7 +202,7 @@ void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float*
 // strided tiles would pack and step over whole rows for them (ResNet's 1x1 shortcuts took 1.4x
 // oneDNN's forward, 2x its backward-weights, with the weight tiles of that time).
 bool strided_pointwise(const ConvShape& s) {
-  return s.kh == 1 && s.kw == 1 && s.ph == 0 && s.pw == 0 && (s.sh > 1 || s.sw > 1);
+  return s.unpadded_1x1() && (s.sh > 1 || s.sw > 1);
 }
 ConvShape pointwise(const ConvShape& s) {
   return make_conv_shape(s.n, s.c, s.ho, s.wo, s.k, 1, 1, 1, 1, 0, 0);

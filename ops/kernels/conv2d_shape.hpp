@@ -20,6 +20,8 @@ struct ConvShape {
   // The rows and columns one output's taps span: (kh - 1) * dil_h + 1 by (kw - 1) * dil_w + 1.
   int64_t extent_h() const { return (kh - 1) * dil_h + 1; }
   int64_t extent_w() const { return (kw - 1) * dil_w + 1; }
+  // A 1x1 kernel without padding: each output pixel reads one input pixel (at any stride).
+  bool unpadded_1x1() const { return kh == 1 && kw == 1 && ph == 0 && pw == 0; }
 };
 
 // Checks the sizes (an error names them) and computes the output size.
