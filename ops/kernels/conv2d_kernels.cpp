@@ -113,27 +113,33 @@ void interleave_rows(const float* even, const float* odd, int64_t w, int64_t row
     });
 }
 
+// The phase rows py none of whose phases (py, px) has taps: their dx rows (every other row of a
+// 1x1 at stride 2) are zeros.
+std::vector<bool> tapless_rows(const BackwardDataPlan& plan) {
+  std::vector<bool> tapless;
+  for (auto row = plan.phases.begin(); row != plan.phases.end(); row += plan.phase_cols)
+    tapless.push_back(std::none_of(row, row + plan.phase_cols,
+                                   [](const BackwardDataPhase& phase) { return phase.has_taps; }));
+  return tapless;
+}
+
 // The dx rows of images [first, first + images) from their phases: row y takes, column by
 // column, the pixels of the phases (y % sh, px) from part[phase] ([images, C, rows, cols]), or
 // zeros for a phase without taps (null). A plane's rows go phase row by phase row, so a phase's
-// rows are read one after another. dx is written once; phase by phase, it took one pass of
-// strided scalar stores per phase, 2-3x oneDNN's whole pass on ResNet's 1x1 shortcuts.
-void put_phases(const BackwardDataPlan& plan, const std::vector<const float*>& part, int64_t first,
-                int64_t images, float* dx) {
+// rows are read one after another; tapless phase rows are zeroed with the whole plane, in one
+// call (row by row, the calls cost a tenth of the pass). dx is written once; phase by phase, it
+// took one pass of strided scalar stores per phase, 2-3x oneDNN's whole pass on ResNet's 1x1
+// shortcuts.
+void put_phases(const BackwardDataPlan& plan, const std::vector<const float*>& part,
+                const std::vector<bool>& tapless, int64_t first, int64_t images, float* dx) {
   const ConvShape& s = plan.s;
   const int64_t pc = plan.phase_cols, phase_rows = std::min(s.sh, s.h);
-  // Rows whose phases all lack taps (every other row of a 1x1 at stride 2) are zeroed with the
-  // whole plane, in one call: row by row, the calls cost a tenth of the pass.
-  std::vector<bool> zeros(phase_rows);
-  for (int64_t py = 0; py < phase_rows; ++py)
-    zeros[py] = std::all_of(part.begin() + py * pc, part.begin() + (py + 1) * pc,
-                            [](const float* f) { return f == nullptr; });
-  const bool any_zeros = std::find(zeros.begin(), zeros.end(), true) != zeros.end();
+  const bool any_tapless = std::find(tapless.begin(), tapless.end(), true) != tapless.end();
   for (int64_t plane = 0; plane < images * s.c; ++plane) {
     float* to = dx + (first * s.c + plane) * s.h * s.w;
-    if (any_zeros) std::fill(to, to + s.h * s.w, 0.0f);
+    if (any_tapless) std::fill(to, to + s.h * s.w, 0.0f);
     for (int64_t py = 0; py < phase_rows; ++py) {
-      if (zeros[py]) continue;
+      if (tapless[py]) continue;
       const BackwardDataPhase* phases = plan.phases.data() + py * pc;
       const float* const* from = part.data() + py * pc;
       auto row_of = [&](int64_t px) -> const float* {
@@ -169,12 +175,15 @@ void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float*
     if (phase.has_taps) pack_direct_weights(phase.direct, w, packed.back().get());
   }
   Scratch scratch(plan.thread_floats * omp_get_max_threads());
+  const std::vector<bool> tapless = tapless_rows(plan);
   bool ran = true;
 #pragma omp parallel reduction(&& : ran)
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     float* mine = scratch.get() + t * plan.thread_floats;
-    std::vector<const float*> part(plan.phases.size(), nullptr);
+    std::vector<const float*> part;  // each phase's output for a chunk (null: no taps, zeros)
+    for (const BackwardDataPhase& phase : plan.phases)
+      part.push_back(phase.has_taps ? mine + phase.out_at : nullptr);
     const int64_t end = s.n * (t + 1) / nt;
     for (int64_t first = s.n * t / nt; first < end; first += plan.images_per_chunk) {
       const int64_t images = std::min(plan.images_per_chunk, end - first);
@@ -184,13 +193,11 @@ void run_phases(const Conv2dIsa& isa, const BackwardDataPlan& plan, const float*
         const DirectPlan& p = phase.direct;
         const float* chunk = phase.packs ? pack_chunk(p, dy, first, images, mine + phase.chunk_at)
                                          : mine + phase.chunk_at;
-        float* out = mine + phase.out_at;
-        ran = isa.direct(p, {chunk, first, images}, 0, p.groups, packed[k].get(), nullptr, out,
-                         mine + phase.stage_at) &&
+        ran = isa.direct(p, {chunk, first, images}, 0, p.groups, packed[k].get(), nullptr,
+                         mine + phase.out_at, mine + phase.stage_at) &&
               ran;
-        part[k] = out;
       }
-      put_phases(plan, part, first, images, dx);
+      put_phases(plan, part, tapless, first, images, dx);
     }
   }
   PRISM_CHECK(ran, "conv2d: the " << isa.name << " kernels have no tile for a phase of " << s.kh
