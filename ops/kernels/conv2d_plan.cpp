@@ -322,9 +322,8 @@ void finish_pixel_weight_grad_plan(WeightGradPlan& p) {
   set_layout(x, false);
   p.x_row = x.at(s.sh, 0) - x.at(0, 0);
   const int64_t image_floats = s.c * x.plane() + s.k * s.ho * s.wo;
-  p.images_per_chunk = std::clamp<int64_t>(x.chunk_bytes / 4 / image_floats, 1, s.n);
+  p.images_per_chunk = images_per_chunk(s.n, image_floats, 1);
   p.chunks = ceil_div(s.n, p.images_per_chunk);
-  p.images_per_chunk = ceil_div(s.n, p.chunks);
   p.chunk_pixels = p.images_per_chunk * s.ho * s.wo;
   x.images_per_chunk = p.images_per_chunk;
   x.chunks = p.chunks;

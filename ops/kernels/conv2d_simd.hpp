@@ -468,7 +468,7 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
     for (int t = 0; t < T; ++t)
       sum[j][t] = I::load(acc + (j * T + t) * L);
   const int64_t plane = s.ho * s.wo, full = s.wo / L * L, tail = s.wo - full;
-  const int64_t images = min64(p.images_per_chunk, s.n - chunk * p.images_per_chunk);
+  const int64_t images = chunk_images(p, chunk);
   const int64_t x_row = p.x_row;
   const float* d[KT];  // the current row of each channel's dy, and of each tap's x
   const float* x[T];
