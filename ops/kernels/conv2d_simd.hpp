@@ -485,14 +485,6 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
         sum[j][t] = I::fma(dv[j], xv, sum[j][t]);
     }
   };
-  auto next_row = [&] {
-#pragma GCC unroll 8
-    for (int j = 0; j < KT; ++j)
-      d[j] += s.wo;
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t)
-      x[t] += x_row;
-  };
   for (int64_t b = 0; b < images; ++b) {
     const int64_t n = chunk * p.images_per_chunk + b;
 #pragma GCC unroll 8
@@ -501,22 +493,16 @@ void pixel_weight_tile(const WeightGradPlan& p, const float* xbuf, const float* 
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t)
       x[t] = xbuf + b * p.src.image_stride + tap_offset[t];
-    if (s.wo == L) {  // rows of one vector, two a turn: the row loop costs as much as a step
-      int64_t y = 0;
-      for (; y + 2 <= s.ho; y += 2) {
-        step(0, L);
-        next_row();
-        step(0, L);
-        next_row();
-      }
-      if (y < s.ho) step(0, L);
-      continue;
-    }
     for (int64_t y = 0; y < s.ho; ++y) {
       for (int64_t at = 0; at < full; at += L)
         step(at, L);
       if (tail > 0) step(full, tail);
-      next_row();
+#pragma GCC unroll 8
+      for (int j = 0; j < KT; ++j)
+        d[j] += s.wo;
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t)
+        x[t] += x_row;
     }
   }
 #pragma GCC unroll 8
