@@ -22,6 +22,11 @@ using prism::testing::rel_error;
 
 namespace {
 
+// The SIMD kernels of a fast ISA.
+const Conv2dIsa& kernels_of(Isa isa) {
+  return isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+}
+
 struct Passes {
   Tensor y, dx, dw;
 };
@@ -154,7 +159,7 @@ TEST_CASE("conv2d kernels: pixel-vector tiles against the reference") {
 TEST_CASE("conv2d kernels: the pixel-vector tiles are chosen for few channels on wide rows") {
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
-    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const Conv2dIsa& kernels = kernels_of(isa);
     const int64_t lanes = kernels.lanes;
     CHECK(kernels.direct_tile(lanes, lanes, 1, 288).along_pixels);
     CHECK(kernels.direct_tile(3, 2 * lanes + 1, 1, 288).along_pixels);
@@ -235,7 +240,7 @@ TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan i
     set_cache_sizes({32 << 10, l2, 32 << 20});
     for (Isa isa : fast_isas()) {
       CAPTURE(isa_name(isa));
-      const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+      const Conv2dIsa& kernels = kernels_of(isa);
       for (const DirectPlan& p : {make_forward_plan(vgg, kernels),
                                   make_backward_data_plan(vgg, kernels).phases[0].direct}) {
         CHECK(p.chunk_bytes == std::max<int64_t>(16 << 10, l2 * 3 / 16));
@@ -259,7 +264,7 @@ TEST_CASE("conv2d kernels: plans fit the caches they are given, and every plan i
 TEST_CASE("conv2d kernels: pointwise convolutions run along each image's pixels as one row") {
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
-    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const Conv2dIsa& kernels = kernels_of(isa);
     const DirectPlan p =
         make_forward_plan(make_conv_shape(4, 200, 9, 9, 72, 1, 1, 1, 1, 0, 0), kernels);
     CHECK(p.out_h == 1);
@@ -285,7 +290,7 @@ TEST_CASE("conv2d kernels: channel tiles fit odd rows and channel counts") {
   // (17 wide at stride 2: 9 outputs).
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
-    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const Conv2dIsa& kernels = kernels_of(isa);
     CHECK(kernels.direct_tile(72, 9, 1, 288).seg_len == 3);
     CHECK(kernels.direct_tile(72, 32, 1, 288).seg_len != 3);
   }
@@ -305,7 +310,7 @@ TEST_CASE("conv2d kernels: backward-data's phases share their packed chunks") {
   // one phase with taps, pointwise, as one row.
   for (Isa isa : fast_isas()) {
     CAPTURE(isa_name(isa));
-    const Conv2dIsa& kernels = isa == Isa::avx512 ? conv2d_avx512() : conv2d_avx2();
+    const Conv2dIsa& kernels = kernels_of(isa);
     auto packing = [&](const ConvShape& s) {
       const BackwardDataPlan plan = make_backward_data_plan(s, kernels);
       int64_t packs = 0, shifted = 0, with_taps = 0;
